@@ -1,0 +1,91 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every Swift target (STYLE.md rule 17).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "lampd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lampd", targets: ["lampd"]),
+        .executable(name: "lampctl", targets: ["lampctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config (STYLE.md rules 1-2).
+        .systemLibrary(
+            name: "CGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+
+        // Swift API over GPIO, PWM and Modbus, live and simulated.
+        .target(
+            name: "Hardware",
+            dependencies: ["CGPIOD", "CModbus"],
+            swiftSettings: swiftSettings
+        ),
+        // Pure lighting logic: no I/O, no clocks.
+        .target(
+            name: "Lighting",
+            swiftSettings: swiftSettings
+        ),
+        // Readings, events and the on-disk spool.
+        .target(
+            name: "Telemetry",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "lampd",
+            dependencies: [
+                "Hardware",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lampctl",
+            dependencies: [
+                "Hardware",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "HardwareTests",
+            dependencies: ["Hardware"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LightingTests",
+            dependencies: ["Lighting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LampctlTests",
+            dependencies: ["Hardware"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

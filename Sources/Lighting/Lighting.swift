@@ -1,0 +1,1 @@
+// Lighting: pure logic (solar calculator, calendars, overrides, arbitration). No I/O, no clocks.

@@ -1,0 +1,1 @@
+// Telemetry: readings, events and the spool.
