@@ -49,6 +49,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Polling and debouncing: which values become readings and events.
+        .target(
+            name: "Sampling",
+            dependencies: ["Hardware"],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "lampd",
             dependencies: [
@@ -80,6 +87,11 @@ let package = Package(
         .testTarget(
             name: "TelemetryTests",
             dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SamplingTests",
+            dependencies: ["Sampling"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
