@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries, found through pkg-config (STYLE.md rules 1-2).
@@ -56,6 +57,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Configuration, services and the control socket: the agent itself.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Hardware", "Sampling", "Telemetry", "Lighting",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "lampd",
             dependencies: [
@@ -92,6 +104,11 @@ let package = Package(
         .testTarget(
             name: "SamplingTests",
             dependencies: ["Sampling"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

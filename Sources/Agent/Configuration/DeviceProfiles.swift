@@ -1,0 +1,31 @@
+/// Register maps of devices found in street-lamp poles and traffic-light
+/// cabinets, so an installer writes `profile = "eastron-sdm120"` instead of
+/// copying a vendor's table.
+public enum DeviceProfiles {
+    /// Modbus device profiles by name.
+    public static let modbus: [String: [ModbusRegisterConfiguration]] = [
+        // Eastron SDM120-Modbus / SDM230-Modbus single-phase meters: input
+        // registers, IEEE-754 float32, big-endian word order (Eastron's
+        // "Modbus protocol" document, input register table, 3X addresses
+        // 30001 = address 0).
+        "eastron-sdm120": eastronSinglePhase,
+        "eastron-sdm230": eastronSinglePhase,
+    ]
+
+    private static let eastronSinglePhase: [ModbusRegisterConfiguration] = [
+        register("voltage", 0x0000, "V", .onChange(deadband: 1, heartbeatSeconds: 900)),
+        register("current", 0x0006, "A", .onChange(deadband: 0.01, heartbeatSeconds: 900)),
+        register("power", 0x000C, "W", .onChange(deadband: 1, heartbeatSeconds: 900)),
+        register("power-factor", 0x001E, "/", .onChange(deadband: 0.02, heartbeatSeconds: 900)),
+        register("frequency", 0x0046, "Hz", .onChange(deadband: 0.1, heartbeatSeconds: 900)),
+        register("energy", 0x0156, "kWh", .onChange(deadband: 0.01, heartbeatSeconds: 900)),
+    ]
+
+    private static func register(_ channel: String, _ address: UInt16, _ unit: String, _ reporting: ChannelReporter.Mode) -> ModbusRegisterConfiguration {
+        ModbusRegisterConfiguration(
+            channel: channel, table: .input, address: address, valueType: "f32",
+            wordOrder: "ABCD", scale: 1, unit: unit, reporting: reporting)
+    }
+}
+
+import Sampling

@@ -1,0 +1,95 @@
+/// One digital input from `[[gpio.inputs]]`: a contact in the traffic-light
+/// cabinet or a photocell.
+public struct GPIOInputConfiguration: Sendable, Hashable {
+    /// Bias names as written in the file.
+    public enum Bias: String, Sendable, CaseIterable {
+        case asIs = "as-is", disabled, pullUp = "pull-up", pullDown = "pull-down"
+    }
+
+    /// Channel name, e.g. `cabinet.door`.
+    public var channel: String
+    /// Chip name, path, number or label; `simulated` on the simulated board.
+    public var chip: String
+    /// Line name (as the board's device tree names it) or offset.
+    public var line: String
+    public var activeLow: Bool
+    public var bias: Bias
+    /// How long a new state must hold before it counts.
+    public var debounce: Duration
+    /// Whether each debounced change becomes an event (and not only a reading).
+    public var changesAreEvents: Bool
+    /// Event text for `true` and `false`, e.g. "door opened" / "door closed".
+    public var trueText: String
+    public var falseText: String
+
+    static func read(_ table: TOMLReader) -> GPIOInputConfiguration? {
+        let channel = table.string("channel", required: true)
+        if let channel, !DeviceIdentifier.isValid(channel) {
+            table.report("channel", "\"\(channel)\" is not a valid channel name; use letters, digits, '-', '_' or '.'")
+        }
+        let chip = table.string("chip") ?? "gpiochip0"
+        // A line is a name or an offset; accept both spellings.
+        var line = table.string("line")
+        if line == nil, let offset = table.int("offset", in: 0...1023) { line = String(offset) }
+        if line == nil { table.report("line", "missing; write the line's name (line = \"GPIO17\") or its offset (offset = 17)") }
+        let activeLow = table.bool("active_low") ?? false
+        let bias: Bias = table.choice("bias") ?? .asIs
+        let debounce = table.duration("debounce", in: .zero...(.seconds(60))) ?? .milliseconds(50)
+        let events = table.bool("events") ?? true
+        let trueText = table.string("true_text") ?? "on"
+        let falseText = table.string("false_text") ?? "off"
+        table.rejectUnknownKeys()
+        guard let channel, let line else { return nil }
+        return GPIOInputConfiguration(
+            channel: channel, chip: chip, line: line, activeLow: activeLow, bias: bias, debounce: debounce,
+            changesAreEvents: events, trueText: trueText, falseText: falseText)
+    }
+}
+
+/// The traffic-light cabinet's standard contact set, from `[gpio.traffic_box]`:
+/// five inputs with their channel names, events and texts filled in.
+///
+/// ```toml
+/// [gpio.traffic_box]
+/// chip = "gpiochip0"
+/// door = "GPIO17"           # line names (or offsets) of the contacts
+/// flash_mode = "GPIO27"
+/// controller_fault = "GPIO22"
+/// mains_present = "GPIO23"
+/// on_battery = "GPIO24"
+/// active_low = true         # contacts pull the line low when closed
+/// debounce = "50ms"
+/// ```
+enum TrafficBoxProfile {
+    struct Contact {
+        let key: String
+        let channel: String
+        let defaultLine: String
+        let trueText: String
+        let falseText: String
+    }
+
+    /// Defaults are the simulated board's line names.
+    static let contacts: [Contact] = [
+        Contact(key: "door", channel: "cabinet.door", defaultLine: "CABINET_DOOR", trueText: "cabinet door opened", falseText: "cabinet door closed"),
+        Contact(key: "flash_mode", channel: "cabinet.flash-mode", defaultLine: "FLASH_MODE", trueText: "signals switched to flashing amber", falseText: "signals back to normal operation"),
+        Contact(key: "controller_fault", channel: "cabinet.controller-fault", defaultLine: "CONTROLLER_FAULT", trueText: "traffic controller reports a fault", falseText: "traffic controller fault cleared"),
+        Contact(key: "mains_present", channel: "cabinet.mains", defaultLine: "MAINS_PRESENT", trueText: "mains power restored", falseText: "mains power lost"),
+        Contact(key: "on_battery", channel: "cabinet.on-battery", defaultLine: "ON_BATTERY", trueText: "cabinet running on battery", falseText: "cabinet back on mains supply"),
+    ]
+
+    static func read(_ table: TOMLReader) -> [GPIOInputConfiguration] {
+        let chip = table.string("chip") ?? "gpiochip0"
+        let activeLow = table.bool("active_low") ?? false
+        let bias: GPIOInputConfiguration.Bias = table.choice("bias") ?? .asIs
+        let debounce = table.duration("debounce", in: .zero...(.seconds(60))) ?? .milliseconds(50)
+        let inputs = contacts.map { contact in
+            GPIOInputConfiguration(
+                channel: contact.channel, chip: chip, line: table.string(contact.key) ?? contact.defaultLine,
+                activeLow: activeLow, bias: bias, debounce: debounce, changesAreEvents: true,
+                trueText: contact.trueText, falseText: contact.falseText)
+        }
+        table.rejectUnknownKeys()
+        return inputs
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import TOMLKit
+
+/// Everything `lampd` reads from its TOML file (default
+/// `/etc/lampd/lampd.toml`), checked and with defaults filled in.
+///
+/// The file's format is documented in `docs/configuration.md`.
+public struct LampdConfiguration: Sendable {
+    /// Which board the agent runs on.
+    public enum BoardKind: String, Sendable, CaseIterable {
+        /// The built-in simulated board (any Linux machine).
+        case simulated
+        /// Real GPIO chips, serial ports and PWM channels.
+        case live
+    }
+
+    /// The board and its identity.
+    public struct Board: Sendable {
+        public var kind: BoardKind
+        /// The device id upstream knows this pole by, e.g. `pole-0421`.
+        public var id: String
+    }
+
+    /// Where the pole stands (for the astronomical clock).
+    public struct Site: Sendable {
+        public var latitudeDegrees: Double
+        public var longitudeDegrees: Double
+        /// IANA time zone name, e.g. `Europe/Berlin`.
+        public var timeZone: String
+    }
+
+    /// Local storage.
+    public struct Storage: Sendable {
+        /// State directory holding the spool, key and counters.
+        public var directory: String
+        /// Upper bound of the spool file, in megabytes.
+        public var spoolMaxMegabytes: Int
+        /// Longest time a reading waits before its group is committed to disk.
+        public var commitWindow: Duration
+    }
+
+    public var board: Board
+    public var site: Site?
+    public var storage: Storage
+    public var modbusBuses: [ModbusBusConfiguration]
+    public var modbusDevices: [ModbusDeviceConfiguration]
+    public var gpioInputs: [GPIOInputConfiguration]
+
+    /// Reads and checks a configuration file.
+    ///
+    /// - Throws: `ConfigurationErrors` listing every problem as
+    ///   `file:line:column: key: message`.
+    public static func load(path: String) throws(ConfigurationErrors) -> LampdConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path)
+                ? "cannot be read (check its permissions; lampd runs as the lampd user)"
+                : "does not exist"
+            throw ConfigurationErrors(errors: [ConfigurationError(file: path, keyPath: "", message: "the configuration file \(reason)")])
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Reads and checks configuration text; `file` names it in errors.
+    public static func parse(_ text: String, file: String = "lampd.toml") throws(ConfigurationErrors) -> LampdConfiguration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationErrors(errors: [ConfigurationError(
+                file: file, line: error.source.begin.line, column: error.source.begin.column,
+                keyPath: "", message: "TOML syntax: \(error.description)")])
+        } catch {
+            throw ConfigurationErrors(errors: [ConfigurationError(file: file, keyPath: "", message: "TOML syntax: \(error)")])
+        }
+        let diagnostics = ConfigurationDiagnostics(file: file, text: text)
+        let configuration = read(TOMLReader(root, path: "", diagnostics: diagnostics))
+        guard diagnostics.errors.isEmpty, let configuration else {
+            throw ConfigurationErrors(errors: diagnostics.errors)
+        }
+        return configuration
+    }
+
+    private static func read(_ root: TOMLReader) -> LampdConfiguration? {
+        let boardTable = root.table("board", required: true)
+        let kind: BoardKind? = boardTable?.choice("kind", required: true)
+        let id = boardTable?.string("id", required: true)
+        if let id, !DeviceIdentifier.isValid(id) {
+            boardTable?.report("id", "\"\(id)\" is not a valid device id; use 1 to 64 letters, digits, '-', '_' or '.'")
+        }
+        boardTable?.rejectUnknownKeys()
+
+        var site: Site?
+        if let siteTable = root.table("site") {
+            let latitude = siteTable.double("latitude", in: -90...90, required: true)
+            let longitude = siteTable.double("longitude", in: -180...180, required: true)
+            let zone = siteTable.string("timezone") ?? "UTC"
+            if TimeZone(identifier: zone) == nil {
+                siteTable.report("timezone", "\"\(zone)\" is not an IANA time zone name; write e.g. \"Europe/Berlin\"")
+            }
+            siteTable.rejectUnknownKeys()
+            if let latitude, let longitude {
+                site = Site(latitudeDegrees: latitude, longitudeDegrees: longitude, timeZone: zone)
+            }
+        }
+
+        let storageTable = root.table("storage")
+        let storage = Storage(
+            directory: storageTable?.string("directory") ?? "/var/lib/lampd",
+            spoolMaxMegabytes: storageTable?.int("spool_max_mb", in: 1...65_536) ?? 64,
+            commitWindow: storageTable?.duration("commit_window", in: .milliseconds(10)...(.seconds(60))) ?? .seconds(1)
+        )
+        storageTable?.rejectUnknownKeys()
+
+        var buses: [ModbusBusConfiguration] = []
+        var devices: [ModbusDeviceConfiguration] = []
+        if let modbus = root.table("modbus") {
+            buses = modbus.tables("buses").compactMap(ModbusBusConfiguration.read)
+            devices = modbus.tables("devices").compactMap { ModbusDeviceConfiguration.read($0, buses: buses) }
+            modbus.rejectUnknownKeys()
+            ModbusBusConfiguration.checkUnique(buses, in: modbus)
+        }
+
+        var inputs: [GPIOInputConfiguration] = []
+        if let gpio = root.table("gpio") {
+            if let trafficBox = gpio.table("traffic_box") {
+                inputs = TrafficBoxProfile.read(trafficBox)
+            }
+            inputs += gpio.tables("inputs").compactMap(GPIOInputConfiguration.read)
+            gpio.rejectUnknownKeys()
+        }
+
+        // Channel names must be unique across all inputs: upstream keys on them.
+        var seen: [String: String] = [:]
+        let channels = devices.flatMap { device in device.registers.map { ($0.channel, "modbus device \"\(device.name)\"") } }
+            + inputs.map { ($0.channel, "gpio input on line \($0.line)") }
+        for (channel, owner) in channels {
+            if let first = seen[channel] {
+                root.diagnostics.report("", "channel \"\(channel)\" is used twice (\(first) and \(owner)); channel names must be unique")
+            }
+            seen[channel] = owner
+        }
+
+        root.rejectUnknownKeys()
+        guard let kind, let id else { return nil }
+        return LampdConfiguration(
+            board: Board(kind: kind, id: id), site: site, storage: storage,
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs)
+    }
+}
+
+/// Rules for the device id and channel names: SenML-safe, short, readable.
+public enum DeviceIdentifier {
+    /// 1–64 of `A–Z a–z 0–9 - _ .`, starting with a letter or digit.
+    public static func isValid(_ text: String) -> Bool {
+        guard (1...64).contains(text.count), let first = text.unicodeScalars.first,
+              CharacterSet.alphanumerics.contains(first), first.isASCII else { return false }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
+    }
+}
