@@ -80,6 +80,7 @@ let package = Package(
         .executableTarget(
             name: "lampctl",
             dependencies: [
+                "Agent",
                 "Hardware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -70,3 +70,8 @@ struct UsageError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }
+
+/// Writes one line to stderr.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
