@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// The service unit's hardening, as systemd itself scores it.
+@Suite("systemd unit")
+struct SystemdUnitTests {
+    static let unit = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("systemd/lampd.service")
+
+    @Test func exposureIsAtMostTwo() throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        try #require(FileManager.default.isExecutableFile(atPath: analyze),
+                     "systemd-analyze is missing: run scripts/setup --test (it installs systemd)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: analyze)
+        process.arguments = ["security", "--offline=true", "--no-pager", Self.unit.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // "→ Overall exposure level for lampd.service: 1.6 OK 🙂"
+        let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
+        let number = try #require(line.split(separator: " ").compactMap { Double($0) }.first, "\(line)")
+        #expect(number <= 2.0, "\(line)")
+    }
+
+    @Test func unitDeclaresWhatTheDaemonRelies() throws {
+        let text = try String(contentsOf: Self.unit, encoding: .utf8)
+        for setting in ["Type=notify", "WatchdogSec=", "Restart=always", "User=lampd", "StateDirectory=lampd",
+                        "RuntimeDirectory=lampd", "CapabilityBoundingSet=\n", "NoNewPrivileges=yes", "ProtectSystem=strict"] {
+            #expect(text.contains(setting), "lampd.service lacks \(setting)")
+        }
+    }
+}
