@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries, found through pkg-config (STYLE.md rules 1-2).
@@ -30,6 +31,12 @@ let package = Package(
             name: "CModbus",
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
+        ),
+        // sd_notify for Type=notify readiness and the watchdog.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
         ),
 
         // Swift API over GPIO, PWM and Modbus, live and simulated.
@@ -61,8 +68,9 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Hardware", "Sampling", "Telemetry", "Lighting",
+                "Hardware", "Sampling", "Telemetry", "Lighting", "CSystemd",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,52 @@
+import Logging
+import ServiceLifecycle
+
+/// Feeds the systemd watchdog while every critical loop makes progress, and
+/// stops feeding it (so systemd restarts lampd) as soon as one stalls.
+public struct WatchdogService: Service {
+    private let heartbeats: LoopHeartbeats
+    private let notifier: SystemdNotifier
+    private let interval: Duration
+    private let clock: ContinuousClock
+    private let logger: Logger
+
+    /// - Parameter interval: how often to check; half of `WatchdogSec=` is
+    ///   systemd's advice. `nil` uses the unit's setting, or 10 s outside systemd.
+    public init(heartbeats: LoopHeartbeats, notifier: SystemdNotifier = SystemdNotifier(), interval: Duration? = nil, logger: Logger) {
+        self.heartbeats = heartbeats
+        self.notifier = notifier
+        self.interval = interval ?? notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(10)
+        self.clock = ContinuousClock()
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let start = clock.now
+        var wasStalled = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let now = (clock.now - start).seconds
+            let stalled = heartbeats.stalled(atSeconds: now)
+            if stalled.isEmpty {
+                notifier.watchdogKeepAlive()
+                if wasStalled { logger.notice("all loops make progress again; feeding the watchdog") }
+                wasStalled = false
+            } else {
+                let names = stalled.map { "\($0.name) (silent \(Int($0.silentSeconds)) s)" }.joined(separator: ", ")
+                logger.critical("loop stalled, not feeding the watchdog: systemd will restart lampd", metadata: ["stalled": "\(names)"])
+                notifier.status("stalled: \(names)")
+                wasStalled = true
+            }
+            try? await Task.sleep(for: interval, clock: clock)
+        }
+    }
+}
+
+/// Time since `start` in seconds, for `LoopHeartbeats`.
+extension ContinuousClock {
+    /// Seconds on this clock since an arbitrary fixed origin of the process.
+    public static var processSeconds: Double {
+        (ContinuousClock.now - processStart).seconds
+    }
+}
+
+private let processStart = ContinuousClock.now
