@@ -74,7 +74,7 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
     ///   opening a chip (e.g. `.permissionDenied`).
     public static func allChips(devDirectory: String = "/dev") async throws -> [GPIOChipInfo] {
         let names = availableChipNames(devDirectory: devDirectory)
-        if names.isEmpty { throw GPIOError.noChips(requested: "*") }
+        if names.isEmpty { throw GPIOError.noChips(requested: nil) }
         var chips: [GPIOChipInfo] = []
         for name in names {
             chips.append(try await open("\(devDirectory)/\(name)", devDirectory: devDirectory).info())

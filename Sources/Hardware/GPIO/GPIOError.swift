@@ -13,8 +13,9 @@ import Darwin
 /// where there was one. Built from errno in one place,
 /// `GPIOError.init(errno:operation:chip:line:…)`.
 public enum GPIOError: HardwareError, Equatable {
-    /// The machine has no GPIO chip at all (`/dev/gpiochip*` absent).
-    case noChips(requested: String)
+    /// The machine has no GPIO chip at all (`/dev/gpiochip*` absent);
+    /// `requested` is the chip asked for, `nil` when listing all.
+    case noChips(requested: String?)
     /// No chip matches the name, path, number or label; `available` lists the chips that exist.
     case chipNotFound(requested: String, available: [String])
     /// The user may not open the chip or request the line.
@@ -56,9 +57,10 @@ public enum GPIOError: HardwareError, Equatable {
     public var description: String {
         switch self {
         case .noChips(let requested):
-            return "GPIO chip '\(requested)' not found: no GPIO chips on this machine "
-                + "(/dev/gpiochip* absent) — check that the board's GPIO driver is "
-                + "loaded (device tree), or use the simulated chip 'simulated'"
+            return (requested.map { "GPIO chip '\($0)' not found: " } ?? "")
+                + "no GPIO chips on this machine (/dev/gpiochip* absent) — check that "
+                + "the board's GPIO driver is loaded (device tree), or use the "
+                + "simulated chip 'simulated'"
         case .chipNotFound(let requested, let available):
             return "GPIO chip '\(requested)' not found; chips on this machine: "
                 + available.joined(separator: ", ")
