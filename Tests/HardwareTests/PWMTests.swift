@@ -38,10 +38,13 @@ final class KernelRulesSysfs: SysfsAttributeAccess {
             let delay = exportDelay
             Task {
                 try await Task.sleep(for: delay)
-                try FileManager.default.createDirectory(atPath: channelPath, withIntermediateDirectories: true)
+                // Like sysfs, pwmN/ appears with all its attributes at once: build aside, then rename.
+                let staging = "\(directory)/.staging-pwm\(channel)"
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
                 for (name, contents) in [("period", "0"), ("duty_cycle", "0"), ("polarity", "normal"), ("enable", "0")] {
-                    try Data("\(contents)\n".utf8).write(to: URL(fileURLWithPath: "\(channelPath)/\(name)"))
+                    try Data("\(contents)\n".utf8).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
                 }
+                try FileManager.default.moveItem(atPath: staging, toPath: channelPath)
             }
         case "duty_cycle":
             guard let duty = UInt64(value), duty <= number("period") else {
