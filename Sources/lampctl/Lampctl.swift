@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `lampctl`: the field technician's command line tool.
 @main
@@ -15,6 +16,25 @@ struct Lampctl: AsyncParsableCommand {
         version: LampdVersion.string,
         subcommands: [GPIOCommand.self, ModbusCommand.self, ConfigCommand.self]
     )
+
+    /// Runs the command line; usage errors exit with 2 (DESIGN.md), not
+    /// ArgumentParser's default 64 (EX_USAGE).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(LampctlExit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// The version printed by `--version`.
