@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Modbus peer for lampd's tests: a pymodbus 3.16.1 server with known values.
+
+    modbus_server.py --tcp PORT            (PORT 0: pick a free port)
+    modbus_server.py --rtu /dev/pts/N [--baud 9600] [--parity E]
+
+Prints one line "ready tcp 127.0.0.1:PORT" or "ready rtu /dev/pts/N" on
+stdout once it listens, then serves until killed or until stdin closes (so
+it never outlives the test that started it).
+
+Units 1 and 2 answer; every other unit id is ignored (no answer at all, like
+a dead unit on a real bus). Both units hold the same map, except holding and
+input register 0, which hold the unit id.
+
+Address map (0-based wire addresses), identical in holding and input registers:
+
+    0          unit id
+    10         u16 2305            (scaled x0.1  -> 230.5)
+    12-13      i32 -12345, ABCD    (scaled x0.01 -> -123.45)
+    20-59      scratch, zeros (for write tests)
+    100+16*k.. one block per word order k: 100 ABCD, 200 CDAB, 300 BADC, 400 DCBA
+        +0  u16 51234
+        +1  i16 -12345
+        +2  u32 3000000000
+        +4  i32 -123456789
+        +6  f32 230.5
+        +8  u64 12345678901234567890
+        +12 f64 -9876.54321
+    0-599 defined; 600 and above answer exception 02 (illegal data address)
+    holding 590 answers exception 06 (server device busy) when read
+
+Coils 0-99: coil i is on when i % 3 == 0.  Discrete inputs 0-99: on when i % 2 == 0.
+Coil/discrete 100 and above answer exception 02.
+
+The registers for each word order are computed with Python's struct module
+in a way that does not share code with lampd's Swift encoder:
+    ABCD  pack big-endian,    read 16-bit words big-endian
+    DCBA  pack little-endian, read 16-bit words big-endian
+    BADC  pack big-endian,    read 16-bit words little-endian
+    CDAB  pack big-endian,    read 16-bit words big-endian, reverse the words
+"""
+
+import argparse
+import asyncio
+import os
+import struct
+import sys
+import threading
+
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+VALUES = [  # (offset, struct format, value)
+    (0, "H", 51234),
+    (1, "h", -12345),
+    (2, "I", 3000000000),
+    (4, "i", -123456789),
+    (6, "f", 230.5),
+    (8, "Q", 12345678901234567890),
+    (12, "d", -9876.54321),
+]
+ORDER_BASE = {"ABCD": 100, "CDAB": 200, "BADC": 300, "DCBA": 400}
+REGISTERS = 600
+BITS = 100
+BUSY_ADDRESS = 590
+
+
+def words(order, fmt, value):
+    size = struct.calcsize(fmt)
+    n = size // 2
+    if order == "ABCD":
+        return list(struct.unpack(f">{n}H", struct.pack(f">{fmt}", value)))
+    if order == "DCBA":
+        return list(struct.unpack(f">{n}H", struct.pack(f"<{fmt}", value)))
+    if order == "BADC":
+        return list(struct.unpack(f"<{n}H", struct.pack(f">{fmt}", value)))
+    if order == "CDAB":
+        return list(reversed(struct.unpack(f">{n}H", struct.pack(f">{fmt}", value))))
+    raise ValueError(order)
+
+
+def register_map(unit):
+    regs = [0] * REGISTERS
+    regs[0] = unit
+    regs[10] = 2305
+    regs[12:14] = words("ABCD", "i", -12345)
+    for order, base in ORDER_BASE.items():
+        for offset, fmt, value in VALUES:
+            w = words(order, fmt, value)
+            regs[base + offset : base + offset + len(w)] = w
+    return regs
+
+
+async def busy_action(function_code, start_address, address, count, current_registers, set_values):
+    """Holding register 590 answers 'server device busy' when read."""
+    if function_code == 3 and address <= BUSY_ADDRESS < address + count:
+        return ExcCodes.DEVICE_BUSY
+    return None
+
+
+def device(unit):
+    regs = register_map(unit)
+    coils = [SimData(0, values=[i % 3 == 0 for i in range(BITS)], datatype=DataType.BITS)]
+    discrete = [SimData(0, values=[i % 2 == 0 for i in range(BITS)], datatype=DataType.BITS)]
+    holding = [SimData(0, values=list(regs), datatype=DataType.REGISTERS)]
+    inputs = [SimData(0, values=list(regs), datatype=DataType.REGISTERS)]
+    return SimDevice(unit, simdata=(coils, discrete, holding, inputs), action=busy_action)
+
+
+def ignore_unknown_units(server, units):
+    """Make requests for other unit ids go unanswered.
+
+    pymodbus 3.16.1 only honours ignore_missing_devices when the datastore
+    raises NoSuchIdException; its SimDevice store raises something else and
+    answers exception 04 instead. A dead unit on a real RS-485 line is
+    silent, so raise the exception the request handler expects.
+    """
+    context = server.context
+    get_values, set_values = context.async_getValues, context.async_setValues
+
+    async def checked_get(device_id, *args, **kwargs):
+        if device_id not in units:
+            raise NoSuchIdException(f"unit {device_id} is absent")
+        return await get_values(device_id, *args, **kwargs)
+
+    async def checked_set(device_id, *args, **kwargs):
+        if device_id not in units:
+            raise NoSuchIdException(f"unit {device_id} is absent")
+        return await set_values(device_id, *args, **kwargs)
+
+    context.async_getValues = checked_get
+    context.async_setValues = checked_set
+
+
+def exit_when_stdin_closes():
+    """The test that started us died or finished: stop serving."""
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except Exception:  # noqa: BLE001 - any failure means the parent is gone
+        pass
+    os._exit(0)
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--tcp", type=int, metavar="PORT")
+    group.add_argument("--rtu", metavar="DEVICE")
+    parser.add_argument("--baud", type=int, default=9600)
+    parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
+    args = parser.parse_args()
+
+    devices = [device(1), device(2)]
+    if args.tcp is not None:
+        port = args.tcp
+        if port == 0:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        server = ModbusTcpServer(devices, address=("127.0.0.1", port), ignore_missing_devices=True)
+        where = f"tcp 127.0.0.1:{port}"
+    else:
+        server = ModbusSerialServer(
+            devices,
+            framer=FramerType.RTU,
+            port=args.rtu,
+            baudrate=args.baud,
+            parity=args.parity,
+            ignore_missing_devices=True,
+        )
+        where = f"rtu {args.rtu}"
+    ignore_unknown_units(server, {1, 2})
+    await server.serve_forever(background=True)
+    print(f"ready {where}", flush=True)
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    await server.serving
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
