@@ -90,6 +90,9 @@ public final class SimulatedGPIOChip: GPIOController {
     /// Edges kept per line before new ones are dropped (the kernel keeps 16).
     public static let eventQueueCapacity = 16
 
+    /// How many output changes `outputHistory(_:)` keeps per line.
+    public static let outputHistoryLimit = 1000
+
     public let name: String
     public let label: String
     private let clock: any Clock<Duration>
@@ -240,6 +243,9 @@ public final class SimulatedGPIOChip: GPIOController {
             state.lines[Int(offset)].high = high
             state.lines[Int(offset)].history.append(
                 OutputChange(value: value, high: high, monotonicNanoseconds: timestamp))
+            // Keep the newest changes only: a simulated board may run for weeks.
+            let excess = state.lines[Int(offset)].history.count - Self.outputHistoryLimit
+            if excess > 0 { state.lines[Int(offset)].history.removeFirst(excess) }
         }
     }
 

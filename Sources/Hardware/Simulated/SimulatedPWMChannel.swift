@@ -6,6 +6,9 @@ public final class SimulatedPWMChannel: PWMChannel {
     /// `simulated-pwm0`.
     public let description: String
     private let current: Mutex<(state: PWMState, history: [PWMState])>
+    /// How many applied states `history` keeps (the oldest are dropped), so a
+    /// simulated board running for weeks does not grow without bound.
+    public static let historyLimit = 1000
 
     /// A channel that starts like a freshly exported one: period 0, disabled.
     public init(
@@ -25,10 +28,14 @@ public final class SimulatedPWMChannel: PWMChannel {
         current.withLock {
             $0.state = state
             $0.history.append(state)
+            if $0.history.count > Self.historyLimit { $0.history.removeFirst($0.history.count - Self.historyLimit) }
         }
     }
 
     public func state() async throws -> PWMState { current.withLock { $0.state } }
+
+    /// The state applied last, without suspending (for the simulated board's physics).
+    public var currentState: PWMState { current.withLock { $0.state } }
 
     /// Every state applied so far, oldest first.
     public var history: [PWMState] { current.withLock { $0.history } }
