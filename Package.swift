@@ -62,6 +62,7 @@ let package = Package(
             name: "lampctl",
             dependencies: [
                 "Hardware",
+                "Lighting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -75,6 +76,8 @@ let package = Package(
         .testTarget(
             name: "LightingTests",
             dependencies: ["Lighting"],
+            exclude: ["Reference"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
