@@ -35,14 +35,14 @@ public struct SolarCalculator: Sendable {
     public func time(of event: SolarEvent, on date: LocalDate, timeZone: TimeZone) -> SolarEventTime {
         let dayStart = LocalTimeConversion.startOfDay(date, in: timeZone).timeIntervalSince1970
         let dayEnd = LocalTimeConversion.startOfDay(date.adding(days: 1), in: timeZone).timeIntervalSince1970
-        if let first = crossings(of: event, from: dayStart, to: dayEnd).min() {
+        if let first = crossingInstants(of: event, from: dayStart, to: dayEnd).min() {
             return .at(Date(timeIntervalSince1970: first))
         }
         // No crossing on this date. If the opposite crossing (dawn for dusk, …) is missing too,
         // the sun stayed on one side of the altitude all day; otherwise the event merely
         // skipped this date (it happens just before or after it).
         let opposite = event.opposite
-        if !crossings(of: opposite, from: dayStart, to: dayEnd).isEmpty {
+        if !crossingInstants(of: opposite, from: dayStart, to: dayEnd).isEmpty {
             return .notOnThisDate
         }
         let elevation = elevationDegrees(at: Date(timeIntervalSince1970: dayStart))
@@ -50,7 +50,7 @@ public struct SolarCalculator: Sendable {
     }
 
     /// Instants (seconds since 1970) in [start, end) at which `event` happens.
-    private func crossings(of event: SolarEvent, from start: Double, to end: Double) -> [Double] {
+    func crossingInstants(of event: SolarEvent, from start: Double, to end: Double) -> [Double] {
         // Solar days whose noon is near this interval: with time-zone offsets and DST, the
         // event may belong to the solar day before or after the one nearest local noon.
         let lon = location.longitudeDegrees

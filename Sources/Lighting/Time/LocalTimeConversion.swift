@@ -34,10 +34,11 @@ public enum LocalTimeConversion {
         }
         // Nonexistent time: find the transition instant (the offset changes there) by bisection
         // between the two readings of the naive time.
-        var low = naive - max(offsetBefore, offsetAfter)
-        var high = naive - min(offsetBefore, offsetAfter)
+        // Whole seconds: low has the old offset, high the new one; stop when they are adjacent.
+        var low = (naive - max(offsetBefore, offsetAfter)).rounded(.down)
+        var high = (naive - min(offsetBefore, offsetAfter)).rounded(.up)
         let offsetAtLow = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: low))
-        while high - low > 0.5 {
+        while high - low > 1 {
             let mid = ((low + high) / 2).rounded(.down)
             if timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: mid)) == offsetAtLow {
                 low = mid
@@ -45,7 +46,7 @@ public enum LocalTimeConversion {
                 high = mid
             }
         }
-        return Date(timeIntervalSince1970: high.rounded(.up))
+        return Date(timeIntervalSince1970: high)
     }
 
     /// The local date and seconds after local midnight of `instant` in `timeZone`.
