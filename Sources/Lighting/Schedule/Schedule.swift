@@ -120,8 +120,9 @@ public struct Schedule: Hashable, Sendable, Codable {
     ///
     /// Placement: see ``ControlProgram``. A solar event that does not happen in the lighting
     /// day is replaced by the start of the lighting day (local noon, offset ignored) when the
-    /// sun is already on the "night" side then — an evening event in polar night, a morning
-    /// event in midnight sun — and otherwise dropped; so in polar night a dusk-to-dawn
+    /// sun stays on the "night" side for it — an evening event when the sun is already down at
+    /// the start (polar night), a morning event when the sun is still up at the end (midnight
+    /// sun) — and otherwise dropped; so in polar night a dusk-to-dawn
     /// program stays on and under the midnight sun it stays off. Points that would fall
     /// after the lighting day ends are dropped; before it starts, moved to its start.
     /// With an active period, its start and end appear as switch points too (the start with
@@ -178,11 +179,14 @@ public struct Schedule: Hashable, Sendable, Codable {
         let day = Schedule.lightingDay(containing: instant, timeZone: timeZone)
         let (programID, ruleIndex) = calendar.program(for: day)
         // Switches up to `instant`, looking back at most a week (carry-over across days).
-        // Needs the last two switches (for the ramp's starting level).
+        // The switch in force; and the one before it only while a ramp from it is running.
         var history: [ScheduledSwitch] = []
-        for back in 0...7 where history.count < 2 {
+        for back in 0...7 {
             let switches = self.switches(forLightingDay: day.adding(days: -back), location: location, timeZone: timeZone)
             history.insert(contentsOf: switches.filter { $0.instant <= instant }, at: 0)
+            guard let cause = history.last else { continue }
+            let ramping = cause.switchPoint.rampSeconds > 0 && instant.timeIntervalSince(cause.instant) < cause.switchPoint.rampSeconds
+            if !ramping || history.count >= 2 { break }
         }
         guard let cause = history.last else {
             let program = programs.first { $0.id == programID }
@@ -234,7 +238,12 @@ struct SwitchPlacer {
             if let eventTime = solar.firstTime(of: event, from: start, to: end) {
                 instant = eventTime.addingTimeInterval(Double(offsetMinutes) * 60)
             } else {
-                let sunAbove = solar.elevationDegrees(at: start) > 90 - event.zenithDegrees
+                // No crossing in the whole lighting day, so the sun stays on one side of the
+                // altitude until the next crossing: look at the side where it matters — at the
+                // start for an evening event (already night → fire at once), at the end for a
+                // morning event (still day at the end → it was day all along: fire at once).
+                let probe = event.isMorning ? end : start
+                let sunAbove = solar.elevationDegrees(at: probe) > 90 - event.zenithDegrees
                 let nightSide = event.isMorning ? sunAbove : !sunAbove
                 guard nightSide else { return nil }  // e.g. sunset under the midnight sun: never fires.
                 instant = start
