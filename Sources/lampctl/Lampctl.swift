@@ -13,7 +13,7 @@ struct Lampctl: AsyncParsableCommand {
             configuration error, 3 daemon unreachable.
             """,
         version: LampdVersion.string,
-        subcommands: [GPIOCommand.self, ModbusCommand.self]
+        subcommands: [GPIOCommand.self, ModbusCommand.self, AstroCommand.self]
     )
 }
 
