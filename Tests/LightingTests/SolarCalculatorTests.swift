@@ -47,6 +47,9 @@ struct SolarCalculatorTests {
         #expect(file.cases.count > 500)
         var maxErrorUpTo65 = 0.0
         var maxErrorAll = 0.0
+        var maxErrorRiseSetUpTo65 = 0.0
+        var sumErrorUpTo65 = 0.0
+        var countUpTo65 = 0
         var worst = ""
         var mismatches: [String] = []
         var compared = 0
@@ -68,6 +71,9 @@ struct SolarCalculatorTests {
                     compared += 1
                     if abs(reference.latitude) <= 65 {
                         if error > maxErrorUpTo65 { maxErrorUpTo65 = error; worst = label }
+                        if event == .sunrise || event == .sunset { maxErrorRiseSetUpTo65 = max(maxErrorRiseSetUpTo65, error) }
+                        sumErrorUpTo65 += error
+                        countUpTo65 += 1
                     }
                     maxErrorAll = max(maxErrorAll, error)
                 } else {
@@ -80,7 +86,7 @@ struct SolarCalculatorTests {
                 }
             }
         }
-        print("solar reference: \(compared) events compared; max error |lat| ≤ 65°: \(String(format: "%.1f", maxErrorUpTo65)) s (\(worst)); all latitudes: \(String(format: "%.1f", maxErrorAll)) s; mismatches: \(mismatches.count)")
+        print("solar reference: \(compared) events compared; max error |lat| ≤ 65°: \(String(format: "%.1f", maxErrorUpTo65)) s (\(worst)); sunrise/sunset only: \(String(format: "%.1f", maxErrorRiseSetUpTo65)) s; mean: \(String(format: "%.1f", sumErrorUpTo65 / Double(max(countUpTo65, 1)))) s; all latitudes: \(String(format: "%.1f", maxErrorAll)) s; mismatches: \(mismatches.count)")
         for line in mismatches { print("  mismatch: \(line)") }
         #expect(maxErrorUpTo65 <= 30)
         #expect(mismatches.isEmpty)
