@@ -86,7 +86,8 @@ public struct LightDecision: Hashable, Sendable {
 /// else the photocell if there is one; else ON at 100 %. Never dark at night.
 /// Overrides need trusted time (their start and expiry are times), so they are ignored while
 /// the clock is not synchronised. The last commanded level (restored after a restart) is the
-/// starting point of ramps, so a restart does not make the lamp jump.
+/// starting level of an override's ramp, and is named in the reason during the first
+/// ``startupSeconds``; it never lowers a fail-safe level.
 public enum LightArbiter {
     /// Fail-safe astro clock: lit while the sun is below this elevation (degrees), a few minutes
     /// before sunset until a few minutes after sunrise — errs on the side of light.

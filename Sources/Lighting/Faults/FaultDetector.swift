@@ -30,6 +30,7 @@ public enum LampFault: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// A fault starting or ending.
 public struct FaultEvent: Hashable, Sendable, Codable {
+    /// Raised = the fault started; cleared = it ended.
     public enum Transition: String, Hashable, Sendable, Codable { case raised, cleared }
     public var fault: LampFault
     public var transition: Transition

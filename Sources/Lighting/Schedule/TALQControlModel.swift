@@ -26,7 +26,9 @@ public enum TALQ {
 
     /// TALQ `ccDay` / `ccDate` condition.
     public struct Condition: Decodable, Sendable {
+        /// A weekday or weekday range, 1 = Monday.
         public struct DayItem: Decodable, Sendable { public var start: Int; public var end: Int? }
+        /// A day pattern (`---dd` or `--mm-dd`) or a range of them.
         public struct DateItem: Decodable, Sendable { public var start: String; public var end: String? }
         public var type: String
         public var days: [DayItem]?
@@ -51,11 +53,13 @@ public enum TALQ {
         public var expiration: String?
     }
 
+    /// TALQ `FixedTimeControl`: from `startTime` (local `hh:mm:ss`), apply `command`.
     public struct FixedTimeControl: Decodable, Sendable {
         public var startTime: String
         public var command: Command
     }
 
+    /// TALQ `AstroClockTimeControl`: at sunrise/sunset + `offset` minutes, apply `command`.
     public struct AstroClockTimeControl: Decodable, Sendable {
         public var offset: Int
         public var solarEventType: String
@@ -63,6 +67,7 @@ public enum TALQ {
         public var command: Command
     }
 
+    /// TALQ active period (`AbsoluteActivePeriod`, `AstroClockActivePeriod`, …), offsets in minutes.
     public struct ActivePeriod: Decodable, Sendable {
         public var name: String
         public var startTime: String?
