@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "Agent",
                 "Hardware",
+                "Lighting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -103,6 +104,8 @@ let package = Package(
         .testTarget(
             name: "LightingTests",
             dependencies: ["Lighting"],
+            exclude: ["Reference"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -36,15 +36,17 @@ final class KernelRulesSysfs: SysfsAttributeAccess {
             if busyChannels.contains(channel) { throw SysfsAttributeError(path: path, errno: EBUSY) }
             let channelPath = "\(directory)/pwm\(channel)"
             let delay = exportDelay
-            Task {
-                try await Task.sleep(for: delay)
+            // A real thread, like udev: a busy cooperative pool (other tests
+            // running) must not delay the "kernel".
+            let milliseconds = Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
                 // Like sysfs, pwmN/ appears with all its attributes at once: build aside, then rename.
                 let staging = "\(directory)/.staging-pwm\(channel)"
-                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                try? FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
                 for (name, contents) in [("period", "0"), ("duty_cycle", "0"), ("polarity", "normal"), ("enable", "0")] {
-                    try Data("\(contents)\n".utf8).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
+                    try? Data("\(contents)\n".utf8).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
                 }
-                try FileManager.default.moveItem(atPath: staging, toPath: channelPath)
+                try? FileManager.default.moveItem(atPath: staging, toPath: channelPath)
             }
         case "duty_cycle":
             guard let duty = UInt64(value), duty <= number("period") else {

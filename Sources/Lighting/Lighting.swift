@@ -1,1 +1,0 @@
-// Lighting: pure logic (solar calculator, calendars, overrides, arbitration). No I/O, no clocks.

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Runs the built `lampctl astro` (it sits beside the test bundle) the way a technician would.
+@Suite("lampctl astro")
+struct AstroCommandTests {
+    static var lampctl: URL {
+        let products = ProcessInfo.processInfo.environment["LAMPD_PRODUCTS_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return products.appendingPathComponent("lampctl")
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = Self.lampctl
+        process.arguments = ["astro"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    @Test("prints the day's events in local time and UTC within 80 columns",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: lampctl.path)))
+    func text() throws {
+        let result = try run(["--lat", "52.52", "--lon", "13.405", "--date", "2025-06-21", "--tz", "Europe/Berlin"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("sunrise         04:43:07        02:43:07"))
+        #expect(result.stdout.contains("day length      16 h 50 min"))
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
+    }
+
+    @Test("says plainly when the sun never rises or sets; negative coordinates work",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: lampctl.path)))
+    func polar() throws {
+        let night = try run(["--lat", "69.65", "--lon", "18.96", "--date", "2025-12-21", "--tz", "Europe/Oslo"])
+        #expect(night.stdout.contains("sun never rises today"))
+        let day = try run(["--lat", "-77.85", "--lon", "166.67", "--date", "2025-12-21", "--tz", "Antarctica/McMurdo", "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(day.stdout.utf8)) as? [String: Any])
+        let events = try #require(json["events"] as? [String: [String: Any]])
+        #expect(events["sunset"]?["state"] as? String == "midnightSun")
+        #expect(json["dayLengthSeconds"] as? Double == 86_400)
+    }
+
+    @Test("bad latitude, longitude, date or time zone → exit 2 with a clear message",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: lampctl.path)))
+    func usage() throws {
+        for (arguments, words) in [(["--lat", "91", "--lon", "0"], "--lat '91'"),
+                                   (["--lat", "10", "--lon", "-181"], "--lon '-181'"),
+                                   (["--lat", "10", "--lon", "0", "--date", "2025-02-30"], "--date '2025-02-30'"),
+                                   (["--lat", "10", "--lon", "0", "--tz", "Mars/Olympus"], "--tz 'Mars/Olympus'")] {
+            let result = try run(arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr.contains(words), "\(result.stderr)")
+        }
+    }
+}
