@@ -212,23 +212,18 @@ struct ScheduleTests {
         let schema = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/talq/talq-data-model-2.7.1.json")
         let script = packageRoot.appendingPathComponent("Tests/LightingTests/Reference/validate_talq.py")
         let fixture = packageRoot.appendingPathComponent("Tests/LightingTests/Fixtures/talq_calendar.json")
-        guard FileManager.default.fileExists(atPath: schema.path), FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
-            print("skipping TALQ schema validation: schema or python3 missing")
-            return
-        }
+        try #require(FileManager.default.fileExists(atPath: schema.path),
+                     "the TALQ schema is missing at \(schema.path): the design repository's shared/ must sit beside the project")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path, schema.path, fixture.path]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, schema.path, fixture.path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if text.contains("No module named 'jsonschema'") {
-            print("skipping TALQ schema validation: jsonschema not installed")
-            return
-        }
+        #expect(!text.contains("No module named"), "python3 lacks a test peer: run scripts/setup --test")
         #expect(process.terminationStatus == 0, "\(text)")
     }
 }
