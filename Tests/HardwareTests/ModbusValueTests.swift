@@ -55,7 +55,7 @@ struct ModbusValueTests {
 
     @Test func nanSurvivesRoundTrip() throws {
         for order in ModbusWordOrder.allCases {
-            let f32 = try ModbusValueFormat(.f32, order: order)
+            let f32 = ModbusValueFormat(.f32, order: order)
             #expect(try f32.decodeNumber(f32.encode(number: .nan)).isNaN)
             let f64 = ModbusValueFormat(.f64, order: order)
             #expect(try f64.decodeNumber(f64.encode(number: .nan)).isNaN)
