@@ -1,4 +1,5 @@
 import Foundation
+import Hardware
 import Testing
 @testable import Agent
 
@@ -24,10 +25,10 @@ struct ConfigurationTests {
         #expect(imported.address == 0x48)
         #expect(imported.reporting == .aggregate(intervalSeconds: 900))
         #expect(configuration.site?.timeZone == "Europe/Berlin")
-        guard case let .rtu(device, baud, parity, _, stopBits, rs485) = try #require(configuration.modbusBuses.first).transport else {
+        guard case let .rtu(settings) = try #require(configuration.modbusBuses.first).bus.transport else {
             Issue.record("expected an RTU bus"); return
         }
-        #expect(device == "/dev/ttyAMA0" && baud == 9600 && parity == .none && stopBits == 1 && rs485 == .ifSupported)
+        #expect(settings == ModbusRTUSettings(device: "/dev/ttyAMA0", baudRate: 9600, parity: .none, dataBits: 8, stopBits: 1, rs485: .ifSupported))
     }
 
     @Test func syntaxErrorsPointAtLineAndColumn() {

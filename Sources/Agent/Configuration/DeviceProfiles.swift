@@ -1,3 +1,6 @@
+import Hardware
+import Sampling
+
 /// Register maps of devices found in street-lamp poles and traffic-light
 /// cabinets, so an installer writes `profile = "eastron-sdm120"` instead of
 /// copying a vendor's table.
@@ -23,9 +26,8 @@ public enum DeviceProfiles {
 
     private static func register(_ channel: String, _ address: UInt16, _ unit: String, _ reporting: ChannelReporter.Mode) -> ModbusRegisterConfiguration {
         ModbusRegisterConfiguration(
-            channel: channel, table: .input, address: address, valueType: "f32",
-            wordOrder: "ABCD", scale: 1, unit: unit, reporting: reporting)
+            channel: channel, table: .inputRegister, address: address,
+            format: ModbusValueFormat(.f32, order: .abcd), unit: unit, reporting: reporting)
     }
 }
 
-import Sampling

@@ -42,7 +42,7 @@ public struct LampdConfiguration: Sendable {
     public var board: Board
     public var site: Site?
     public var storage: Storage
-    public var modbusBuses: [ModbusBusConfiguration]
+    public var modbusBuses: [ModbusBusSection]
     public var modbusDevices: [ModbusDeviceConfiguration]
     public var gpioInputs: [GPIOInputConfiguration]
 
@@ -114,13 +114,13 @@ public struct LampdConfiguration: Sendable {
         )
         storageTable?.rejectUnknownKeys()
 
-        var buses: [ModbusBusConfiguration] = []
+        var buses: [ModbusBusSection] = []
         var devices: [ModbusDeviceConfiguration] = []
         if let modbus = root.table("modbus") {
-            buses = modbus.tables("buses").compactMap(ModbusBusConfiguration.read)
+            buses = modbus.tables("buses").compactMap(ModbusBusSection.read)
             devices = modbus.tables("devices").compactMap { ModbusDeviceConfiguration.read($0, buses: buses) }
             modbus.rejectUnknownKeys()
-            ModbusBusConfiguration.checkUnique(buses, in: modbus)
+            ModbusBusSection.checkUnique(buses, in: modbus)
         }
 
         var inputs: [GPIOInputConfiguration] = []

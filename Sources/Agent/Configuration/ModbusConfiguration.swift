@@ -1,47 +1,28 @@
+import Hardware
 import Sampling
 
-/// One Modbus bus from `[[modbus.buses]]`: an RTU serial line or a TCP connection.
-public struct ModbusBusConfiguration: Sendable {
-    /// How the bus is reached.
-    public enum Transport: Sendable, Hashable {
-        case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int, rs485: RS485)
-        case tcp(host: String, port: Int)
-    }
-
-    /// Serial parity. Modbus RTU's default is even.
-    public enum Parity: String, Sendable, CaseIterable { case none, even, odd }
-
-    /// What to do about RS-485 mode on the serial port.
-    public enum RS485: String, Sendable, CaseIterable {
-        /// Leave the port as it is (RS-232, or a transceiver with automatic direction).
-        case off
-        /// Set RS-485 mode; refuse to start the bus if the port cannot.
-        case required
-        /// Set RS-485 mode where the port supports it, otherwise continue in RS-232 mode and warn.
-        case ifSupported = "if-supported"
-    }
-
+/// One Modbus bus from `[[modbus.buses]]`: a name and the Hardware layer's
+/// bus settings (an RTU serial line or a TCP connection).
+public struct ModbusBusSection: Sendable {
     public var name: String
-    public var transport: Transport
-    /// How long one request waits for its answer.
-    public var timeout: Duration
+    public var bus: ModbusBusConfiguration
 
-    static func read(_ table: TOMLReader) -> ModbusBusConfiguration? {
+    static func read(_ table: TOMLReader) -> ModbusBusSection? {
         let name = table.string("name", required: true)
         let rtuDevice = table.string("rtu")
         let tcpAddress = table.string("tcp")
         let baud = table.int("baud", in: 300...4_000_000) ?? 9600
-        let parity: Parity = table.choice("parity") ?? .even
+        let parity = table.named("parity", parse: ModbusParity.init(name:), allowed: "\"none\", \"even\", \"odd\"") ?? .even
         let dataBits = table.int("data_bits", in: 5...8) ?? 8
         let stopBits = table.int("stop_bits", in: 1...2) ?? (parity == .none ? 2 : 1)
-        let rs485: RS485 = table.choice("rs485") ?? .ifSupported
+        let rs485 = table.named("rs485", parse: RS485Mode.init(name:), allowed: "\"off\", \"required\", \"if-supported\"") ?? .ifSupported
         let timeout = table.duration("timeout", in: .milliseconds(20)...(.seconds(30))) ?? .milliseconds(500)
         table.rejectUnknownKeys()
 
-        let transport: Transport
+        let transport: ModbusTransport
         switch (rtuDevice, tcpAddress) {
         case let (device?, nil):
-            transport = .rtu(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits, rs485: rs485)
+            transport = .rtu(ModbusRTUSettings(device: device, baudRate: baud, parity: parity, dataBits: dataBits, stopBits: stopBits, rs485: rs485))
         case let (nil, address?):
             guard let endpoint = TCPEndpoint(address, defaultPort: 502) else {
                 table.report("tcp", "\"\(address)\" is not HOST or HOST:PORT (port 1 to 65535)")
@@ -56,10 +37,10 @@ public struct ModbusBusConfiguration: Sendable {
             return nil
         }
         guard let name else { return nil }
-        return ModbusBusConfiguration(name: name, transport: transport, timeout: timeout)
+        return ModbusBusSection(name: name, bus: ModbusBusConfiguration(transport, timeout: timeout))
     }
 
-    static func checkUnique(_ buses: [ModbusBusConfiguration], in table: TOMLReader) {
+    static func checkUnique(_ buses: [ModbusBusSection], in table: TOMLReader) {
         var names: Set<String> = []
         for (index, bus) in buses.enumerated() where !names.insert(bus.name).inserted {
             table.diagnostics.report("modbus.buses[\(index)].name", "bus name \"\(bus.name)\" is used twice")
@@ -93,29 +74,17 @@ struct TCPEndpoint: Hashable {
 }
 
 /// One register (or coil) read from a device and turned into a channel.
-public struct ModbusRegisterConfiguration: Sendable, Hashable {
-    /// Which of the four Modbus tables.
-    public enum Table: String, Sendable, CaseIterable {
-        case holding, input, coil, discrete
-    }
-
+public struct ModbusRegisterConfiguration: Sendable, Equatable {
     /// Channel name as sent upstream: `<device>.<name>`, e.g. `meter.voltage`.
     public var channel: String
-    public var table: Table
+    public var table: ModbusTable
     /// 0-based protocol address.
     public var address: UInt16
-    /// Value type name: u16, i16, u32, i32, f32, u64, f64 (ignored for coils).
-    public var valueType: String
-    /// Word/byte order name: ABCD, CDAB, BADC, DCBA.
-    public var wordOrder: String
-    /// The decoded value is multiplied by this (e.g. 0.1 for tenths).
-    public var scale: Double
+    /// Value type, word order and scale (ignored for coils and discrete inputs).
+    public var format: ModbusValueFormat
     /// SenML unit, e.g. `V`, `A`, `W`, `kWh`.
     public var unit: String
     public var reporting: ChannelReporter.Mode
-
-    static let valueTypes = ["u16", "i16", "u32", "i32", "f32", "u64", "f64"]
-    static let wordOrders = ["ABCD", "CDAB", "BADC", "DCBA"]
 }
 
 /// One Modbus device from `[[modbus.devices]]`.
@@ -126,7 +95,7 @@ public struct ModbusDeviceConfiguration: Sendable {
     public var pollInterval: Duration
     public var registers: [ModbusRegisterConfiguration]
 
-    static func read(_ table: TOMLReader, buses: [ModbusBusConfiguration]) -> ModbusDeviceConfiguration? {
+    static func read(_ table: TOMLReader, buses: [ModbusBusSection]) -> ModbusDeviceConfiguration? {
         let name = table.string("name", required: true)
         if let name, !DeviceIdentifier.isValid(name) {
             table.report("name", "\"\(name)\" is not a valid name; use letters, digits, '-', '_' or '.'")
@@ -168,16 +137,10 @@ public struct ModbusDeviceConfiguration: Sendable {
         if let channel, !DeviceIdentifier.isValid(channel) {
             table.report("channel", "\"\(channel)\" is not a valid channel name; use letters, digits, '-', '_' or '.'")
         }
-        let kind: ModbusRegisterConfiguration.Table? = table.choice("table", required: true)
+        let kind = table.named("table", parse: ModbusTable.init(name:), allowed: "\"holding\", \"input\", \"coil\", \"discrete\"", required: true)
         let address = table.int("address", in: 0...65_535, required: true)
-        let valueType = table.string("type") ?? "u16"
-        if !ModbusRegisterConfiguration.valueTypes.contains(valueType) {
-            table.report("type", "\"\(valueType)\" is not a value type; use one of \(ModbusRegisterConfiguration.valueTypes.joined(separator: ", "))")
-        }
-        let order = table.string("order") ?? "ABCD"
-        if !ModbusRegisterConfiguration.wordOrders.contains(order) {
-            table.report("order", "\"\(order)\" is not a word order; use ABCD (big-endian, the Modbus default), CDAB, BADC or DCBA")
-        }
+        let valueType = table.named("type", parse: ModbusDataType.init(name:), allowed: ModbusDataType.allCases.map(\.rawValue).joined(separator: ", ")) ?? .u16
+        let order = table.named("order", parse: ModbusWordOrder.init(name:), allowed: "ABCD (big-endian, the Modbus default), CDAB, BADC or DCBA") ?? .abcd
         let scale = table.double("scale") ?? 1
         if scale == 0 || !scale.isFinite { table.report("scale", "must be a non-zero number") }
         let unit = table.string("unit") ?? ""
@@ -185,8 +148,9 @@ public struct ModbusDeviceConfiguration: Sendable {
         table.rejectUnknownKeys()
         guard let channel, let kind, let address, let reporting else { return nil }
         return ModbusRegisterConfiguration(
-            channel: channel, table: kind, address: UInt16(address), valueType: valueType,
-            wordOrder: order, scale: scale, unit: unit, reporting: reporting)
+            channel: channel, table: kind, address: UInt16(address),
+            format: ModbusValueFormat(valueType, order: order, scale: scale == 1 ? nil : scale),
+            unit: unit, reporting: reporting)
     }
 
     enum ReportName: String, CaseIterable { case everyPoll = "every-poll", onChange = "on-change", aggregate }

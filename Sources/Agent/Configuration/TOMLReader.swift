@@ -120,6 +120,16 @@ final class TOMLReader {
         return choice
     }
 
+    /// A word parsed by `parse` (which may accept several spellings); `allowed` lists them for the error.
+    func named<Value>(_ key: String, parse: (String) -> Value?, allowed: String, required: Bool = false) -> Value? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let value = parse(text) else {
+            report(key, "\"\(text)\" is not allowed; use one of \(allowed)")
+            return nil
+        }
+        return value
+    }
+
     func table(_ key: String, required: Bool = false) -> TOMLReader? {
         guard let value = value(key, required: required) else { return nil }
         guard let table = value.table else { wrongType(key, expected: "a table ([\(keyPath(key))])", found: value); return nil }
