@@ -67,6 +67,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Child process of the spool's kill -9 test: appends readings until killed.
+        .executableTarget(
+            name: "spool-torture",
+            dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "HardwareTests",
             dependencies: ["Hardware"],
@@ -79,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry"],
+            dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -140,6 +140,18 @@ public final class Spool: Sendable {
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
         }
         do {
+            // Check an existing file read-only first: opening a pool writes to the file (GRDB makes sure
+            // the WAL is not empty), and a corrupt file must be moved aside exactly as it was found.
+            if FileManager.default.fileExists(atPath: configuration.path) {
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                let queue = try DatabaseQueue(path: configuration.path, configuration: readOnly)
+                defer { try? queue.close() }
+                let check = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+                guard check == ["ok"] else {
+                    throw CorruptSpool(detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
+                }
+            }
             let pool = try DatabasePool(path: configuration.path, configuration: config)
             try pool.writeWithoutTransaction { db in
                 // GRDB's pool sets synchronous = NORMAL for WAL; NORMAL may lose the last commits on a
@@ -150,10 +162,6 @@ public final class Spool: Sendable {
                 // Keep the WAL file after a checkpoint (reused from its start) up to this size: truncating and
                 // regrowing it would add file-system metadata writes.
                 try db.execute(sql: "PRAGMA journal_size_limit = \(checkpointPages * pageSize * 2)")
-                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
-                guard check == ["ok"] else {
-                    throw CorruptSpool(detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
-                }
                 try db.inTransaction {
                     try SpoolStore.createSchema(db)
                     return .commit
@@ -474,6 +482,11 @@ public final class Spool: Sendable {
             return .nanoseconds(now.bootNanoseconds - time.bootNanoseconds)
         }
         return .nanoseconds(now.utcNanoseconds - time.utcNanoseconds)
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests.
+    func writerSynchronousSetting() async throws -> Int {
+        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Closes the database. Call after `run()` returned.
