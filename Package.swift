@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "lampd", targets: ["lampd"]),
         .executable(name: "lampctl", targets: ["lampctl"]),
+        // For Benchmarks/ (a separate package) and, later, lamp-ingest.
+        .library(name: "Telemetry", targets: ["Telemetry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
