@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "lampd", targets: ["lampd"]),
         .executable(name: "lampctl", targets: ["lampctl"]),
+        // For Benchmarks/ (a separate package) and, later, lamp-ingest.
+        .library(name: "Telemetry", targets: ["Telemetry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -96,6 +98,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Child process of the spool's kill -9 test: appends readings until killed.
+        .executableTarget(
+            name: "spool-torture",
+            dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "HardwareTests",
             dependencies: ["Hardware"],
@@ -110,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry"],
+            dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

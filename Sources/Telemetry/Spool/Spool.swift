@@ -1,0 +1,498 @@
+import Foundation
+import GRDB
+
+/// The on-disk store of readings and events that upstream has not acknowledged yet
+/// (DESIGN.md principle 2, "Nothing lost"). One SQLite file in WAL mode, `synchronous = FULL`.
+///
+/// **Durability contract**
+/// - `append(_:)` returns only after the record's group commit is on stable storage (fsync of the
+///   WAL): it survives `kill -9` and a power cut. It returns the record's sequence number.
+/// - `enqueue(_:)` returns at once; the record becomes durable with the next group commit, at most
+///   `commitWindow` later (default 1 s) or sooner when `commitBatchRecords` (default 512) are waiting.
+///   Until then it is only in memory: a power cut loses it. `statistics().bufferedRecords` counts them.
+/// - Groups commit in enqueue order, so when `append` returns sequence *s*, every record enqueued
+///   before it is durable too, with a smaller sequence number.
+/// - `run()` must be running for groups to commit (it is the spool's service loop); when it is
+///   cancelled it commits what is buffered, and the spool refuses new records afterwards.
+///
+/// **Bounded**: when a commit pushes the live data above `maxSizeBytes`, the oldest telemetry is
+/// deleted (down to `dropTargetFraction` of the bound); events only when no telemetry is left, alarms
+/// last. Every drop is counted and recorded as a `spool.full` event in the same transaction.
+///
+/// **Start-up**: `open` runs `PRAGMA quick_check`; a corrupt file (and its WAL) is renamed to
+/// `<path>.corrupt-<UTC time>`, a new spool is created and a `spool.corrupt` alarm is recorded in it.
+public final class Spool: Sendable {
+    /// The configuration the spool was opened with.
+    public let configuration: SpoolConfiguration
+    /// Random id of this spool file, created with it: (spoolID, sequence) identifies a record forever,
+    /// even after a corrupt file was replaced and sequences restarted at 1.
+    public let spoolID: String
+    /// Events produced while opening (e.g. the corrupt file that was moved aside); also stored in the spool.
+    public let startupEvents: [Event]
+
+    private let pool: DatabasePool
+    private let timeSource: any TimeSource
+    private let clock: any Clock<Duration>
+    private let state = Locked(BufferState())
+    private let writer: Locked<SpoolStore.WriterCache>
+    private let writeBytesAtOpen: Int64?
+
+    private struct Pending: Sendable {
+        var record: SpoolRecord
+        var waiter: CheckedContinuation<Int64, any Error>?
+    }
+
+    private struct BufferState: Sendable {
+        var buffer: [Pending] = []
+        var idleWaiter: CheckedContinuation<Void, Never>?
+        var windowTimer: Task<Void, any Error>?
+        var stopRequested = false
+        var isClosed = false
+        var isRunning = false
+        var lostToWriteErrors: Int64 = 0
+        var highestCommitted: Int64 = 0
+    }
+
+    // MARK: opening
+
+    /// Opens (or creates) the spool at `configuration.path`, checks it, and moves a corrupt file aside.
+    ///
+    /// - Parameters:
+    ///   - timeSource: timestamps of the spool's own events and the oldest-pending age.
+    ///   - clock: drives the group-commit window.
+    /// - Throws: `TelemetryError` `spool.open-failed` when the file cannot be opened for another reason
+    ///   than corruption (permissions, missing folder, I/O error): nothing is moved or deleted then.
+    public static func open(
+        _ configuration: SpoolConfiguration,
+        timeSource: any TimeSource = SystemTimeSource(),
+        clock: any Clock<Duration> = ContinuousClock()
+    ) async throws(TelemetryError) -> Spool {
+        let writeBytesAtOpen = ProcessIO.writeBytes()
+        var startupEvents: [Event] = []
+        let pool: DatabasePool
+        do {
+            pool = try openChecked(configuration)
+        } catch let corruption as CorruptSpool {
+            let movedTo = try moveAside(configuration.path, time: timeSource.now())
+            startupEvents.append(Event(
+                kind: "spool.corrupt", severity: .alarm, time: timeSource.now(),
+                message: "spool file was corrupt (\(corruption.detail)); moved aside to \(movedTo) and started a new "
+                    + "spool. Records in the old file were not sent: copy it off the board for recovery."))
+            do {
+                pool = try openChecked(configuration)
+            } catch {
+                throw TelemetryError(.spoolOpenFailed, "could not create a new spool at \(configuration.path) after "
+                    + "moving the corrupt one aside — check the disk", underlying: error)
+            }
+        } catch let error as TelemetryError {
+            throw error
+        } catch {
+            throw TelemetryError(.spoolOpenFailed, "could not open the spool at \(configuration.path) — check that "
+                + "the folder exists, is writable by lampd and the disk is not full", underlying: error)
+        }
+
+        let eventsToStore = startupEvents
+        do {
+            let (cache, spoolID) = try await pool.write { db in
+                var cache = SpoolStore.WriterCache()
+                cache.nextSequence = try SpoolStore.loadNextSequence(db)
+                if !eventsToStore.isEmpty {
+                    try SpoolStore.insert(db, &cache, eventsToStore.map(SpoolRecord.event))
+                }
+                let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'spoolID'") ?? ""
+                return (cache, id)
+            }
+            return Spool(configuration: configuration, spoolID: spoolID, startupEvents: startupEvents, pool: pool,
+                         cache: cache, timeSource: timeSource, clock: clock, writeBytesAtOpen: writeBytesAtOpen)
+        } catch {
+            throw TelemetryError(.spoolOpenFailed, "could not read the spool at \(configuration.path)", underlying: error)
+        }
+    }
+
+    private init(
+        configuration: SpoolConfiguration, spoolID: String, startupEvents: [Event], pool: DatabasePool,
+        cache: SpoolStore.WriterCache, timeSource: any TimeSource, clock: any Clock<Duration>, writeBytesAtOpen: Int64?
+    ) {
+        self.configuration = configuration
+        self.spoolID = spoolID
+        self.startupEvents = startupEvents
+        self.pool = pool
+        self.writer = Locked(cache)
+        self.timeSource = timeSource
+        self.clock = clock
+        self.writeBytesAtOpen = writeBytesAtOpen
+        state.withLock { $0.highestCommitted = cache.nextSequence - 1 }
+    }
+
+    private struct CorruptSpool: Error {
+        var detail: String
+    }
+
+    /// Opens the pool with lampd's settings, creating the schema; throws `CorruptSpool` for a damaged file.
+    private static func openChecked(_ configuration: SpoolConfiguration) throws -> DatabasePool {
+        var config = Configuration()
+        config.label = "spool"
+        config.busyMode = .timeout(5)
+        let pageSize = configuration.pageSizeBytes
+        let checkpointPages = configuration.walAutocheckpointPages
+        config.prepareDatabase { db in
+            // page_size only takes effect on a new, empty file (before WAL is enabled).
+            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+        }
+        do {
+            // Check an existing file read-only first: opening a pool writes to the file (GRDB makes sure
+            // the WAL is not empty), and a corrupt file must be moved aside exactly as it was found.
+            if FileManager.default.fileExists(atPath: configuration.path) {
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                let queue = try DatabaseQueue(path: configuration.path, configuration: readOnly)
+                defer { try? queue.close() }
+                let check = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+                guard check == ["ok"] else {
+                    throw CorruptSpool(detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
+                }
+            }
+            let pool = try DatabasePool(path: configuration.path, configuration: config)
+            try pool.writeWithoutTransaction { db in
+                // GRDB's pool sets synchronous = NORMAL for WAL; NORMAL may lose the last commits on a
+                // power cut (the WAL is only fsynced at checkpoints). FULL fsyncs the WAL at every commit,
+                // which is what makes a returned `append` durable.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
+                // Keep the WAL file after a checkpoint (reused from its start) up to this size: truncating and
+                // regrowing it would add file-system metadata writes.
+                try db.execute(sql: "PRAGMA journal_size_limit = \(checkpointPages * pageSize * 2)")
+                try db.inTransaction {
+                    try SpoolStore.createSchema(db)
+                    return .commit
+                }
+            }
+            return pool
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+        {
+            throw CorruptSpool(detail: "SQLite \(error.resultCode): \(error.message ?? "")")
+        }
+    }
+
+    /// Renames the spool file and its WAL/SHM to `<path>.corrupt-<UTC>`; never deletes anything.
+    private static func moveAside(_ path: String, time: Timestamp) throws(TelemetryError) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var target = "\(path).corrupt-\(formatter.string(from: time.date))"
+        var n = 1
+        while FileManager.default.fileExists(atPath: target) {
+            n += 1
+            target = "\(path).corrupt-\(formatter.string(from: time.date))-\(n)"
+        }
+        do {
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.moveItem(atPath: path + suffix, toPath: target + suffix)
+            }
+            try FileManager.default.moveItem(atPath: path, toPath: target)
+        } catch {
+            throw TelemetryError(.spoolMoveAsideFailed, "the spool at \(path) is corrupt and could not be renamed to "
+                + "\(target) — check permissions of its folder; nothing was deleted", underlying: error)
+        }
+        return target
+    }
+
+    // MARK: adding records
+
+    /// Adds `record` to the next group commit without waiting. See the type's durability contract.
+    ///
+    /// - Throws: `spool.closed` after `run()` ended; `spool.backlog-full` when `maxBufferedRecords`
+    ///   records are already waiting (the disk cannot keep up).
+    public func enqueue(_ record: SpoolRecord) throws(TelemetryError) {
+        try add(Pending(record: record, waiter: nil))
+    }
+
+    /// Adds a reading without waiting; see `enqueue(_:)`.
+    public func enqueue(_ reading: Reading) throws(TelemetryError) { try enqueue(.reading(reading)) }
+
+    /// Adds an event without waiting; see `enqueue(_:)`.
+    public func enqueue(_ event: Event) throws(TelemetryError) { try enqueue(.event(event)) }
+
+    /// Adds `record` and returns once it is durable (its group committed and fsynced), with its sequence number.
+    ///
+    /// - Throws: `spool.closed`, `spool.backlog-full`, or `spool.write-failed` when its group commit failed
+    ///   (the record is then not stored).
+    @discardableResult
+    public func append(_ record: SpoolRecord) async throws(TelemetryError) -> Int64 {
+        do {
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int64, any Error>) in
+                do {
+                    try add(Pending(record: record, waiter: continuation))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        } catch let error as TelemetryError {
+            throw error
+        } catch {
+            throw TelemetryError(.spoolWriteFailed, "could not store a record", underlying: error)
+        }
+    }
+
+    /// Appends a reading and waits until it is durable; see `append(_:)`.
+    @discardableResult
+    public func append(_ reading: Reading) async throws(TelemetryError) -> Int64 { try await append(.reading(reading)) }
+
+    /// Appends an event and waits until it is durable; see `append(_:)`.
+    @discardableResult
+    public func append(_ event: Event) async throws(TelemetryError) -> Int64 { try await append(.event(event)) }
+
+    private func add(_ pending: Pending) throws(TelemetryError) {
+        let batch = configuration.commitBatchRecords
+        let limit = configuration.maxBufferedRecords
+        let result: Result<(CheckedContinuation<Void, Never>?, Task<Void, any Error>?), TelemetryError> = state.withLock { s in
+            if s.isClosed {
+                return .failure(TelemetryError(.spoolClosed, "the spool is closed (lampd is shutting down); record not stored"))
+            }
+            if s.buffer.count >= limit {
+                return .failure(TelemetryError(.spoolBacklogFull, "\(s.buffer.count) records are waiting to be written: "
+                    + "the disk is too slow or failing — check `lampctl status` and the SD card"))
+            }
+            s.buffer.append(pending)
+            var idle: CheckedContinuation<Void, Never>?
+            var timer: Task<Void, any Error>?
+            if s.buffer.count == 1 { idle = s.idleWaiter; s.idleWaiter = nil }
+            if s.buffer.count >= batch { timer = s.windowTimer; s.windowTimer = nil }
+            return .success((idle, timer))
+        }
+        let (idle, timer) = try result.get()
+        idle?.resume()
+        timer?.cancel()
+    }
+
+    // MARK: the group-commit loop
+
+    /// The spool's service loop: commits a group when the window has passed since the first waiting
+    /// record, or as soon as `commitBatchRecords` are waiting. Returns when the calling task is cancelled,
+    /// after committing what is still buffered; the spool is closed then.
+    public func run() async {
+        state.withLock { $0.isRunning = true }
+        await withTaskCancellationHandler {
+            while true {
+                await waitForRecords()
+                if state.withLock({ $0.stopRequested }) { break }
+                await waitForWindowOrBatch()
+                await commitGroup()
+            }
+        } onCancel: {
+            let (idle, timer) = state.withLock { s in
+                s.stopRequested = true
+                defer { s.idleWaiter = nil; s.windowTimer = nil }
+                return (s.idleWaiter, s.windowTimer)
+            }
+            idle?.resume()
+            timer?.cancel()
+        }
+        state.withLock { $0.isClosed = true; $0.isRunning = false }
+        await commitGroup()
+    }
+
+    private func waitForRecords() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s in
+                if !s.buffer.isEmpty || s.stopRequested { return true }
+                s.idleWaiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    private func waitForWindowOrBatch() async {
+        let batch = configuration.commitBatchRecords
+        let window = configuration.commitWindow
+        let clock = self.clock
+        let timer = Task { try await clock.sleep(for: window) }
+        let cancelNow = state.withLock { s in
+            if s.buffer.count >= batch || s.stopRequested { return true }
+            s.windowTimer = timer
+            return false
+        }
+        if cancelNow { timer.cancel() }
+        _ = try? await timer.value
+        state.withLock { $0.windowTimer = nil }
+    }
+
+    /// Commits everything buffered now, without waiting for the window: use before a planned power-off.
+    /// Returns the highest committed sequence number.
+    @discardableResult
+    public func flush() async -> Int64 {
+        await commitGroup()
+        return state.withLock { $0.highestCommitted }
+    }
+
+    private func commitGroup() async {
+        let group = state.withLock { s in
+            let taken = s.buffer
+            s.buffer.removeAll(keepingCapacity: true)
+            return taken
+        }
+        guard !group.isEmpty else { return }
+        let maxBytes = configuration.maxSizeBytes
+        let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
+        let writer = self.writer
+        let now = timeSource.now()
+        do {
+            let (first, last) = try await pool.write { db in
+                try writer.withLock { cache in
+                    var working = cache
+                    let first = working.nextSequence
+                    try SpoolStore.insert(db, &working, group.lazy.map(\.record))
+                    if try SpoolStore.usedBytes(db) > maxBytes {
+                        let drops = try SpoolStore.dropOldest(db, targetBytes: targetBytes)
+                        try SpoolStore.insert(db, &working, drops.map { .event(Self.dropEvent($0, now: now)) })
+                        try SpoolStore.setMeta(db, "sequenceFloor", working.nextSequence - 1)
+                    }
+                    cache = working  // only after every statement succeeded; a rollback keeps the old cache
+                    return (first, working.nextSequence - 1)
+                }
+            }
+            state.withLock { $0.highestCommitted = max($0.highestCommitted, last) }
+            for (offset, pending) in group.enumerated() {
+                pending.waiter?.resume(returning: first + Int64(offset))
+            }
+        } catch {
+            let lost = group.filter { $0.waiter == nil }.count
+            state.withLock { $0.lostToWriteErrors += Int64(lost) }
+            let failure = TelemetryError(.spoolWriteFailed, "writing \(group.count) records to the spool failed — "
+                + "the SD card may be full or failing; check `lampctl status`", underlying: error)
+            for pending in group { pending.waiter?.resume(throwing: failure) }
+        }
+    }
+
+    private static func dropEvent(_ drop: SpoolStore.Drop, now: Timestamp) -> Event {
+        let noun: String
+        switch drop.recordClass {
+        case .telemetry: noun = "readings"
+        case .event: noun = "events"
+        case .alarm: noun = "alarms"
+        }
+        func iso(_ ns: Int64) -> String {
+            ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+        }
+        return Event(
+            kind: "spool.full", severity: drop.recordClass == .telemetry ? .warning : .alarm,
+            value: .number(Double(drop.count)), time: now,
+            message: "spool full: dropped \(drop.count) \(noun) from sequence \(drop.firstSequence) to "
+                + "\(drop.lastSequence) (\(iso(drop.firstUTCNanoseconds)) to \(iso(drop.lastUTCNanoseconds)))")
+    }
+
+    // MARK: the uplink side
+
+    /// The oldest unacknowledged records, in sequence order, at most `limit`, after `afterSequence`
+    /// (pass the last sequence of a batch in flight to fetch the next one without acknowledging).
+    public func oldestPending(limit: Int, afterSequence: Int64 = 0) async throws(TelemetryError) -> [SpooledRecord] {
+        do {
+            return try await pool.read { db in try SpoolStore.oldestPending(db, limit: limit, afterSequence: afterSequence) }
+        } catch {
+            throw TelemetryError(.spoolReadFailed, "could not read pending records from the spool", underlying: error)
+        }
+    }
+
+    /// Deletes every record with sequence ≤ `sequence`: call only once upstream confirmed them.
+    /// Durable when it returns. Returns how many records were deleted.
+    @discardableResult
+    public func acknowledge(throughSequence sequence: Int64) async throws(TelemetryError) -> Int {
+        let writer = self.writer
+        do {
+            return try await pool.write { db in
+                let highest = writer.withLock { $0.nextSequence - 1 }
+                return try SpoolStore.acknowledge(db, through: sequence, highestAssigned: highest)
+            }
+        } catch {
+            throw TelemetryError(.spoolWriteFailed, "could not delete acknowledged records", underlying: error)
+        }
+    }
+
+    /// Deletes exactly the records with these sequence numbers (upstream confirmed them individually).
+    @discardableResult
+    public func acknowledge(sequences: [Int64]) async throws(TelemetryError) -> Int {
+        guard !sequences.isEmpty else { return 0 }
+        let writer = self.writer
+        do {
+            return try await pool.write { db in
+                var deleted = 0
+                for chunk in stride(from: 0, to: sequences.count, by: 500).map({ sequences[$0..<min($0 + 500, sequences.count)] }) {
+                    let list = chunk.map(String.init).joined(separator: ",")
+                    try db.execute(sql: "DELETE FROM reading WHERE seq IN (\(list))")
+                    deleted += db.changesCount
+                    try db.execute(sql: "DELETE FROM event WHERE seq IN (\(list))")
+                    deleted += db.changesCount
+                }
+                let highest = writer.withLock { $0.nextSequence - 1 }
+                try SpoolStore.setMeta(db, "sequenceFloor", max(try SpoolStore.metaInt(db, "sequenceFloor"), highest))
+                return deleted
+            }
+        } catch {
+            throw TelemetryError(.spoolWriteFailed, "could not delete acknowledged records", underlying: error)
+        }
+    }
+
+    // MARK: counters
+
+    /// The spool's counters; see `SpoolStatistics`.
+    public func statistics() async throws(TelemetryError) -> SpoolStatistics {
+        let now = timeSource.now()
+        let (buffered, lost, highest) = state.withLock { ($0.buffer.count, $0.lostToWriteErrors, $0.highestCommitted) }
+        do {
+            var stats = try await pool.read { db -> SpoolStatistics in
+                let readings = try Int.fetchOne(db, sql: "SELECT count(*) FROM reading") ?? 0
+                let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE class = 1") ?? 0
+                let alarms = try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE class = 2") ?? 0
+                let oldest = try SpoolStore.oldestPending(db, limit: 1, afterSequence: 0).first
+                var dropped: [SpoolRecordClass: Int64] = [:]
+                for c in SpoolRecordClass.allCases { dropped[c] = try SpoolStore.metaInt(db, "dropped.\(c)") }
+                return SpoolStatistics(
+                    pendingReadings: readings, pendingEvents: events, pendingAlarms: alarms, bufferedRecords: 0,
+                    oldestPendingAge: oldest.map { Self.age(of: $0, now: now) }, oldestPendingSequence: oldest?.sequence,
+                    highestSequence: 0, usedBytes: try SpoolStore.usedBytes(db), maxSizeBytes: 0, fileBytes: 0,
+                    droppedRecords: dropped, recordsLostToWriteErrors: 0, bytesWrittenSinceStart: nil)
+            }
+            stats.bufferedRecords = buffered
+            stats.recordsLostToWriteErrors = lost
+            stats.highestSequence = highest
+            stats.maxSizeBytes = configuration.maxSizeBytes
+            stats.fileBytes = ["", "-wal", "-shm"].reduce(0) { sum, suffix in
+                let size = (try? FileManager.default.attributesOfItem(atPath: configuration.path + suffix)[.size]) as? NSNumber
+                return sum + (size?.int64Value ?? 0)
+            }
+            if let start = writeBytesAtOpen, let current = ProcessIO.writeBytes() {
+                stats.bytesWrittenSinceStart = current - start
+            }
+            return stats
+        } catch {
+            throw TelemetryError(.spoolReadFailed, "could not read the spool's counters", underlying: error)
+        }
+    }
+
+    private static func age(of record: SpooledRecord, now: Timestamp) -> Duration {
+        let time: Timestamp
+        switch record.record {
+        case .reading(let r): time = r.time
+        case .event(let e): time = e.time
+        }
+        if time.bootID == now.bootID && time.bootID != Timestamp.unknownBootID {
+            return .nanoseconds(now.bootNanoseconds - time.bootNanoseconds)
+        }
+        return .nanoseconds(now.utcNanoseconds - time.utcNanoseconds)
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests.
+    func writerSynchronousSetting() async throws -> Int {
+        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// Closes the database. Call after `run()` returned.
+    public func close() throws(TelemetryError) {
+        do { try pool.close() } catch {
+            throw TelemetryError(.spoolWriteFailed, "could not close the spool cleanly", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// How a `Spool` stores, commits and bounds its records.
+public struct SpoolConfiguration: Sendable {
+    /// Path of the SQLite file, e.g. `/var/lib/lampd/spool.sqlite`. Its folder must exist.
+    public var path: String
+    /// Upper bound for the live data in the spool file, in bytes. When a commit pushes the
+    /// live data above it, the drop policy runs (see `Spool`). The WAL file comes on top,
+    /// bounded by `walAutocheckpointPages` × `pageSizeBytes` (about 4 MiB by default).
+    public var maxSizeBytes: Int64
+    /// After a drop, the live data is brought down to this fraction of `maxSizeBytes`, so a
+    /// full spool drops in occasional chunks instead of at every commit. 0 < value ≤ 1.
+    public var dropTargetFraction: Double
+    /// Longest time an enqueued record waits for its group commit (the group-commit window).
+    public var commitWindow: Duration
+    /// A group is committed at once when this many records are waiting, before the window ends.
+    public var commitBatchRecords: Int
+    /// Most records allowed to wait in memory; `enqueue` throws `spool.backlog-full` beyond it.
+    public var maxBufferedRecords: Int
+    /// SQLite page size in bytes, used when the file is created (fixed afterwards).
+    public var pageSizeBytes: Int
+    /// WAL pages after which SQLite checkpoints the WAL into the main file.
+    public var walAutocheckpointPages: Int
+
+    /// - Parameters:
+    ///   - path: the SQLite file.
+    ///   - maxSizeMegabytes: bound for the live data, in MiB (1 MiB = 1 048 576 bytes).
+    public init(
+        path: String,
+        maxSizeMegabytes: Double = 64,
+        dropTargetFraction: Double = 0.9,
+        commitWindow: Duration = .seconds(1),
+        commitBatchRecords: Int = 512,
+        maxBufferedRecords: Int = 200_000,
+        pageSizeBytes: Int = 4096,
+        walAutocheckpointPages: Int = 1000
+    ) {
+        self.path = path
+        self.maxSizeBytes = Int64(maxSizeMegabytes * 1_048_576)
+        self.dropTargetFraction = dropTargetFraction
+        self.commitWindow = commitWindow
+        self.commitBatchRecords = commitBatchRecords
+        self.maxBufferedRecords = maxBufferedRecords
+        self.pageSizeBytes = pageSizeBytes
+        self.walAutocheckpointPages = walAutocheckpointPages
+    }
+}

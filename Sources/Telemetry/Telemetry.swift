@@ -1,1 +1,0 @@
-// Telemetry: readings, events and the spool.
