@@ -34,6 +34,7 @@ final class ModbusPeer: @unchecked Sendable {
     private var server: Process?
     private var socat: Process?
     private var serverInput: Pipe?
+    private var serverOutput: Pipe?
     private var logFiles: [URL] = []
 
     private init(transport: Transport) { self.transport = transport }
@@ -104,6 +105,7 @@ final class ModbusPeer: @unchecked Sendable {
         try process.run()
         server = process
         serverInput = input
+        serverOutput = output
 
         let line = try Self.readLine(output.fileHandleForReading, timeout: .seconds(15))
         guard let line, line.hasPrefix("ready ") else {
@@ -166,6 +168,14 @@ final class ModbusPeer: @unchecked Sendable {
         return nil
     }
 
+    /// Sends a command to the server (`mute 5`, `unmute 5`) and waits for its "ok".
+    func command(_ line: String) throws {
+        guard let input = serverInput, let output = serverOutput else { throw Missing(description: "the Modbus peer is not running") }
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        let answer = try Self.readLine(output.fileHandleForReading, timeout: .seconds(10))
+        guard answer == "ok \(line)" else { throw Missing(description: "the Modbus peer answered \(answer ?? "nothing") to \(line)") }
+    }
+
     /// Stops the children (idempotent).
     func stop() {
         // Closing stdin makes the server exit by itself; then SIGTERM, then SIGKILL.
@@ -182,6 +192,7 @@ final class ModbusPeer: @unchecked Sendable {
         server = nil
         socat = nil
         serverInput = nil
+        serverOutput = nil
         for file in logFiles { try? FileManager.default.removeItem(at: file) }
         logFiles = []
     }

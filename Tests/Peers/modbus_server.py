@@ -32,6 +32,14 @@ Address map (0-based wire addresses), identical in holding and input registers:
 Coils 0-99: coil i is on when i % 3 == 0.  Discrete inputs 0-99: on when i % 2 == 0.
 Coil/discrete 100 and above answer exception 02.
 
+Unit 5 is an energy meter laid out like an Eastron SDM120 (input registers,
+float32, big-endian words): METER below, by address.
+
+Commands on stdin, one per line, for tests of units that die and come back:
+    mute N      unit N stops answering (silent, like a broken wire)
+    unmute N    unit N answers again
+Each command is acknowledged with "ok COMMAND" on stdout.
+
 The registers for each word order are computed with Python's struct module
 in a way that does not share code with lampd's Swift encoder:
     ABCD  pack big-endian,    read 16-bit words big-endian
@@ -66,6 +74,15 @@ ORDER_BASE = {"ABCD": 100, "CDAB": 200, "BADC": 300, "DCBA": 400}
 REGISTERS = 600
 BITS = 100
 BUSY_ADDRESS = 590
+METER_UNIT = 5
+METER = {  # SDM120 input register address -> value
+    0x0000: 231.2,   # voltage, V
+    0x0006: 0.25,    # current, A
+    0x000C: 55.0,    # active power, W
+    0x001E: 0.96,    # power factor
+    0x0046: 50.0,    # frequency, Hz
+    0x0156: 1234.5,  # total active energy, kWh
+}
 
 
 def words(order, fmt, value):
@@ -110,6 +127,16 @@ def device(unit):
     return SimDevice(unit, simdata=(coils, discrete, holding, inputs), action=busy_action)
 
 
+def meter_device():
+    regs = [0] * 400
+    for address, value in METER.items():
+        regs[address : address + 2] = words("ABCD", "f", value)
+    bits = [SimData(0, values=[False] * 8, datatype=DataType.BITS)]
+    holding = [SimData(0, values=[0] * 400, datatype=DataType.REGISTERS)]
+    inputs = [SimData(0, values=regs, datatype=DataType.REGISTERS)]
+    return SimDevice(METER_UNIT, simdata=(bits, bits, holding, inputs))
+
+
 def ignore_unknown_units(server, units):
     """Make requests for other unit ids go unanswered.
 
@@ -135,11 +162,21 @@ def ignore_unknown_units(server, units):
     context.async_setValues = checked_set
 
 
-def exit_when_stdin_closes():
-    """The test that started us died or finished: stop serving."""
+def serve_stdin(units):
+    """Obey mute/unmute commands; when stdin closes, the test that started
+    us died or finished: stop serving."""
     try:
-        while sys.stdin.buffer.read(1024):
-            pass
+        for line in sys.stdin:
+            words_ = line.split()
+            if len(words_) == 2 and words_[0] in ("mute", "unmute") and words_[1].isdigit():
+                unit = int(words_[1])
+                if words_[0] == "mute":
+                    units.discard(unit)
+                else:
+                    units.add(unit)
+                print(f"ok {line.strip()}", flush=True)
+            elif words_:
+                print(f"error unknown command {line.strip()!r}", flush=True)
     except Exception:  # noqa: BLE001 - any failure means the parent is gone
         pass
     os._exit(0)
@@ -154,7 +191,7 @@ async def main():
     parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
     args = parser.parse_args()
 
-    devices = [device(1), device(2)]
+    devices = [device(1), device(2), meter_device()]
     if args.tcp is not None:
         port = args.tcp
         if port == 0:
@@ -175,10 +212,11 @@ async def main():
             ignore_missing_devices=True,
         )
         where = f"rtu {args.rtu}"
-    ignore_unknown_units(server, {1, 2})
+    units = {1, 2, METER_UNIT}
+    ignore_unknown_units(server, units)
     await server.serve_forever(background=True)
     print(f"ready {where}", flush=True)
-    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    threading.Thread(target=serve_stdin, args=(units,), daemon=True).start()
     await server.serving
 
 

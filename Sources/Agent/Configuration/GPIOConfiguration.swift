@@ -1,3 +1,5 @@
+import Telemetry
+
 /// One digital input from `[[gpio.inputs]]`: a contact in the traffic-light
 /// cabinet or a photocell.
 public struct GPIOInputConfiguration: Sendable, Hashable {
@@ -21,6 +23,16 @@ public struct GPIOInputConfiguration: Sendable, Hashable {
     /// Event text for `true` and `false`, e.g. "door opened" / "door closed".
     public var trueText: String
     public var falseText: String
+    /// Event kind and severity for each state; kinds default to
+    /// `<channel>.on` / `<channel>.off`, severities to info.
+    public var trueEvent: EventSpec
+    public var falseEvent: EventSpec
+
+    /// What an event for one state of an input is called and how serious it is.
+    public struct EventSpec: Sendable, Hashable {
+        public var kind: String
+        public var severity: EventSeverity
+    }
 
     static func read(_ table: TOMLReader) -> GPIOInputConfiguration? {
         let channel = table.string("channel", required: true)
@@ -36,13 +48,18 @@ public struct GPIOInputConfiguration: Sendable, Hashable {
         let bias: Bias = table.choice("bias") ?? .asIs
         let debounce = table.duration("debounce", in: .zero...(.seconds(60))) ?? .milliseconds(50)
         let events = table.bool("events") ?? true
-        let trueText = table.string("true_text") ?? "on"
-        let falseText = table.string("false_text") ?? "off"
+        let trueText = table.string("true_text") ?? "\(channel ?? "input") on"
+        let falseText = table.string("false_text") ?? "\(channel ?? "input") off"
+        let severities = "\"info\", \"warning\", \"alarm\""
+        let trueSeverity = table.named("true_severity", parse: EventSeverity.init(name:), allowed: severities) ?? .info
+        let falseSeverity = table.named("false_severity", parse: EventSeverity.init(name:), allowed: severities) ?? .info
         table.rejectUnknownKeys()
         guard let channel, let line else { return nil }
         return GPIOInputConfiguration(
             channel: channel, chip: chip, line: line, activeLow: activeLow, bias: bias, debounce: debounce,
-            changesAreEvents: events, trueText: trueText, falseText: falseText)
+            changesAreEvents: events, trueText: trueText, falseText: falseText,
+            trueEvent: EventSpec(kind: "\(channel).on", severity: trueSeverity),
+            falseEvent: EventSpec(kind: "\(channel).off", severity: falseSeverity))
     }
 }
 
@@ -67,15 +84,32 @@ enum TrafficBoxProfile {
         let defaultLine: String
         let trueText: String
         let falseText: String
+        let trueEvent: GPIOInputConfiguration.EventSpec
+        let falseEvent: GPIOInputConfiguration.EventSpec
     }
 
     /// Defaults are the simulated board's line names.
     static let contacts: [Contact] = [
-        Contact(key: "door", channel: "cabinet.door", defaultLine: "CABINET_DOOR", trueText: "cabinet door opened", falseText: "cabinet door closed"),
-        Contact(key: "flash_mode", channel: "cabinet.flash-mode", defaultLine: "FLASH_MODE", trueText: "signals switched to flashing amber", falseText: "signals back to normal operation"),
-        Contact(key: "controller_fault", channel: "cabinet.controller-fault", defaultLine: "CONTROLLER_FAULT", trueText: "traffic controller reports a fault", falseText: "traffic controller fault cleared"),
-        Contact(key: "mains_present", channel: "cabinet.mains", defaultLine: "MAINS_PRESENT", trueText: "mains power restored", falseText: "mains power lost"),
-        Contact(key: "on_battery", channel: "cabinet.on-battery", defaultLine: "ON_BATTERY", trueText: "cabinet running on battery", falseText: "cabinet back on mains supply"),
+        Contact(key: "door", channel: "cabinet.door", defaultLine: "CABINET_DOOR",
+                trueText: "cabinet door opened", falseText: "cabinet door closed",
+                trueEvent: .init(kind: "cabinet.door.opened", severity: .warning),
+                falseEvent: .init(kind: "cabinet.door.closed", severity: .info)),
+        Contact(key: "flash_mode", channel: "cabinet.flash-mode", defaultLine: "FLASH_MODE",
+                trueText: "signals switched to flashing amber", falseText: "signals back to normal operation",
+                trueEvent: .init(kind: "cabinet.flash-mode.on", severity: .warning),
+                falseEvent: .init(kind: "cabinet.flash-mode.off", severity: .info)),
+        Contact(key: "controller_fault", channel: "cabinet.controller-fault", defaultLine: "CONTROLLER_FAULT",
+                trueText: "traffic controller reports a fault", falseText: "traffic controller fault cleared",
+                trueEvent: .init(kind: "cabinet.controller-fault.raised", severity: .alarm),
+                falseEvent: .init(kind: "cabinet.controller-fault.cleared", severity: .info)),
+        Contact(key: "mains_present", channel: "cabinet.mains", defaultLine: "MAINS_PRESENT",
+                trueText: "mains power restored", falseText: "mains power lost",
+                trueEvent: .init(kind: "cabinet.mains.restored", severity: .info),
+                falseEvent: .init(kind: "cabinet.mains.lost", severity: .alarm)),
+        Contact(key: "on_battery", channel: "cabinet.on-battery", defaultLine: "ON_BATTERY",
+                trueText: "cabinet running on battery", falseText: "cabinet back on mains supply",
+                trueEvent: .init(kind: "cabinet.battery.in-use", severity: .warning),
+                falseEvent: .init(kind: "cabinet.battery.idle", severity: .info)),
     ]
 
     static func read(_ table: TOMLReader) -> [GPIOInputConfiguration] {
@@ -87,9 +121,22 @@ enum TrafficBoxProfile {
             GPIOInputConfiguration(
                 channel: contact.channel, chip: chip, line: table.string(contact.key) ?? contact.defaultLine,
                 activeLow: activeLow, bias: bias, debounce: debounce, changesAreEvents: true,
-                trueText: contact.trueText, falseText: contact.falseText)
+                trueText: contact.trueText, falseText: contact.falseText,
+                trueEvent: contact.trueEvent, falseEvent: contact.falseEvent)
         }
         table.rejectUnknownKeys()
         return inputs
+    }
+}
+
+extension EventSeverity {
+    /// Parses `info`, `warning` or `alarm`.
+    init?(name: String) {
+        switch name.lowercased() {
+        case "info": self = .info
+        case "warning": self = .warning
+        case "alarm": self = .alarm
+        default: return nil
+        }
     }
 }

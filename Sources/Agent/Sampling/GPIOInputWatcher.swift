@@ -1,0 +1,134 @@
+import Hardware
+import Logging
+import Sampling
+import Telemetry
+
+/// Watches one digital input (a cabinet contact, a photocell): waits for
+/// its edges, debounces them, and records each accepted change as a reading
+/// and, if configured, an event. The level is also re-read every
+/// `resyncInterval`, so a change whose edge was lost still counts.
+public struct GPIOInputWatcher: Sendable {
+    public let input: GPIOInputConfiguration
+    let channel: ChannelName
+    private let sink: any TelemetrySink
+    private let timeSource: any TimeSource
+    private let heartbeats: LoopHeartbeats?
+    private let logger: Logger
+    /// How often the line's level is read even without edges.
+    public var resyncInterval: Duration = .seconds(60)
+
+    public init(
+        input: GPIOInputConfiguration, sink: any TelemetrySink, timeSource: any TimeSource,
+        heartbeats: LoopHeartbeats? = nil, logger: Logger
+    ) throws(TelemetryError) {
+        self.input = input
+        self.channel = try ChannelName(input.channel)
+        self.sink = sink
+        self.timeSource = timeSource
+        self.heartbeats = heartbeats
+        self.logger = logger
+    }
+
+    public var loopName: String { "sampling.gpio.\(input.channel)" }
+
+    /// Requests the line from `controller` and watches it until the task is
+    /// cancelled. If the line cannot be requested (busy, missing, no
+    /// permission), that is recorded as an alarm and retried every minute.
+    public func run<Controller: GPIOController>(on controller: Controller, monotonicNanoseconds: @Sendable () -> UInt64) async {
+        heartbeats?.register(loopName, maximumSilenceSeconds: 120, atSeconds: ContinuousClock.processSeconds)
+        defer { heartbeats?.unregister(loopName) }
+        var reportedFailure = false
+        while !Task.isCancelled {
+            do {
+                let line = try await controller.requestEdgeEvents(
+                    GPIOLineSelector(input.line), activeLow: input.activeLow, bias: LineBias(input.bias), consumer: GPIOConsumer.daemon)
+                if reportedFailure {
+                    record(event: "gpio.input-back", .info, "input \(input.channel) on \(line.description) can be read again")
+                }
+                reportedFailure = false
+                try await watch(line, monotonicNanoseconds: monotonicNanoseconds)
+            } catch is CancellationError {
+                return
+            } catch {
+                let message = (error as? any HardwareError)?.description ?? "\(error)"
+                if !reportedFailure {
+                    record(event: "gpio.input-failed", .alarm, "input \(input.channel) cannot be read: \(message)")
+                    logger.error("GPIO input failed", metadata: ["channel": "\(input.channel)", "error": "\(message)"])
+                    reportedFailure = true
+                }
+                heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
+                try? await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+
+    func watch(_ line: some EdgeEventSource & DigitalInput, monotonicNanoseconds: @Sendable () -> UInt64) async throws {
+        let initial = try await line.read()
+        recordReading(initial)
+        var debouncer = ContactDebouncer(initialState: initial, debounceNanoseconds: UInt64(input.debounce.nanoseconds))
+        var lastResync = monotonicNanoseconds()
+        let resyncNanoseconds = UInt64(resyncInterval.nanoseconds)
+        while !Task.isCancelled {
+            heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
+            // Wait for an edge, but no longer than a pending debounce deadline
+            // or the next resync.
+            let now = monotonicNanoseconds()
+            var waitNanoseconds = (lastResync &+ resyncNanoseconds) &- min(now, lastResync &+ resyncNanoseconds)
+            if let deadline = debouncer.deadlineNanoseconds {
+                waitNanoseconds = min(waitNanoseconds, deadline > now ? deadline - now : 0)
+            }
+            let waitFor = Duration.nanoseconds(Int64(clamping: max(1_000_000, min(waitNanoseconds, 10_000_000_000))))
+            if let edge = try await line.waitForEdge(timeout: waitFor) {
+                if let accepted = debouncer.observe(edge.valueAfter, atNanoseconds: edge.monotonicNanoseconds) {
+                    changed(to: accepted)
+                }
+            }
+            let after = monotonicNanoseconds()
+            if let accepted = debouncer.settle(atNanoseconds: after) {
+                changed(to: accepted)
+            }
+            if after &- lastResync >= resyncNanoseconds {
+                lastResync = after
+                let level = try await line.read()
+                if let accepted = debouncer.observe(level, atNanoseconds: after) { changed(to: accepted) }
+            }
+        }
+        throw CancellationError()
+    }
+
+    private func changed(to value: Bool) {
+        recordReading(value)
+        guard input.changesAreEvents else { return }
+        let spec = value ? input.trueEvent : input.falseEvent
+        record(event: spec.kind, spec.severity, value ? input.trueText : input.falseText, value: value)
+        logger.notice("input changed", metadata: ["channel": "\(input.channel)", "value": "\(value)"])
+    }
+
+    private func recordReading(_ value: Bool) {
+        sink.record(Reading(channel: channel, value: .boolean(value), time: timeSource.now()))
+    }
+
+    private func record(event kind: String, _ severity: EventSeverity, _ message: String, value: Bool? = nil) {
+        sink.record(Event(kind: kind, severity: severity, channel: channel, value: value.map { .boolean($0) }, time: timeSource.now(), message: message))
+    }
+}
+
+extension LineBias {
+    init(_ bias: GPIOInputConfiguration.Bias) {
+        switch bias {
+        case .asIs: self = .asIs
+        case .disabled: self = .disabled
+        case .pullUp: self = .pullUp
+        case .pullDown: self = .pullDown
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole &+ attoseconds / 1_000_000_000
+    }
+}

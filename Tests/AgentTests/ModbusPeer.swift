@@ -1,0 +1,1 @@
+../HardwareTests/ModbusPeer.swift
