@@ -81,7 +81,9 @@ let package = Package(
         .executableTarget(
             name: "lampd",
             dependencies: [
+                "Agent",
                 "Hardware",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,23 +1,95 @@
+import Agent
 import ArgumentParser
+import Foundation
 import Hardware
 import Logging
+import ServiceLifecycle
 
 /// `lampd`: the street-lamp controller agent.
 @main
 struct Lampd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lampd",
-        abstract: "Run the lampd street-lamp controller agent."
+        abstract: "Run the lampd street-lamp controller agent.",
+        discussion: """
+            Reads its configuration (docs/configuration.md), samples the configured \
+            Modbus devices and GPIO inputs into the spool, and runs until SIGTERM or \
+            SIGINT, when it commits what is buffered and exits.
+
+            Exit codes: 0 stopped on request, 2 configuration error, 1 other failure.
+            """,
+        version: LampdAgent.version
     )
 
     @Option(help: "Configuration file.")
-    var config: String = "/etc/lampd/lampd.toml"
+    var config: String?
 
-    @Flag(help: "Run on the built-in simulated board (any Linux machine).")
+    @Flag(help: "Run on the built-in simulated board (any Linux machine). Without --config, uses the built-in simulated configuration.")
     var simulate = false
 
+    @Flag(help: "With --simulate: play a scripted scenario (door, mains, meter and lamp faults) every three minutes.")
+    var demo = false
+
+    @Option(help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if demo && !simulate { throw ValidationError("--demo needs --simulate") }
+    }
+
     func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
         let logger = Logger(label: "lampd")
-        logger.info("lampd starting", metadata: ["simulate": "\(simulate)"])
+
+        var configuration: LampdConfiguration
+        do {
+            if let config {
+                configuration = try LampdConfiguration.load(path: config)
+            } else if simulate {
+                configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
+            } else {
+                configuration = try LampdConfiguration.load(path: "/etc/lampd/lampd.toml")
+            }
+        } catch {
+            for problem in error.errors { FileHandle.standardError.write(Data("lampd: \(problem.description)\n".utf8)) }
+            FileHandle.standardError.write(Data("lampd: not started; check the file with `lampctl config check`\n".utf8))
+            throw ExitCode(2)
+        }
+        if simulate { configuration.board.kind = .simulated }
+
+        let board = configuration.board.kind == .simulated ? await SimulatedBoard() : nil
+        let agent: LampdAgent
+        do {
+            agent = try await LampdAgent.build(configuration: configuration, board: board, logger: logger)
+        } catch {
+            let message = String(describing: error)
+            logger.critical("cannot start", metadata: ["error": "\(message)"])
+            throw ExitCode(1)
+        }
+        var services = agent.services
+        if demo, let board {
+            services.append(SimulatedScenario(board: board, logger: logger))
+        }
+
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let notifier = SystemdNotifier()
+        logger.notice("lampd running", metadata: [
+            "version": "\(LampdAgent.version)", "board": "\(configuration.board.kind.rawValue)",
+            "device": "\(configuration.board.id)", "state": "\(configuration.storage.directory)",
+            "modbus-devices": "\(configuration.modbusDevices.count)", "gpio-inputs": "\(configuration.gpioInputs.count)",
+        ])
+        notifier.ready(status: "running on the \(configuration.board.kind.rawValue) board")
+        try await group.run()
+        notifier.stopping()
+        logger.notice("lampd stopped")
     }
 }

@@ -35,11 +35,18 @@ public struct GPIOInputWatcher: Sendable {
     /// cancelled. If the line cannot be requested (busy, missing, no
     /// permission), that is recorded as an alarm and retried every minute.
     public func run<Controller: GPIOController>(on controller: Controller, monotonicNanoseconds: @Sendable () -> UInt64) async {
+        await run(opening: { controller }, monotonicNanoseconds: monotonicNanoseconds)
+    }
+
+    /// Like `run(on:)`, opening the chip with `open` (again after a failure),
+    /// so a chip that is missing at start-up is an alarm, not a dead daemon.
+    public func run<Controller: GPIOController>(opening open: () async throws -> Controller, monotonicNanoseconds: @Sendable () -> UInt64) async {
         heartbeats?.register(loopName, maximumSilenceSeconds: 120, atSeconds: ContinuousClock.processSeconds)
         defer { heartbeats?.unregister(loopName) }
         var reportedFailure = false
         while !Task.isCancelled {
             do {
+                let controller = try await open()
                 let line = try await controller.requestEdgeEvents(
                     GPIOLineSelector(input.line), activeLow: input.activeLow, bias: LineBias(input.bias), consumer: GPIOConsumer.daemon)
                 if reportedFailure {

@@ -1,0 +1,110 @@
+import Foundation
+import Hardware
+import Logging
+import ServiceLifecycle
+import Telemetry
+
+/// Builds the agent's services from a checked configuration: the spool,
+/// sampling of every configured input, and the watchdog.
+///
+/// This is the only place that knows which board the agent runs on: on the
+/// simulated board every Modbus bus is the board's simulated bus and every
+/// GPIO chip its simulated chip.
+public struct LampdAgent: Sendable {
+    /// Services in start order; the service group stops them in reverse, so
+    /// the spool (first) stops last and commits what the others recorded.
+    public let services: [any Service]
+    public let spool: Spool
+    public let heartbeats: LoopHeartbeats
+    public let sink: SpoolSink
+
+    /// Version reported in logs, events and `lampctl status`.
+    public static let version = "0.1.0"
+
+    public static func build(
+        configuration: LampdConfiguration,
+        board: SimulatedBoard?,
+        timeSource: any TimeSource = SystemTimeSource(),
+        logger: Logger
+    ) async throws -> LampdAgent {
+        let directory = configuration.storage.directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AgentError("cannot create the state directory \(directory): \(error.localizedDescription) — check [storage] directory and its permissions (lampd runs as the lampd user)")
+        }
+        let spool = try await Spool.open(
+            SpoolConfiguration(
+                path: (directory as NSString).appendingPathComponent("spool.sqlite"),
+                maxSizeMegabytes: Double(configuration.storage.spoolMaxMegabytes),
+                commitWindow: configuration.storage.commitWindow),
+            timeSource: timeSource)
+        for event in spool.startupEvents {
+            logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
+        }
+        let sink = SpoolSink(spool: spool, logger: logger)
+        let heartbeats = LoopHeartbeats()
+
+        // Buses by name.
+        var buses: [String: any ModbusClient] = [:]
+        for section in configuration.modbusBuses {
+            if let board {
+                buses[section.name] = board.modbus
+            } else {
+                let name = section.name
+                buses[name] = LazyModbusBus(section.bus) { warning in
+                    logger.warning("Modbus bus", metadata: ["bus": "\(name)", "warning": "\(warning.description)"])
+                    sink.record(Event(kind: "modbus.bus-warning", severity: .warning, time: timeSource.now(), message: "bus \(name): \(warning.description)"))
+                }
+            }
+        }
+
+        var pollers: [ModbusDevicePoller] = []
+        for device in configuration.modbusDevices {
+            guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
+            pollers.append(try ModbusDevicePoller(
+                device: device, client: client, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
+                logger: logger.with(metadata: ["device": "\(device.name)"])))
+        }
+
+        var watchers: [@Sendable () async -> Void] = []
+        for input in configuration.gpioInputs {
+            let watcher = try GPIOInputWatcher(input: input, sink: sink, timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+            if let board {
+                let chip = board.gpio
+                watchers.append { await watcher.run(on: chip, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
+            } else {
+                let chipName = input.chip
+                watchers.append {
+                    await watcher.run(opening: { try await GPIOChip.open(chipName) }, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds)
+                }
+            }
+        }
+
+        sink.record(Event(
+            kind: "agent.started", severity: .info, time: timeSource.now(),
+            message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
+
+        let services: [any Service] = [
+            SpoolService(spool: spool, logger: logger),
+            SamplingService(pollers: pollers, watchers: watchers),
+            WatchdogService(heartbeats: heartbeats, logger: logger),
+        ]
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink)
+    }
+}
+
+/// A problem that stops the agent from starting, in words an installer acts on.
+public struct AgentError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Logger {
+    /// A copy of this logger with more metadata.
+    func with(metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}
