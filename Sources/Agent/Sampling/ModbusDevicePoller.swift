@@ -58,7 +58,7 @@ public struct ModbusDevicePoller: Sendable {
             heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
             next += interval
             if next < clock.now { next = clock.now }  // fell behind (long timeouts): don't burst
-            try? await Task.sleep(until: next, clock: clock)
+            do { try await Task.sleep(until: next, clock: clock) } catch { return }  // shutting down
         }
     }
 

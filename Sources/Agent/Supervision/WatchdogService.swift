@@ -21,10 +21,13 @@ public struct WatchdogService: Service {
     }
 
     public func run() async throws {
-        let start = clock.now
+        await cancelWhenGracefulShutdown { await feed() }
+    }
+
+    private func feed() async {
         var wasStalled = false
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let now = (clock.now - start).seconds
+        while !Task.isCancelled {
+            let now = ContinuousClock.processSeconds
             let stalled = heartbeats.stalled(atSeconds: now)
             if stalled.isEmpty {
                 notifier.watchdogKeepAlive()
@@ -36,12 +39,12 @@ public struct WatchdogService: Service {
                 notifier.status("stalled: \(names)")
                 wasStalled = true
             }
-            try? await Task.sleep(for: interval, clock: clock)
+            do { try await Task.sleep(for: interval, clock: clock) } catch { return }
         }
     }
 }
 
-/// Time since `start` in seconds, for `LoopHeartbeats`.
+/// The steady time base every `LoopHeartbeats` user shares.
 extension ContinuousClock {
     /// Seconds on this clock since an arbitrary fixed origin of the process.
     public static var processSeconds: Double {
