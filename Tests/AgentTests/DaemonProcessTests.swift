@@ -65,9 +65,11 @@ struct DaemonProcessTests {
         let configFile = directory.appendingPathComponent("lampd.toml")
         try configuration(stateDirectory: state).write(to: configFile, atomically: true, encoding: .utf8)
 
+        let systemd = try FakeSystemdSocket()
         let process = Process()
         process.executableURL = Self.lampd
         process.arguments = ["--config", configFile.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": systemd.path]) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -77,6 +79,7 @@ struct DaemonProcessTests {
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         #expect(try await collector.waitFor("lampd running"), "\(collector.output)")
+        #expect(systemd.receive()?.hasPrefix("READY=1\nSTATUS=running on the simulated board") == true)
         try await Task.sleep(for: .milliseconds(1500))  // a poll or two
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(20)
@@ -84,6 +87,7 @@ struct DaemonProcessTests {
         try #require(!process.isRunning, "lampd did not stop within 20 s of SIGTERM")
         #expect(process.terminationStatus == 0, "\(collector.output)")
         #expect(collector.output.contains("spool flushed"))
+        #expect(systemd.drain().contains("STOPPING=1"))
 
         let spool = try await Spool.open(SpoolConfiguration(path: state.appendingPathComponent("spool.sqlite").path))
         let records = try await spool.oldestPending(limit: 1000)
