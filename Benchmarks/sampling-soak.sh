@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Soak benchmark: runs lampd on the simulated board with 40 channels polled
+# at 1 Hz (every poll reported) for DURATION seconds and reports
+#   - resident memory (VmRSS, VmHWM) sampled every 10 s,
+#   - bytes written to disk per reading (from /proc/PID/io write_bytes),
+#   - readings stored (from the spool).
+# Usage: Benchmarks/sampling-soak.sh [DURATION_SECONDS] [BUILD_CONFIGURATION]
+#        (defaults: 300 s, release)
+set -euo pipefail
+command -v sqlite3 >/dev/null || { echo "needs the sqlite3 command: apt-get install sqlite3" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+duration=${1:-300}
+configuration=${2:-release}
+swift build -c "$configuration" --product lampd >/dev/null
+lampd=".build/$configuration/lampd"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sed "s|STATE_DIR|$work/state|" Benchmarks/configs/sampling-40ch.toml > "$work/lampd.toml"
+"$lampd" --config "$work/lampd.toml" --log-level warning > "$work/lampd.log" 2>&1 &
+pid=$!
+sleep 5   # start-up: open the spool, first polls
+start_write=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
+start_rows=$(sqlite3 "file:$work/state/spool.sqlite?mode=ro" "select count(*) from reading" 2>/dev/null || echo 0)
+echo "t_s rss_kB hwm_kB"
+for ((t = 0; t < duration; t += 10)); do
+    sleep 10
+    awk -v t=$((t + 10)) '/^VmRSS/ {rss=$2} /^VmHWM/ {hwm=$2} END {print t, rss, hwm}' /proc/$pid/status
+done
+end_write=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
+kill -TERM $pid
+wait $pid || true
+rows=$(sqlite3 "file:$work/state/spool.sqlite?mode=ro" "select count(*) from reading")
+readings=$((rows - start_rows))
+echo "readings stored during the measurement: $readings"
+echo "bytes written during the measurement: $((end_write - start_write))"
+awk -v b=$((end_write - start_write)) -v r=$readings 'BEGIN { if (r > 0) printf "bytes written per reading: %.1f\n", b / r }'
