@@ -36,5 +36,40 @@ extension LampdConfiguration {
     [gpio.traffic_box]
     chip = "gpiochip0"        # on the simulated board every chip is the simulated one
     debounce = "50ms"
+
+    # The lamp: relay + PWM dimming, dusk to dawn with midnight dimming.
+    [lighting]
+    output = "relay+pwm"        # "relay", "relay+pwm" or "modbus"
+    fail_safe_level = 100       # % when nothing can be trusted (no clock sync, no photocell)
+
+    [lighting.relay]
+    chip = "gpiochip0"          # on the simulated board: its LAMP_RELAY line
+    line = "LAMP_RELAY"
+
+    [lighting.pwm]
+    chip = 0                    # on the simulated board: its simulated-pwm0 channel
+    channel = 0
+    period = "1ms"
+    min_level = 10              # % — the driver's lowest stable level
+
+    [lighting.lamp]
+    name = "LED 60 W"
+    nominal_watts = 60
+    minimum_watts = 6
+    standby_watts = 0.5
+    tolerance_percent = 15
+    warm_up = "30s"
+
+    [lighting.program]
+    from = "sunset+00:10"       # lit from ten minutes after sunset ...
+    to = "sunrise-00:10"        # ... until ten minutes before sunrise
+
+    [lighting.program.switch_points]
+    "23:00" = { level = 60, ramp = "5m" }   # midnight dimming
+    "05:00" = 100
+
+    [lighting.override]
+    technician_default = "2h"
+    technician_maximum = "12h"
     """
 }

@@ -45,6 +45,8 @@ public struct LampdConfiguration: Sendable {
     public var modbusBuses: [ModbusBusSection]
     public var modbusDevices: [ModbusDeviceConfiguration]
     public var gpioInputs: [GPIOInputConfiguration]
+    /// `[lighting]`; nil when the board does not drive a lamp.
+    public var lighting: LightingConfiguration? = nil
 
     /// Reads and checks a configuration file.
     ///
@@ -76,14 +78,15 @@ public struct LampdConfiguration: Sendable {
             throw ConfigurationErrors(errors: [ConfigurationError(file: file, keyPath: "", message: "TOML syntax: \(error)")])
         }
         let diagnostics = ConfigurationDiagnostics(file: file, text: text)
-        let configuration = read(TOMLReader(root, path: "", diagnostics: diagnostics))
+        let configuration = read(TOMLReader(root, path: "", diagnostics: diagnostics),
+                                 directory: (file as NSString).deletingLastPathComponent)
         guard diagnostics.errors.isEmpty, let configuration else {
             throw ConfigurationErrors(errors: diagnostics.errors)
         }
         return configuration
     }
 
-    private static func read(_ root: TOMLReader) -> LampdConfiguration? {
+    private static func read(_ root: TOMLReader, directory: String) -> LampdConfiguration? {
         let boardTable = root.table("board", required: true)
         let kind: BoardKind? = boardTable?.choice("kind", required: true)
         let id = boardTable?.string("id", required: true)
@@ -143,11 +146,16 @@ public struct LampdConfiguration: Sendable {
             seen[channel] = owner
         }
 
+        let lighting = root.table("lighting").flatMap {
+            LightingConfiguration.read($0, site: site, siteGiven: root.table["site"] != nil, buses: buses,
+                                       configurationDirectory: directory.isEmpty ? "." : directory)
+        }
+
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting)
     }
 }
 

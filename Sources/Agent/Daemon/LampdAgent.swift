@@ -17,6 +17,9 @@ public struct LampdAgent: Sendable {
     public let spool: Spool
     public let heartbeats: LoopHeartbeats
     public let sink: SpoolSink
+    /// Drives the lamp (nil without `[lighting]`); the control socket calls its
+    /// `applyOverride`/`clearOverride` and reads `status`.
+    public var lighting: LightingService? = nil
 
     /// Version reported in logs, events and `lampctl status`.
     public static let version = "0.1.0"
@@ -59,17 +62,30 @@ public struct LampdAgent: Sendable {
             }
         }
 
+        // The lamp: output opened at its last commanded state (on when unknown: light first);
+        // sampling records through a tee that hands the meter's channels to the lighting service.
+        var lighting: LightingService?
+        var samplingSink: any TelemetrySink = sink
+        if let section = configuration.lighting {
+            let last = LightingService.lastCommanded(directory: directory)
+            let output = try await LampOutputs.open(section.output, board: board, buses: buses, initiallyOn: (last?.levelPercent ?? 100) > 0)
+            let service = LightingService(configuration: section, output: output, stateDirectory: directory, sink: sink,
+                                          timeSource: timeSource, heartbeats: heartbeats, logger: logger.with(metadata: ["service": "lighting"]))
+            lighting = service
+            samplingSink = LightingTeeSink(next: sink, feed: service.feed)
+        }
+
         var pollers: [ModbusDevicePoller] = []
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
-                device: device, client: client, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
+                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats,
                 logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
         var watchers: [@Sendable () async -> Void] = []
         for input in configuration.gpioInputs {
-            let watcher = try GPIOInputWatcher(input: input, sink: sink, timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+            let watcher = try GPIOInputWatcher(input: input, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, logger: logger)
             if let board {
                 let chip = board.gpio
                 watchers.append { await watcher.run(on: chip, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
@@ -85,12 +101,13 @@ public struct LampdAgent: Sendable {
             kind: "agent.started", severity: .info, time: timeSource.now(),
             message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
 
-        let services: [any Service] = [
-            SpoolService(spool: spool, logger: logger),
+        var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
+        if let lighting { services.append(lighting) }
+        services += [
             SamplingService(pollers: pollers, watchers: watchers),
             WatchdogService(heartbeats: heartbeats, logger: logger),
         ]
-        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink)
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting)
     }
 }
 
