@@ -89,11 +89,13 @@ public struct GPIOInputWatcher: Sendable {
                 if let accepted = debouncer.observe(edge.valueAfter, atNanoseconds: edge.monotonicNanoseconds) {
                     changed(to: accepted)
                 }
-            }
-            let after = monotonicNanoseconds()
-            if let accepted = debouncer.settle(atNanoseconds: after) {
+            } else if let accepted = debouncer.settle(atNanoseconds: monotonicNanoseconds()) {
+                // Settle only when no edge is waiting: a bounce that is
+                // already queued must cancel the candidate first, however
+                // late this task got to run.
                 changed(to: accepted)
             }
+            let after = monotonicNanoseconds()
             if after &- lastResync >= resyncNanoseconds {
                 lastResync = after
                 let level = try await line.read()

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the lampd Debian package for this machine's architecture.
+#   deploy/build-deb.sh [OUTPUT_DIR]
+# Release build with the Swift standard library linked statically, so the
+# board needs only the C libraries (libgpiod2, libmodbus5, libsqlite3-0,
+# libsystemd0), not a Swift toolchain. For arm64/armhf boards see
+# docs/cross-building.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+output=${1:-.build/deb}
+version=$(sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/Agent/Daemon/LampdAgent.swift)
+arch=$(dpkg --print-architecture)
+
+swift build -c release --static-swift-stdlib --product lampd
+swift build -c release --static-swift-stdlib --product lampctl
+bin=$(swift build -c release --show-bin-path)
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" \
+    "$root/usr/lib/tmpfiles.d" "$root/usr/share/doc/lampd" "$root/usr/share/lampd/examples" \
+    "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
+    "$root/usr/share/fish/vendor_completions.d"
+install -m 0755 "$bin/lampd" "$bin/lampctl" "$root/usr/bin/"
+strip --strip-unneeded "$root/usr/bin/lampd" "$root/usr/bin/lampctl"
+install -m 0644 systemd/lampd.service "$root/lib/systemd/system/lampd.service"
+install -m 0644 systemd/lampd.sysusers "$root/usr/lib/sysusers.d/lampd.conf"
+install -m 0644 systemd/lampd.tmpfiles "$root/usr/lib/tmpfiles.d/lampd.conf"
+install -m 0644 deploy/examples/*.toml "$root/usr/share/lampd/examples/"
+install -m 0644 README.md "$root/usr/share/doc/lampd/"
+install -m 0644 docs/*.md "$root/usr/share/doc/lampd/"
+"$root/usr/bin/lampctl" --generate-completion-script bash > "$root/usr/share/bash-completion/completions/lampctl"
+"$root/usr/bin/lampctl" --generate-completion-script zsh > "$root/usr/share/zsh/vendor-completions/_lampctl"
+"$root/usr/bin/lampctl" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/lampctl.fish"
+install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$root/DEBIAN/"
+
+size=$(du -sk "$root" | cut -f1)
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: lampd
+Version: $version
+Architecture: $arch
+Maintainer: lampd developers <maintainers@lampd.invalid>
+Section: misc
+Priority: optional
+Installed-Size: $size
+Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g
+Description: street-lamp controller agent
+ lampd runs on the board in a smart street lamp's pole or a roadside
+ cabinet: it dims the lamp on an astronomical schedule, watches the traffic
+ light cabinet through GPIO and Modbus, keeps every reading on local
+ storage while the network is down, and lets technicians diagnose the pole
+ with lampctl.
+CONTROL
+
+mkdir -p "$output"
+deb="$output/lampd_${version}_${arch}.deb"
+dpkg-deb --root-owner-group --build "$root" "$deb" >/dev/null
+echo "$deb"
