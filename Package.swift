@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries, found through pkg-config (STYLE.md rules 1-2).
@@ -56,6 +57,13 @@ let package = Package(
         .target(
             name: "Telemetry",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+
+        // CBOR, COSE_Sign1, the device key and signed SenML batches (docs/uplink.md).
+        .target(
+            name: "Uplink",
+            dependencies: ["Telemetry", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -95,6 +103,7 @@ let package = Package(
                 "Agent",
                 "Hardware",
                 "Lighting",
+                "Uplink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -132,6 +141,11 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: ["Agent"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UplinkTests",
+            dependencies: ["Uplink", "Telemetry", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,7 +14,7 @@ struct Lampctl: AsyncParsableCommand {
             configuration error, 3 daemon unreachable.
             """,
         version: LampdVersion.string,
-        subcommands: [GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self]
+        subcommands: [GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self, IdentityCommand.self]
     )
 
     /// Runs the command line; usage errors exit with 2 (DESIGN.md), not

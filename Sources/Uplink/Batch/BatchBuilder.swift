@@ -1,0 +1,138 @@
+import Foundation
+import Telemetry
+
+/// The SenML pack of one batch, CBOR-encoded (`application/senml+cbor`), ready to be signed.
+public struct BatchPayload: Hashable, Sendable {
+    /// The encoded SenML pack.
+    public var bytes: [UInt8]
+    /// Spool sequence number of the first record in the pack.
+    public var firstSpoolSequence: Int64
+    /// Spool sequence number of the last record in the pack.
+    public var lastSpoolSequence: Int64
+    /// Number of SenML records (one per spooled record).
+    public var recordCount: Int
+}
+
+/// Turns spooled readings and events into one SenML pack (RFC 8428) in CBOR, as docs/uplink.md
+/// describes.
+///
+/// - The first record carries the base name `urn:dev:lampd:<device-id>:` and the base time
+///   (whole seconds, from the first record whose clock was synchronised, else the first record);
+///   every record's `t` is relative to it, in seconds.
+/// - Numbers in a secondary unit (`Wh`, `kWh`, `mA` …) are converted to their primary unit.
+/// - A reading becomes `n = <channel>`; an event `n = <channel>/event/<kind>` or, without a
+///   channel, `n = event/<kind>`, with `vs` = its message and `sev` = its severity.
+/// - A record taken with an unsynchronised clock carries the must-understand `boot_` field.
+///
+/// How many records go into one batch is the caller's choice (the transport bounds it).
+public struct BatchBuilder: Sendable {
+    /// Whose records these are.
+    public var deviceID: DeviceID
+
+    public init(deviceID: DeviceID) {
+        self.deviceID = deviceID
+    }
+
+    /// Builds the pack. Records are kept in the order given (spool order).
+    public func build(records: [SpooledRecord]) throws(UplinkError) -> BatchPayload {
+        guard let first = records.first, let last = records.last else {
+            throw UplinkError(.emptyBatch, "a batch needs at least one record")
+        }
+        let anchor = records.first { $0.record.time.isClockSynchronised } ?? first
+        let baseSeconds = Self.floorDiv(anchor.record.time.utcNanoseconds, 1_000_000_000)
+        var anchoredBoots: Set<UUID> = []
+        var pack: [CBORValue] = []
+        pack.reserveCapacity(records.count)
+        for (index, spooled) in records.enumerated() {
+            var fields: [CBORValue: CBORValue] = [:]
+            if index == 0 {
+                fields[SenMLLabel.baseName] = .text(SenMLLabel.baseName(for: deviceID))
+                fields[SenMLLabel.baseTime] = .int(baseSeconds)
+            }
+            let time = spooled.record.time
+            let offsetNanoseconds = time.utcNanoseconds &- baseSeconds &* 1_000_000_000
+            fields[SenMLLabel.time] = Self.number(Double(offsetNanoseconds) / 1e9)
+            let boot: CBORValue = [.bytes(Self.bytes(of: time.bootID)), .int(time.bootNanoseconds)]
+            if !time.isClockSynchronised {
+                fields[SenMLLabel.unsynchronisedBoot] = boot
+            } else if anchoredBoots.insert(time.bootID).inserted {
+                fields[SenMLLabel.bootAnchor] = boot
+            }
+            switch spooled.record {
+            case .reading(let reading):
+                fields[SenMLLabel.name] = .text(reading.channel.rawValue)
+                Self.addValue(reading.value, unit: reading.unit, to: &fields)
+                let qualityBits = reading.quality.subtracting(.clockUnsynchronised).rawValue
+                if qualityBits != 0 { fields[SenMLLabel.quality] = .unsigned(UInt64(qualityBits)) }
+            case .event(let event):
+                let kind = Self.eventKindName(event.kind)
+                let name = event.channel.map { "\($0.rawValue)/event/\(kind)" } ?? "event/\(kind)"
+                fields[SenMLLabel.name] = .text(name)
+                fields[SenMLLabel.stringValue] = .text(event.message)
+                fields[SenMLLabel.severity] = .unsigned(UInt64(event.severity.rawValue))
+                switch event.value {
+                case .number(let n)?: fields[SenMLLabel.eventValue] = Self.number(n)
+                case .boolean(let b)?: fields[SenMLLabel.eventValue] = .bool(b)
+                case .string(let s)?: fields[SenMLLabel.eventValue] = .text(s)
+                case nil: break
+                }
+            }
+            pack.append(.map(fields))
+        }
+        return BatchPayload(
+            bytes: CBORValue.array(pack).encoded(),
+            firstSpoolSequence: first.sequence,
+            lastSpoolSequence: last.sequence,
+            recordCount: records.count
+        )
+    }
+
+    /// An event kind as it appears in a SenML name: characters SenML names do not allow, and
+    /// `/`, become `_` (so the kind is always what follows the last `/event/`).
+    static func eventKindName(_ kind: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:._")
+        let cleaned = String(kind.map { allowed.contains($0) ? $0 : "_" })
+        return cleaned.isEmpty ? "_" : cleaned
+    }
+
+    static func addValue(_ value: ReadingValue, unit: SenMLUnit, to fields: inout [CBORValue: CBORValue]) {
+        switch value {
+        case .number(let n):
+            let conversion = unit.primaryConversion
+            fields[SenMLLabel.value] = number(n * conversion.scale + conversion.offset)
+            if conversion.primary != .none { fields[SenMLLabel.unit] = .text(conversion.primary.rawValue) }
+        case .boolean(let b):
+            fields[SenMLLabel.booleanValue] = .bool(b)
+        case .string(let s):
+            fields[SenMLLabel.stringValue] = .text(s)
+        }
+    }
+
+    /// A number as a CBOR integer when it is a whole number that a double holds exactly
+    /// (|n| ≤ 2^53), else as a float (the encoder picks the shortest exact width).
+    static func number(_ n: Double) -> CBORValue {
+        if n.isFinite, n == n.rounded(), abs(n) <= 9_007_199_254_740_992, !(n == 0 && n.sign == .minus) {
+            return .int(Int64(n))
+        }
+        return .float(n)
+    }
+
+    static func bytes(of uuid: UUID) -> [UInt8] {
+        withUnsafeBytes(of: uuid.uuid) { Array($0) }
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}
+
+extension SpoolRecord {
+    /// When the reading was taken or the event happened.
+    var time: Timestamp {
+        switch self {
+        case .reading(let reading): return reading.time
+        case .event(let event): return event.time
+        }
+    }
+}

@@ -1,0 +1,251 @@
+import Crypto
+import Foundation
+import Telemetry
+
+/// A batch whose signature checked out, with its header and its records decoded.
+public struct VerifiedBatch: Hashable, Sendable {
+    /// The device id from the protected header.
+    public var deviceID: String
+    /// The key id (8 bytes) from the protected header.
+    public var kid: [UInt8]
+    /// The batch sequence number.
+    public var sequence: UInt64
+    /// SHA-256 of the previous batch (32 bytes), or empty for the device's first batch.
+    public var previousHash: [UInt8]
+    /// Spool sequence of the first record.
+    public var firstSpoolSequence: Int64
+    /// Spool sequence of the last record.
+    public var lastSpoolSequence: Int64
+    /// SHA-256 of the whole batch: what the next batch's `previousHash` must be.
+    public var hash: [UInt8]
+    /// The SenML records, resolved (base name and base time applied).
+    public var records: [BatchRecord]
+}
+
+/// The boot a time belongs to: the kernel's boot id and CLOCK_BOOTTIME in nanoseconds.
+public struct BootTime: Hashable, Sendable {
+    /// The kernel's random id of that boot.
+    public var bootID: UUID
+    /// Nanoseconds since that boot.
+    public var bootNanoseconds: Int64
+}
+
+/// One resolved record of a verified batch: a reading or an event.
+public struct BatchRecord: Hashable, Sendable {
+    /// What kind of record it is.
+    public enum Kind: Hashable, Sendable {
+        /// A periodic reading.
+        case reading
+        /// An event of `kind` (e.g. `door.opened`) with its severity.
+        case event(kind: String, severity: EventSeverity)
+    }
+
+    /// Reading or event.
+    public var kind: Kind
+    /// The full SenML name (base name + name).
+    public var name: String
+    /// For a reading, its channel; for an event, the channel it concerns, if any.
+    public var channel: String?
+    /// A reading's value, or the value that goes with an event.
+    public var value: ReadingValue?
+    /// The primary SenML unit of a numeric reading, "" if none.
+    public var unit: String
+    /// An event's message.
+    public var message: String?
+    /// Time in nanoseconds since the Unix epoch (untrustworthy if `!isClockSynchronised`).
+    public var utcNanoseconds: Int64
+    /// False if the board's clock was not synchronised: place the record by `boot` instead.
+    public var isClockSynchronised: Bool
+    /// Boot id and boot time, on unsynchronised records and on each boot's anchor record.
+    public var boot: BootTime?
+    /// Reading quality (uncertain, bad; clockUnsynchronised follows `isClockSynchronised`).
+    public var quality: ReadingQuality
+}
+
+/// Checks a batch's COSE_Sign1 signature with a device's public key and decodes it; what the
+/// upstream receiver (lamp-ingest) runs on every batch it gets.
+///
+/// It checks: tag 18; four elements; `alg` EdDSA in the protected header; no `crit`; the `kid`
+/// is the given key's; the Ed25519 signature over the Sig_structure; then the lampd headers and
+/// the SenML pack. Sequence and previous-hash continuity are the receiver's to check against
+/// what it stored (docs/uplink.md), since only it knows the previous batch.
+public enum BatchVerifier {
+    /// Verifies and decodes `bytes`.
+    public static func verify(bytes: some Collection<UInt8>, publicKey: DevicePublicKey) throws(UplinkError) -> VerifiedBatch {
+        let bytes = Array(bytes)
+        let message = try decodeCBOR(bytes, what: "batch")
+        guard case .tagged(COSEHeader.sign1Tag, .array(let parts)) = message, parts.count == 4 else {
+            throw UplinkError(.malformedBatch, "not a tagged COSE_Sign1: expected tag 18 around an array of 4 items")
+        }
+        guard case .bytes(let protectedBytes) = parts[0], case .map = parts[1], case .bytes(let payload) = parts[2],
+            case .bytes(let signature) = parts[3]
+        else {
+            throw UplinkError(
+                .malformedBatch,
+                "COSE_Sign1 must hold [protected bstr, unprotected map, payload bstr, signature bstr] (detached payloads are not used)")
+        }
+        guard case .map(let protected) = try decodeCBOR(protectedBytes, what: "protected header") else {
+            throw UplinkError(.malformedBatch, "the protected header is not a map")
+        }
+        guard protected[COSEHeader.algorithm]?.int64 == COSEHeader.edDSA else {
+            throw UplinkError(
+                .unsupportedAlgorithm,
+                "batch is not signed with EdDSA (alg -8); its alg is \(protected[COSEHeader.algorithm].map { "\($0)" } ?? "missing")")
+        }
+        guard protected[COSEHeader.critical] == nil else {
+            throw UplinkError(.malformedBatch, "the protected header has a crit parameter, which lampd does not use")
+        }
+        guard let kid = protected[COSEHeader.keyID]?.bytes else {
+            throw UplinkError(.malformedBatch, "the protected header has no kid")
+        }
+        guard kid == publicKey.kid else {
+            throw UplinkError(
+                .unknownKey,
+                "batch is signed with key \(hexString(kid)), not with \(publicKey.kidHex): was the key rotated? "
+                    + "use the public key shown by `lampctl identity show` on the board")
+        }
+        let toBeSigned = BatchSigner.toBeSigned(protected: protectedBytes, payload: payload)
+        guard signature.count == 64, publicKey.isValidSignature(signature, for: toBeSigned) else {
+            throw UplinkError(.badSignature, "the signature does not match: the batch was altered or not signed by \(publicKey.kidHex)")
+        }
+
+        guard let contentType = protected[COSEHeader.contentType],
+            contentType == .unsigned(COSEHeader.senMLCBORContentFormat) || contentType == .text("application/senml+cbor")
+        else {
+            throw UplinkError(.malformedBatch, "content type is not application/senml+cbor (112)")
+        }
+        guard let deviceID = protected[COSEHeader.deviceID]?.text,
+            case .unsigned(let sequence)? = protected[COSEHeader.batchSequence],
+            let previousHash = protected[COSEHeader.previousBatchHash]?.bytes, previousHash.isEmpty || previousHash.count == 32,
+            let range = protected[COSEHeader.spoolSequenceRange]?.array, range.count == 2,
+            let firstSpool = range[0].int64, let lastSpool = range[1].int64
+        else {
+            throw UplinkError(
+                .malformedBatch,
+                "the protected header lacks a valid device id (-65537), sequence (-65538), previous hash (-65539) "
+                    + "or spool range (-65540)")
+        }
+        return VerifiedBatch(
+            deviceID: deviceID,
+            kid: kid,
+            sequence: sequence,
+            previousHash: previousHash,
+            firstSpoolSequence: firstSpool,
+            lastSpoolSequence: lastSpool,
+            hash: Array(SHA256.hash(data: bytes)),
+            records: try SenMLPackReader.records(payload)
+        )
+    }
+
+    static func decodeCBOR(_ bytes: [UInt8], what: String) throws(UplinkError) -> CBORValue {
+        do {
+            return try CBORDecoder().decode(bytes)
+        } catch {
+            throw UplinkError(.malformedBatch, "the \(what) is not well-formed CBOR", underlying: error)
+        }
+    }
+}
+
+/// Reads the SenML packs lampd sends back into records (the inverse of `BatchBuilder`).
+enum SenMLPackReader {
+    static let knownLabels: Set<CBORValue> = [
+        SenMLLabel.baseName, SenMLLabel.baseTime, SenMLLabel.name, SenMLLabel.unit, SenMLLabel.value,
+        SenMLLabel.stringValue, SenMLLabel.booleanValue, SenMLLabel.time, SenMLLabel.quality, SenMLLabel.severity,
+        SenMLLabel.eventValue, SenMLLabel.unsynchronisedBoot, SenMLLabel.bootAnchor,
+    ]
+
+    static func records(_ payload: [UInt8]) throws(UplinkError) -> [BatchRecord] {
+        let pack: CBORValue
+        do {
+            pack = try CBORDecoder().decode(payload)
+        } catch {
+            throw UplinkError(.malformedPayload, "the payload is not well-formed CBOR", underlying: error)
+        }
+        guard case .array(let entries) = pack else {
+            throw UplinkError(.malformedPayload, "a SenML pack is an array of records")
+        }
+        var baseName = ""
+        var baseTimeNanoseconds: Int64 = 0
+        var records: [BatchRecord] = []
+        for (index, entry) in entries.enumerated() {
+            func bad(_ what: String) -> UplinkError {
+                UplinkError(.malformedPayload, "SenML record \(index): \(what)")
+            }
+            guard case .map(let fields) = entry else { throw bad("not a map") }
+            for label in fields.keys where !knownLabels.contains(label) {
+                if case .text(let t) = label, t.hasSuffix("_") { throw bad("unknown must-understand label \(t)") }
+            }
+            if let bn = fields[SenMLLabel.baseName] {
+                guard let text = bn.text else { throw bad("bn is not text") }
+                baseName = text
+            }
+            if let bt = fields[SenMLLabel.baseTime] {
+                guard let seconds = bt.int64, abs(seconds) < Int64.max / 1_000_000_000 else {
+                    throw bad("bt is not whole seconds")
+                }
+                baseTimeNanoseconds = seconds * 1_000_000_000
+            }
+            guard let n = fields[SenMLLabel.name]?.text else { throw bad("no name") }
+            let offset = fields[SenMLLabel.time]?.number ?? 0
+            guard offset.isFinite, abs(offset) < 9e9 else { throw bad("t out of range") }
+            let time = baseTimeNanoseconds + Int64((offset * 1e9).rounded())
+            let unsynchronised = try boot(fields[SenMLLabel.unsynchronisedBoot], index: index)
+            let anchor = try boot(fields[SenMLLabel.bootAnchor], index: index)
+            var quality = ReadingQuality(rawValue: UInt8(truncatingIfNeeded: fields[SenMLLabel.quality]?.int64 ?? 0))
+            if unsynchronised != nil { quality.insert(.clockUnsynchronised) }
+            var record = BatchRecord(
+                kind: .reading, name: baseName + n, channel: n, value: nil,
+                unit: fields[SenMLLabel.unit]?.text ?? "", message: nil, utcNanoseconds: time,
+                isClockSynchronised: unsynchronised == nil, boot: unsynchronised ?? anchor, quality: quality)
+            if let severityField = fields[SenMLLabel.severity] {
+                guard let raw = severityField.int64, let severity = EventSeverity(rawValue: Int(raw)) else {
+                    throw bad("sev is not 0, 1 or 2")
+                }
+                let kindStart = n.range(of: "/event/", options: .backwards).map { ($0.upperBound, String(n[..<$0.lowerBound])) }
+                    ?? (n.hasPrefix("event/") ? (n.index(n.startIndex, offsetBy: 6), nil) : nil)
+                guard let (start, channel) = kindStart else { throw bad("event name \(n) has no /event/") }
+                record.kind = .event(kind: String(n[start...]), severity: severity)
+                record.channel = channel
+                record.message = fields[SenMLLabel.stringValue]?.text
+                record.value = try value(fields[SenMLLabel.eventValue], index: index)
+            } else if let v = fields[SenMLLabel.value] {
+                guard let number = v.number else { throw bad("v is not a number") }
+                record.value = .number(number)
+            } else if let vs = fields[SenMLLabel.stringValue] {
+                guard let text = vs.text else { throw bad("vs is not text") }
+                record.value = .string(text)
+            } else if let vb = fields[SenMLLabel.booleanValue] {
+                guard case .bool(let b) = vb else { throw bad("vb is not a boolean") }
+                record.value = .boolean(b)
+            } else {
+                throw bad("no value")
+            }
+            records.append(record)
+        }
+        return records
+    }
+
+    static func value(_ field: CBORValue?, index: Int) throws(UplinkError) -> ReadingValue? {
+        switch field {
+        case nil: return nil
+        case .bool(let b)?: return .boolean(b)
+        case .text(let s)?: return .string(s)
+        case let other?:
+            guard let n = other.number else {
+                throw UplinkError(.malformedPayload, "SenML record \(index): val is not a number, boolean or text")
+            }
+            return .number(n)
+        }
+    }
+
+    static func boot(_ field: CBORValue?, index: Int) throws(UplinkError) -> BootTime? {
+        guard let field else { return nil }
+        guard let parts = field.array, parts.count == 2, let id = parts[0].bytes, id.count == 16,
+            let nanoseconds = parts[1].int64
+        else {
+            throw UplinkError(.malformedPayload, "SenML record \(index): boot is not [16-byte boot id, nanoseconds]")
+        }
+        let uuid = id.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) }
+        return BootTime(bootID: UUID(uuid: uuid), bootNanoseconds: nanoseconds)
+    }
+}
