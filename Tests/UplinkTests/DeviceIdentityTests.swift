@@ -98,7 +98,7 @@ struct DeviceIdentityTests {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = DeviceKeyStore(stateDirectory: directory)
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: store.keyFile.path, contents: Data("-----BEGIN PRIVATE KEY-----\nAAAA\n".utf8),
             attributes: [.posixPermissions: 0o600])
         #expect { try store.load() } throws: { ($0 as? UplinkError)?.code == .keyUnreadable }
