@@ -11,7 +11,8 @@ command -v sqlite3 >/dev/null || { echo "needs the sqlite3 command: apt-get inst
 cd "$(dirname "$0")/.."
 duration=${1:-300}
 configuration=${2:-release}
-swift build -c "$configuration" --product lampd >/dev/null
+# Measure the binary as it ships: Swift runtime linked statically (deploy/build-deb.sh).
+swift build -c "$configuration" --static-swift-stdlib --product lampd >/dev/null
 lampd=".build/$configuration/lampd"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
