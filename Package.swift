@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Agent",
                 "Hardware",
+                "Telemetry",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

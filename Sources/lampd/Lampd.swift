@@ -4,6 +4,7 @@ import Foundation
 import Hardware
 import Logging
 import ServiceLifecycle
+import Telemetry
 
 /// `lampd`: the street-lamp controller agent.
 @main
@@ -49,19 +50,37 @@ struct Lampd: AsyncParsableCommand {
         }
         let logger = Logger(label: "lampd")
 
+        let path = config ?? (simulate ? nil : "/etc/lampd/lampd.toml")
         var configuration: LampdConfiguration
+        var configurationProblems: [ConfigurationError] = []
         do {
-            if let config {
-                configuration = try LampdConfiguration.load(path: config)
-            } else if simulate {
-                configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
+            if let path {
+                configuration = try LampdConfiguration.load(path: path)
+                if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                    do {
+                        try LastGoodConfiguration.save(text, stateDirectory: configuration.storage.directory)
+                    } catch {
+                        logger.warning("cannot keep a copy of the configuration as the last good one", metadata: ["error": "\(error)"])
+                    }
+                }
             } else {
-                configuration = try LampdConfiguration.load(path: "/etc/lampd/lampd.toml")
+                configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
             }
         } catch {
             for problem in error.errors { FileHandle.standardError.write(Data("lampd: \(problem.description)\n".utf8)) }
-            FileHandle.standardError.write(Data("lampd: not started; check the file with `lampctl config check`\n".utf8))
-            throw ExitCode(2)
+            // Light first: a broken edit must not leave the street dark.
+            let text = path.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            let stateDirectory = LastGoodConfiguration.stateDirectory(fromBroken: text)
+            guard let lastGood = LastGoodConfiguration.load(stateDirectory: stateDirectory) else {
+                FileHandle.standardError.write(Data("lampd: not started; check the file with `lampctl config check` (no last good configuration in \(stateDirectory) to fall back on)\n".utf8))
+                throw ExitCode(2)
+            }
+            logger.critical("configuration invalid: running on the last good configuration", metadata: [
+                "file": "\(path ?? "")", "problems": "\(error.errors.count)",
+                "last-good": "\(stateDirectory)/\(LastGoodConfiguration.fileName)",
+            ])
+            configuration = lastGood
+            configurationProblems = error.errors
         }
         if simulate { configuration.board.kind = .simulated }
 
@@ -73,6 +92,12 @@ struct Lampd: AsyncParsableCommand {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])
             throw ExitCode(1)
+        }
+        if !configurationProblems.isEmpty {
+            let first = configurationProblems.first?.description ?? ""
+            agent.sink.record(Event(
+                kind: "config.invalid", severity: .alarm, time: SystemTimeSource().now(),
+                message: "configuration has \(configurationProblems.count) problem(s), running on the last good one; first: \(first)"))
         }
         var services = agent.services
         if demo, let board {

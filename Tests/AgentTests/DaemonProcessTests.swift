@@ -98,6 +98,55 @@ struct DaemonProcessTests {
         try spool.close()
     }
 
+    /// Starts lampd, waits until it runs, stops it with SIGTERM; returns its output.
+    func runBriefly(config: URL) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.lampd
+        process.arguments = ["--config", config.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collector = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        _ = try await collector.waitFor("lampd running")
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))  // let the last output arrive
+        return (process.isRunning ? -1 : process.terminationStatus, collector.output)
+    }
+
+    /// Light first: a broken edit of the configuration runs the last good one, with an alarm.
+    @Test func aBrokenEditRunsOnTheLastGoodConfiguration() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state")
+        let configFile = directory.appendingPathComponent("lampd.toml")
+        try configuration(stateDirectory: state).write(to: configFile, atomically: true, encoding: .utf8)
+        let first = try await runBriefly(config: configFile)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("last-good.toml").path))
+
+        // A technician's typo: the file no longer loads.
+        let broken = configuration(stateDirectory: state).replacingOccurrences(of: "unit = 1", with: "unit = \"one\"")
+        try broken.write(to: configFile, atomically: true, encoding: .utf8)
+        let second = try await runBriefly(config: configFile)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("modbus.devices[0].unit: expected a whole number"), "\(second.output)")
+        #expect(second.output.contains("running on the last good configuration"))
+
+        let spool = try await Spool.open(SpoolConfiguration(path: state.appendingPathComponent("spool.sqlite").path))
+        let events = try await spool.oldestPending(limit: 10_000).compactMap { record -> Event? in
+            if case let .event(event) = record.record { return event } else { return nil }
+        }
+        let alarm = try #require(events.first { $0.kind == "config.invalid" })
+        #expect(alarm.severity == .alarm)
+        #expect(alarm.message.contains("1 problem(s)"))
+        try spool.close()
+    }
+
     @Test func aBrokenConfigurationIsRefusedWithItsLine() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

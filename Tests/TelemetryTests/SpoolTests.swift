@@ -40,6 +40,24 @@ struct SpoolTests {
         #expect(text.value == .string("1.2.3"))
     }
 
+    @Test("Records buffered when the loop is cancelled (SIGTERM) are committed, not lost")
+    func cancellationCommitsTheBuffer() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource(synchronised: true)
+        let spool = try await Spool.open(configuration(folder), timeSource: time)
+        let loop = Task { await spool.run() }
+        for i in 0..<3 { try spool.enqueue(try reading(Double(i), time: time.now())) }
+        loop.cancel()  // as the service group does on SIGTERM, within the commit window
+        await loop.value
+        #expect(try await spool.statistics().recordsLostToWriteErrors == 0)
+        try spool.close()
+
+        let reopened = try await Spool.open(configuration(folder), timeSource: time)
+        let pending = try await withRunningSpool(reopened) { try await $0.oldestPending(limit: 100) }
+        #expect(pending.map(\.sequence) == [1, 2, 3])
+    }
+
     @Test("The writer connection runs WAL with synchronous = FULL")
     func durabilitySettings() async throws {
         let folder = try TemporaryFolder()

@@ -328,7 +328,15 @@ public final class Spool: Sendable {
         return state.withLock { $0.highestCommitted }
     }
 
+    /// Commits the buffered group in a task of its own: GRDB's async `write`
+    /// gives up on a cancelled task, and the last commit happens exactly when
+    /// lampd is being stopped (SIGTERM cancels the spool's loop), so it must
+    /// not inherit that cancellation or the buffered records would be lost.
     private func commitGroup() async {
+        await Task { await self.commitBufferedGroup() }.value
+    }
+
+    private func commitBufferedGroup() async {
         let group = state.withLock { s in
             let taken = s.buffer
             s.buffer.removeAll(keepingCapacity: true)

@@ -1,0 +1,47 @@
+import Foundation
+import TOMLKit
+
+/// The last configuration lampd started with successfully, kept in the
+/// state directory, so that a broken edit of `/etc/lampd/lampd.toml` does
+/// not leave a street dark: lampd then runs on the last good one, raises a
+/// `config.invalid` alarm and logs every problem (DESIGN.md principle 1).
+public enum LastGoodConfiguration {
+    /// File name in the state directory.
+    public static let fileName = "last-good.toml"
+
+    /// Keeps `text` (a configuration that just loaded) as the last good one.
+    /// Written to a temporary file, synced, then renamed, so a power cut
+    /// leaves either the old or the new file, never half of one.
+    public static func save(_ text: String, stateDirectory: String) throws {
+        let path = (stateDirectory as NSString).appendingPathComponent(fileName)
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == text { return }
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
+            throw AgentError("cannot write \(temporary): check the state directory's permissions")
+        }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: temporary))
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary, path) == 0 else {
+            throw AgentError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The state directory a broken file names, as far as it can be read
+    /// (`[storage] directory`), otherwise the default `/var/lib/lampd`.
+    public static func stateDirectory(fromBroken text: String?) -> String {
+        guard let text, let table = try? TOMLTable(string: text),
+              let directory = table["storage"]?.table?["directory"]?.string else {
+            return "/var/lib/lampd"
+        }
+        return directory
+    }
+
+    /// The last good configuration in `stateDirectory`, if there is one that still loads.
+    public static func load(stateDirectory: String) -> LampdConfiguration? {
+        let path = (stateDirectory as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? LampdConfiguration.load(path: path)
+    }
+}
