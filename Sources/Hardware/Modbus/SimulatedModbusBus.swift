@@ -71,6 +71,8 @@ public actor SimulatedModbusBus: ModbusClient {
     private var hooks: [UInt8: ReadHook] = [:]
     /// Every request served, oldest first, as "read holding 1@100×2" — for tests.
     public private(set) var log: [String] = []
+    /// How many requests `log` keeps at most (it then drops the older half).
+    public static let logLimit = 2000
 
     public init(description: String = "simulated", defaultTimeout: Duration = .milliseconds(500), waitsOutTimeouts: Bool = false) {
         self.description = description
@@ -174,6 +176,8 @@ public actor SimulatedModbusBus: ModbusClient {
     /// The unit's state if it answers; otherwise the error the live bus would throw.
     private func answeringUnit(_ id: UInt8, timeout: Duration?, request: String) async throws -> SimulatedModbusUnit {
         log.append(request)
+        // Keep the newest requests only: the simulated board may run for weeks.
+        if log.count > Self.logLimit { log.removeFirst(log.count - Self.logLimit / 2) }
         let timeout = timeout ?? defaultTimeout
         guard let unit = units[id], unit.behaviour != .dead else {
             if waitsOutTimeouts { try await Task.sleep(for: timeout) }
