@@ -10,22 +10,13 @@ public enum LastGoodConfiguration {
     public static let fileName = "last-good.toml"
 
     /// Keeps `text` (a configuration that just loaded) as the last good one.
-    /// Written to a temporary file, synced, then renamed, so a power cut
-    /// leaves either the old or the new file, never half of one.
+    /// Replaced durably (`DurableFile`): a power cut leaves either the old
+    /// or the new file, never half of one.
     public static func save(_ text: String, stateDirectory: String) throws {
         let path = (stateDirectory as NSString).appendingPathComponent(fileName)
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == text { return }
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o640]) else {
-            throw AgentError("cannot write \(temporary): check the state directory's permissions")
-        }
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            throw AgentError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
+        try DurableFile.replace(path: path, with: Data(text.utf8))
     }
 
     /// The state directory a broken file names, as far as it can be read
