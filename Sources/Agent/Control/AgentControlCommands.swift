@@ -95,7 +95,7 @@ struct StatusCommand: ControlHandler {
         var problems: [String] = []
         for alarm in active { problems.append("alarm: \(alarm.event.message)") }
         if !now.isClockSynchronised {
-            problems.append("clock not synchronised: readings are marked; check timesyncd/chrony and the network")
+            problems.append("clock not synchronised: check timesyncd or chrony and the network")
         }
         if kept.contains(where: { $0.event.kind == "spool.full" }) || stats.refusedRecords > 0 || stats.lostToWriteErrors > 0 {
             problems.append("spool dropping records since lampd started: check the uplink and `lampctl spool stats`")
