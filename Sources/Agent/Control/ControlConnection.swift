@@ -43,7 +43,10 @@ public final class ControlConnection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard UnixSocket.sendAll(fd, line + Data("\n".utf8)) else {
-            throw ControlSocketError("daemon-unreachable", "lampd closed the connection — check `systemctl status lampd`", errno: errno)
+            // lampd may have answered and hung up before reading (busy, request too large): read that answer.
+            let sendError = errno
+            if let answer = try? readLine() { return answer }
+            throw ControlSocketError("daemon-unreachable", "lampd closed the connection — check `systemctl status lampd`", errno: sendError)
         }
         return try readLine()
     }

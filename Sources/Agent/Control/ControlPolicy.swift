@@ -69,12 +69,11 @@ public struct ControlPolicy: Sendable {
             needed = operatorsGroup
         }
         let who = directory.userName(uid: credentials.uid).map { "user \($0) (uid \(credentials.uid))" } ?? "uid \(credentials.uid)"
-        let why = directory.groupID(named: needed) == nil
-            ? "group \(needed) does not exist on this board — create it (systemd/lampd.sysusers) or use sudo"
-            : "\(who) is not in group \(needed) — ask for membership (usermod -aG \(needed) …, then log in again) or use sudo"
-        throw ControlError(
-            code: "not-allowed",
-            message: permission == .read ? "not allowed: \(why)" : "not allowed: \(who) may not change the lamp or the spool: \(why)")
+        let what = permission == .read ? "read lampd's state" : "change the lamp or the spool"
+        let message = directory.groupID(named: needed) == nil
+            ? "not allowed: \(who) may not \(what): group \(needed) does not exist on this board — create it (systemd/lampd.sysusers) or use sudo"
+            : "not allowed: \(who) is not in group \(needed), needed to \(what) — ask for membership (usermod -aG \(needed) USER, then log in again) or use sudo"
+        throw ControlError(code: "not-allowed", message: message)
     }
 }
 
