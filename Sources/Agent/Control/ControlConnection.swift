@@ -24,13 +24,16 @@ public final class ControlConnection: @unchecked Sendable {
         do {
             fd = try UnixSocket.connect(to: path)
         } catch {
-            let reason: String
+            let message: String
             switch error.errno {
-            case ENOENT?, ECONNREFUSED?: reason = "lampd is not running or its socket \(path) is missing"
-            case EACCES?: reason = "no permission to open \(path): join group lampd (or use sudo)"
-            default: reason = "cannot reach lampd on \(path): \(error.message)"
+            case ENOENT?, ECONNREFUSED?:
+                message = "lampd is not running or its socket \(path) is missing — check `systemctl status lampd`"
+            case EACCES?:
+                message = "no permission to open \(path) — ask to be added to group lampd (then log in again) or use sudo"
+            default:
+                message = "cannot reach lampd on \(path): \(error.message) — check `systemctl status lampd`"
             }
-            throw ControlSocketError("daemon-unreachable", "\(reason) — check `systemctl status lampd`", errno: error.errno)
+            throw ControlSocketError("daemon-unreachable", message, errno: error.errno)
         }
         self.client = client
         UnixSocket.setTimeouts(fd, receive: timeout, send: timeout)
