@@ -181,6 +181,20 @@ struct ControlServerTests {
         #expect(try await bed.connect().call("ping").ok)
     }
 
+    @Test func hostileBytesGetAnErrorNotACrash() async throws {
+        let bed = try await ControlTestBed()
+        defer { bed.finish() }
+        try bed.start()
+        let connection = try await bed.connect()
+        let deep = try await connection.raw(String(repeating: "[", count: 60_000))
+        #expect(deep.error?.code == "malformed-request")
+        let binary = try await ControlConnection.perform { try connection.exchange(line: Data([0xff, 0xfe, 0x00, 0x7b, 0xc3])) }
+        #expect(try JSONDecoder().decode(ControlResponse.self, from: binary).error?.code == "malformed-request")
+        let huge = try await connection.raw(#"{"v":1e400,"command":"ping"}"#)
+        #expect(huge.error != nil)
+        #expect(try await connection.call("ping").ok)
+    }
+
     @Test func thirtyTwoConcurrentClientsAreAllAnswered() async throws {
         let bed = try await ControlTestBed()
         defer { bed.finish() }

@@ -200,7 +200,11 @@ public final class ControlServer: Service, Sendable {
             answer.withLock { $0 = response }
             done.signal()
         }
-        done.wait()
+        // A handler that hangs must not hold this connection forever.
+        if done.wait(timeout: .now() + .seconds(10)) == .timedOut {
+            logger.error("control command did not finish within 10 s", metadata: ["pid": "\(credentials.pid)"])
+            return ControlResponse(id: nil, error: ControlError(code: "timeout", message: "lampd did not finish the command within 10 s; see `journalctl -u lampd`"))
+        }
         return answer.withLock { $0 } ?? ControlResponse(id: nil, error: ControlError(code: "internal", message: "no answer"))
     }
 
