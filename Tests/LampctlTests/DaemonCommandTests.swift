@@ -108,6 +108,32 @@ struct DaemonCommandTests {
         #expect(lines.dropFirst().first?.hasPrefix("2,") == true, "\(csv.stdout.prefix(300))")
     }
 
+    @Test func eventsFollowKeepsPrintingUntilStopped() async throws {
+        let daemon = try SimulatedDaemon()
+        defer { daemon.stop() }
+        try await daemon.waitUntilSampled()
+        // Run it the way a technician does and end it with Ctrl-C (SIGINT).
+        // (Not ProductProcess.run: its blocking pipe reads assume a child that exits by itself.)
+        let process = Process()
+        process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampctl")
+        process.arguments = ["events", "--follow", "--json", "--socket", daemon.socket]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let output = OutputBuffer()
+        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        try process.run()
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(process.isRunning, "still following after 2.5 s")
+        kill(process.processIdentifier, SIGINT)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning, "Ctrl-C ends --follow")
+        let first = try #require(output.text.split(separator: "\n").first)
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+        #expect(event["kind"] as? String == "agent.started" && event["serial"] as? Int == 1)
+    }
+
     @Test func aMissingDaemonExitsWith3AndSaysWhatToCheck() async throws {
         let text = try await ProductProcess.run("lampctl", ["status", "--socket", "/nonexistent/control.sock"])
         #expect(text.exitCode == 3)
@@ -123,4 +149,13 @@ struct DaemonCommandTests {
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("--since must be an event number or an age"))
     }
+}
+
+/// Collects a child's output from its readability handler.
+final class OutputBuffer: @unchecked Sendable {
+    // @unchecked Sendable: `data` is only touched under `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
