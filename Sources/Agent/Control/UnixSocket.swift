@@ -99,7 +99,9 @@ enum UnixSocket {
                 withSockaddr(address) { bind(fd, $0, $1) }
             }
             try call("chmod \(path)") { chmod(path, mode) }
-            if let group { _ = chown(path, getuid(), group) }  // best effort: the socket's group may connect
+            // Best effort: the read group may connect. Under systemd (User=lampd, Group=lampd) the socket
+            // already has that group, and chown is filtered (SystemCallFilter=~@privileged), so only call it when needed.
+            if let group, group != getegid() { _ = chown(path, getuid(), group) }
             try call("listen on \(path)") { Glibc.listen(fd, 64) }
         } catch {
             close(fd)
