@@ -100,16 +100,16 @@ public final class ControlServer: Service, Sendable {
 
     /// Stops accepting, hangs up every connection and removes the socket file.
     public func stop() {
-        let (listener, connections) = state.withLock { state -> (Int32, Set<Int32>) in
-            let wasListening = state.stopping ? -1 : state.listener
+        let wasListening = state.withLock { state -> Bool in
+            guard !state.stopping, state.listener >= 0 else { return false }
             state.stopping = true
-            return (wasListening, state.connections)
+            // Wake the threads; each closes its own descriptor. Done under the lock, so no
+            // thread can close a descriptor (and the number be reused) before it is shut down.
+            shutdown(state.listener, Int32(SHUT_RDWR))
+            for fd in state.connections { shutdown(fd, Int32(SHUT_RDWR)) }
+            return true
         }
-        guard listener >= 0 else { return }
-        // Wake the threads; each closes its own descriptor.
-        shutdown(listener, Int32(SHUT_RDWR))
-        for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
-        unlink(configuration.socketPath)
+        if wasListening { unlink(configuration.socketPath) }
     }
 
     private func acceptLoop(_ listener: Int32) {
