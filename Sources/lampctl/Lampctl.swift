@@ -8,13 +8,18 @@ struct Lampctl: AsyncParsableCommand {
         commandName: "lampctl",
         abstract: "Diagnose and control a lampd street-lamp controller.",
         discussion: """
-            Probes GPIO lines and Modbus devices directly, without the daemon.
+            status, events and spool ask the running lampd over its control socket \
+            (--socket, default /run/lampd/control.sock); gpio and modbus probe the \
+            hardware directly, without the daemon.
 
             Exit codes: 0 ok, 1 check failed or device error, 2 usage or \
             configuration error, 3 daemon unreachable.
             """,
         version: LampdVersion.string,
-        subcommands: [GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self, IdentityCommand.self]
+        subcommands: [
+            StatusCommand.self, EventsCommand.self, SpoolCommand.self,
+            GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self, IdentityCommand.self,
+        ]
     )
 
     /// Runs the command line; usage errors exit with 2 (DESIGN.md), not

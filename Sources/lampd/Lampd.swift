@@ -31,6 +31,9 @@ struct Lampd: AsyncParsableCommand {
     @Flag(help: "With --simulate: play a scripted scenario (door, mains, meter and lamp faults) every three minutes.")
     var demo = false
 
+    @Option(help: "Control socket lampctl connects to (default /run/lampd/control.sock).")
+    var socket: String = ControlProtocol.defaultSocketPath
+
     @Option(help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -87,7 +90,9 @@ struct Lampd: AsyncParsableCommand {
         let board = configuration.board.kind == .simulated ? await SimulatedBoard() : nil
         let agent: LampdAgent
         do {
-            agent = try await LampdAgent.build(configuration: configuration, board: board, logger: logger)
+            agent = try await LampdAgent.build(
+                configuration: configuration, board: board,
+                control: ControlServerConfiguration(socketPath: socket), logger: logger)
         } catch {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])

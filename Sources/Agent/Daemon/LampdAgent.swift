@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Telemetry
 
 /// Builds the agent's services from a checked configuration: the spool,
-/// sampling of every configured input, and the watchdog.
+/// sampling of every configured input, the watchdog and the control socket.
 ///
 /// This is the only place that knows which board the agent runs on: on the
 /// simulated board every Modbus bus is the board's simulated bus and every
@@ -28,6 +28,7 @@ public struct LampdAgent: Sendable {
         configuration: LampdConfiguration,
         board: SimulatedBoard?,
         timeSource: any TimeSource = SystemTimeSource(),
+        control: ControlServerConfiguration = ControlServerConfiguration(),
         logger: Logger
     ) async throws -> LampdAgent {
         let directory = configuration.storage.directory
@@ -45,7 +46,9 @@ public struct LampdAgent: Sendable {
         for event in spool.startupEvents {
             logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
         }
-        let sink = SpoolSink(spool: spool, logger: logger)
+        let spoolSink = SpoolSink(spool: spool, logger: logger)
+        // Everything sampled passes through here on its way to the spool, so the control socket can show it.
+        let sink = RecentTelemetry(forwardingTo: spoolSink)
         let heartbeats = LoopHeartbeats()
 
         // Buses by name.
@@ -106,8 +109,16 @@ public struct LampdAgent: Sendable {
         services += [
             SamplingService(pollers: pollers, watchers: watchers),
             WatchdogService(heartbeats: heartbeats, logger: logger),
+            // Last, so it stops first and no command runs against a stopping spool.
+            ControlServer(
+                configuration: control,
+                commands: .agentCommands(AgentControlContext(
+                    version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
+                    spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)),
+                audit: ControlAuditTrail(sink: sink, timeSource: timeSource, logger: logger),
+                logger: logger.with(metadata: ["service": "control"])),
         ]
-        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting)
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: spoolSink, lighting: lighting)
     }
 }
 

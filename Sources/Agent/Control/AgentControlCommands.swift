@@ -1,0 +1,339 @@
+import Foundation
+import Telemetry
+
+/// What the built-in control commands read: the agent's identity, the spool
+/// and the in-memory `RecentTelemetry`.
+public struct AgentControlContext: Sendable {
+    public var version: String
+    /// The device id upstream knows this pole by.
+    public var deviceID: String
+    /// `simulated` or `live`.
+    public var boardKind: String
+    public var spool: Spool
+    public var telemetry: RecentTelemetry
+    /// Records the spool refused since start (`SpoolSink.refusedRecords`).
+    public var refusedRecords: @Sendable () -> Int
+    public var timeSource: any TimeSource
+    /// When lampd started, on the monotonic clock (for the uptime).
+    public var started: ContinuousClock.Instant
+
+    public init(
+        version: String, deviceID: String, boardKind: String, spool: Spool, telemetry: RecentTelemetry,
+        refusedRecords: @escaping @Sendable () -> Int = { 0 }, timeSource: any TimeSource,
+        started: ContinuousClock.Instant = .now
+    ) {
+        self.version = version
+        self.deviceID = deviceID
+        self.boardKind = boardKind
+        self.spool = spool
+        self.telemetry = telemetry
+        self.refusedRecords = refusedRecords
+        self.timeSource = timeSource
+        self.started = started
+    }
+}
+
+extension ControlCommandRegistry {
+    /// The commands every lampd answers: `ping`, `status`, `spool.stats`, `events`, `spool.export`.
+    public static func agentCommands(_ context: AgentControlContext) -> ControlCommandRegistry {
+        var registry = ControlCommandRegistry()
+        registry.register(PingCommand(context: context))
+        registry.register(StatusCommand(context: context))
+        registry.register(SpoolStatsCommand(context: context))
+        registry.register(EventsCommand(context: context))
+        registry.register(SpoolExportCommand(context: context))
+        return registry
+    }
+}
+
+// MARK: - ping
+
+/// `ping`: answers at once; proves the daemon is alive and which version it is.
+struct PingCommand: ControlHandler {
+    let context: AgentControlContext
+    var command: String { "ping" }
+    var permission: ControlPermission { .read }
+    var summary: String { "check that lampd answers" }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        .object([
+            "pong": .bool(true), "version": .string(context.version), "protocol": .number(Double(ControlProtocol.version)),
+            "time": .string(context.timeSource.now().date.formatted(.iso8601)),
+        ])
+    }
+}
+
+// MARK: - status
+
+/// `status`: everything `lampctl status` shows on one screen, with a health verdict.
+struct StatusCommand: ControlHandler {
+    let context: AgentControlContext
+    var command: String { "status" }
+    var permission: ControlPermission { .read }
+    var summary: String { "device, uptime, clock, spool, latest readings, alarms and health" }
+
+    struct Status: Encodable {
+        var version: String
+        var device: String
+        var board: String
+        var time: String
+        var uptimeSeconds: Double
+        var clockSynchronised: Bool
+        var spool: SpoolStatsJSON
+        var readings: [ReadingJSON]
+        var activeAlarms: [EventJSON]
+        var recentAlarms: [EventJSON]
+        var healthy: Bool
+        var problems: [String]
+    }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        let now = context.timeSource.now()
+        let stats = try await SpoolStatsJSON(context: context)
+        let kept = context.telemetry.events()
+        let active = context.telemetry.activeAlarms()
+        var problems: [String] = []
+        for alarm in active { problems.append("alarm: \(alarm.event.message)") }
+        if !now.isClockSynchronised {
+            problems.append("clock not synchronised: check timesyncd or chrony and the network")
+        }
+        if kept.contains(where: { $0.event.kind == "spool.full" }) || stats.refusedRecords > 0 || stats.lostToWriteErrors > 0 {
+            problems.append("spool dropping records since lampd started: check the uplink and `lampctl spool stats`")
+        }
+        if stats.maxSizeBytes > 0 && stats.usedBytes * 10 >= stats.maxSizeBytes * 9 {
+            problems.append("spool \(stats.usedBytes * 100 / stats.maxSizeBytes) % full: the uplink is not draining it")
+        }
+        let status = Status(
+            version: context.version, device: context.deviceID, board: context.boardKind,
+            time: now.date.formatted(.iso8601),
+            uptimeSeconds: Self.seconds(ContinuousClock.now - context.started),
+            clockSynchronised: now.isClockSynchronised, spool: stats,
+            readings: context.telemetry.latestReadings().map { ReadingJSON($0, now: now) },
+            activeAlarms: active.map(EventJSON.init),
+            recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventJSON.init),
+            healthy: problems.isEmpty, problems: problems)
+        return try JSONValue(encoding: status)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return ((Double(seconds) + Double(attoseconds) / 1e18) * 1000).rounded() / 1000
+    }
+}
+
+/// The spool's counters as the control protocol sends them.
+struct SpoolStatsJSON: Encodable {
+    var pendingReadings: Int
+    var pendingEvents: Int
+    var pendingAlarms: Int
+    var bufferedRecords: Int
+    var oldestPendingAgeSeconds: Double?
+    var oldestPendingSequence: Int64?
+    var highestSequence: Int64
+    var usedBytes: Int64
+    var maxSizeBytes: Int64
+    var fileBytes: Int64
+    var droppedReadings: Int64
+    var droppedEvents: Int64
+    var droppedAlarms: Int64
+    var lostToWriteErrors: Int64
+    var refusedRecords: Int
+
+    init(context: AgentControlContext) async throws {
+        let stats: SpoolStatistics
+        do {
+            stats = try await context.spool.statistics()
+        } catch {
+            throw ControlError(code: "spool-unavailable", message: "the spool's counters could not be read: \(error.description) — check the disk and `journalctl -u lampd`")
+        }
+        pendingReadings = stats.pendingReadings
+        pendingEvents = stats.pendingEvents
+        pendingAlarms = stats.pendingAlarms
+        bufferedRecords = stats.bufferedRecords
+        oldestPendingAgeSeconds = stats.oldestPendingAge.map { max(0, StatusCommand.seconds($0)) }
+        oldestPendingSequence = stats.oldestPendingSequence
+        highestSequence = stats.highestSequence
+        usedBytes = stats.usedBytes
+        maxSizeBytes = stats.maxSizeBytes
+        fileBytes = stats.fileBytes
+        droppedReadings = stats.droppedRecords[.telemetry] ?? 0
+        droppedEvents = stats.droppedRecords[.event] ?? 0
+        droppedAlarms = stats.droppedRecords[.alarm] ?? 0
+        lostToWriteErrors = stats.recordsLostToWriteErrors
+        refusedRecords = context.refusedRecords()
+    }
+}
+
+/// A reading as the control protocol sends it.
+struct ReadingJSON: Encodable {
+    var channel: String
+    var value: JSONValue
+    var unit: String?
+    var time: String
+    var ageSeconds: Double
+    var quality: [String]
+
+    init(_ reading: Reading, now: Timestamp) {
+        channel = reading.channel.rawValue
+        value = JSONValue(reading.value)
+        unit = reading.unit == .none ? nil : reading.unit.rawValue
+        time = reading.time.date.formatted(.iso8601)
+        let sameBoot = reading.time.bootID == now.bootID && now.bootID != Timestamp.unknownBootID
+        let nanoseconds = sameBoot ? now.bootNanoseconds - reading.time.bootNanoseconds : now.utcNanoseconds - reading.time.utcNanoseconds
+        ageSeconds = max(0, (Double(nanoseconds) / 1e6).rounded() / 1000)
+        quality = ReadingJSON.names(reading.quality)
+    }
+
+    static func names(_ quality: ReadingQuality) -> [String] {
+        var names: [String] = []
+        if quality.contains(.uncertain) { names.append("uncertain") }
+        if quality.contains(.bad) { names.append("bad") }
+        if quality.contains(.clockUnsynchronised) { names.append("clock-unsynchronised") }
+        return names
+    }
+}
+
+/// An event as the control protocol sends it.
+struct EventJSON: Encodable {
+    var serial: Int64
+    var kind: String
+    var severity: String
+    var channel: String?
+    var value: JSONValue?
+    var time: String
+    var message: String
+
+    init(_ numbered: RecentTelemetry.NumberedEvent) {
+        let event = numbered.event
+        serial = numbered.serial
+        kind = event.kind
+        severity = EventJSON.name(event.severity)
+        channel = event.channel?.rawValue
+        value = event.value.map(JSONValue.init)
+        time = event.time.date.formatted(.iso8601)
+        message = event.message
+    }
+
+    static func name(_ severity: EventSeverity) -> String {
+        switch severity {
+        case .info: "info"
+        case .warning: "warning"
+        case .alarm: "alarm"
+        }
+    }
+}
+
+extension JSONValue {
+    /// A reading's value as JSON: number, boolean or string.
+    init(_ value: ReadingValue) {
+        switch value {
+        case .number(let n): self = n.isFinite ? .number(n) : .string("\(n)")
+        case .boolean(let b): self = .bool(b)
+        case .string(let s): self = .string(s)
+        }
+    }
+}
+
+// MARK: - spool.stats
+
+/// `spool.stats`: the spool's counters.
+struct SpoolStatsCommand: ControlHandler {
+    let context: AgentControlContext
+    var command: String { "spool.stats" }
+    var permission: ControlPermission { .read }
+    var summary: String { "the spool's pending, dropped and size counters" }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        try JSONValue(encoding: try await SpoolStatsJSON(context: context))
+    }
+}
+
+// MARK: - events
+
+/// `events`: recent events from memory (the last few hundred since lampd started).
+struct EventsCommand: ControlHandler {
+    let context: AgentControlContext
+    var command: String { "events" }
+    var permission: ControlPermission { .read }
+    var summary: String { "recent events, oldest first; since=SERIAL or sinceSeconds=N" }
+
+    struct Arguments: Decodable {
+        /// Only events with a serial above this (the `last` of a previous answer).
+        var since: Int64?
+        /// Only events at most this many seconds old.
+        var sinceSeconds: Double?
+        /// At most this many (the newest), default 50.
+        var limit: Int?
+    }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        let arguments = try call.arguments(Arguments.self, command: command)
+        let limit = arguments.limit ?? 50
+        guard limit >= 0 else { throw ControlError.badArguments(command, "limit must be 0 or more") }
+        var events = context.telemetry.events(afterSerial: arguments.since ?? 0)
+        if let seconds = arguments.sinceSeconds {
+            let cutoff = context.timeSource.now().utcNanoseconds - Int64(seconds * 1e9)
+            events = events.filter { $0.event.time.utcNanoseconds >= cutoff }
+        }
+        let last = context.telemetry.events().last?.serial ?? 0
+        return try JSONValue(encoding: [
+            "events": try JSONValue(encoding: events.suffix(limit).map(EventJSON.init)),
+            "last": .number(Double(last)),
+            "capacity": .number(Double(context.telemetry.eventCapacity)),
+        ])
+    }
+}
+
+// MARK: - spool.export
+
+/// `spool.export`: pending records after a sequence number, as SenML-JSON or CSV, one page per call.
+struct SpoolExportCommand: ControlHandler {
+    let context: AgentControlContext
+    var command: String { "spool.export" }
+    var permission: ControlPermission { .read }
+    var summary: String { "pending records after since=SEQ as format=senml-json|csv, limit per page" }
+
+    static let maximumPage = 2000
+
+    struct Arguments: Decodable {
+        var since: Int64?
+        var format: String?
+        var limit: Int?
+    }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        let arguments = try call.arguments(Arguments.self, command: command)
+        let format = arguments.format ?? "senml-json"
+        guard format == "senml-json" || format == "csv" else {
+            throw ControlError.badArguments(command, "format \"\(format)\" is not known; use senml-json or csv")
+        }
+        let limit = arguments.limit ?? 500
+        guard (1...Self.maximumPage).contains(limit) else {
+            throw ControlError.badArguments(command, "limit must be 1 to \(Self.maximumPage)")
+        }
+        let since = arguments.since ?? 0
+        guard since >= 0 else { throw ControlError.badArguments(command, "since must be 0 or a sequence number") }
+        let records: [SpooledRecord]
+        do {
+            // One more than asked, to know whether another page follows.
+            records = try await context.spool.oldestPending(limit: limit + 1, afterSequence: since)
+        } catch {
+            throw ControlError(code: "spool-unavailable", message: "the spool could not be read: \(error.description)")
+        }
+        let page = Array(records.prefix(limit))
+        var result: [String: JSONValue] = [
+            "format": .string(format),
+            "count": .number(Double(page.count)),
+            "more": .bool(records.count > limit),
+            "last": page.last.map { .number(Double($0.sequence)) } ?? .null,
+        ]
+        switch format {
+        case "csv":
+            result["header"] = .string(SpoolExportFormat.csvHeader)
+            result["rows"] = .string(page.map(SpoolExportFormat.csvRow).joined())
+        default:
+            result["records"] = .array(SpoolExportFormat.senML(page, baseName: "\(context.deviceID):"))
+        }
+        return .object(result)
+    }
+}

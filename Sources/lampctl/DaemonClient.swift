@@ -1,0 +1,130 @@
+import Agent
+import ArgumentParser
+import Foundation
+
+/// Options of every command that asks the running lampd.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("lampd's control socket.", valueName: "path"))
+    var socket: String = ControlProtocol.defaultSocketPath
+
+    @OptionGroup var output: OutputOptions
+}
+
+/// lampctl's side of the control socket: one connection, requests one at a
+/// time, errors turned into lampctl's exit codes (3 daemon unreachable,
+/// 1 error answer) with the daemon's message.
+struct DaemonClient: Sendable {
+    let connection: ControlConnection
+    let console: Console
+
+    /// Connects to lampd, or reports why not and exits with 3.
+    static func connect(_ options: DaemonOptions) async throws -> DaemonClient {
+        let console = Console(options.output)
+        let path = options.socket
+        do {
+            let connection = try await ControlConnection.perform {
+                try ControlConnection(path: path, timeout: .seconds(5), client: claimedOrigin())
+            }
+            return DaemonClient(connection: connection, console: console)
+        } catch {
+            throw report(error, console: console)
+        }
+    }
+
+    /// Runs `command` and returns its result; an error answer exits with 1, a lost daemon with 3.
+    func call(_ command: String, _ arguments: [String: JSONValue] = [:]) async throws -> JSONValue {
+        let connection = self.connection
+        let response: ControlResponse
+        do {
+            response = try await ControlConnection.perform { try connection.send(command, arguments: .object(arguments)) }
+        } catch {
+            throw Self.report(error, console: console)
+        }
+        if let error = response.error {
+            throw Self.report(error, console: console)
+        }
+        return response.result ?? .null
+    }
+
+    /// What lampctl claims about the person behind it: the sudo/login user and
+    /// the SSH client address from its environment (lampd marks them "claimed").
+    static func claimedOrigin() -> ClaimedOrigin {
+        let environment = ProcessInfo.processInfo.environment
+        return ClaimedOrigin(
+            user: environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"],
+            ssh: environment["SSH_CLIENT"] ?? environment["SSH_CONNECTION"],
+            tool: "lampctl \(LampdVersion.string)")
+    }
+
+    /// Prints an error (JSON on stdout with --json, else stderr) and returns the exit code.
+    static func report(_ error: any Error, console: Console) -> ExitCode {
+        let code: String
+        let message: String
+        let exit: ExitCode
+        switch error {
+        case let error as ControlSocketError:
+            code = error.code
+            message = error.message
+            exit = error.code == "daemon-unreachable" || error.code == "daemon-timeout" ? LampctlExit.daemonUnreachable : LampctlExit.checkFailed
+        case let error as ControlError:
+            code = error.code
+            message = error.message
+            exit = error.code == "bad-arguments" ? LampctlExit.usage : LampctlExit.checkFailed
+        case let error as ExitCode:
+            return error
+        default:
+            code = "error"
+            message = String(describing: error)
+            exit = LampctlExit.checkFailed
+        }
+        if console.json {
+            print(Console.encode(["error": ["code": code, "message": message]]))
+        } else {
+            printError("lampctl: \(message)")
+        }
+        return exit
+    }
+}
+
+/// Human forms of the numbers lampd reports.
+enum Human {
+    /// 3725 → "1 h 2 min", 42 → "42 s", 200000 → "2 d 7 h".
+    static func duration(seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
+        if s < 86400 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+        return "\(s / 86400) d \(s % 86400 / 3600) h"
+    }
+
+    /// 1536 → "1.5 KiB".
+    static func bytes(_ count: Double) -> String {
+        if count < 1024 { return "\(Int(count)) B" }
+        if count < 1024 * 1024 { return String(format: "%.1f KiB", count / 1024) }
+        return String(format: "%.1f MiB", count / 1024 / 1024)
+    }
+
+    /// A JSON value as a technician reads it: 231.4, open, "text".
+    static func value(_ value: JSONValue?) -> String {
+        switch value {
+        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(format: "%.4g", n)
+        case .bool(let b)?: b ? "true" : "false"
+        case .string(let s)?: s
+        case nil, .null?: "-"
+        default: "…"
+        }
+    }
+
+    /// "2025-03-01T12:00:00Z" → "12:00:00" (the screen is small; UTC is said in the header).
+    static func clock(_ iso: String?) -> String {
+        guard let iso, let t = iso.firstIndex(of: "T") else { return iso ?? "-" }
+        return String(iso[iso.index(after: t)...].prefix(8))
+    }
+}
+
+extension JSONValue {
+    var int: Int { Int(numberValue ?? 0) }
+    var double: Double { numberValue ?? 0 }
+    var string: String { stringValue ?? "" }
+    var array: [JSONValue] { arrayValue ?? [] }
+}

@@ -1,0 +1,79 @@
+import Agent
+import ArgumentParser
+import Foundation
+
+/// `lampctl events`: what happened recently (door, mains, faults, audit), from lampd's memory.
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Show recent events, oldest first (asks the running lampd).",
+        discussion: """
+            lampd keeps the last 200 events since it started in memory; older ones are \
+            in the spool (lampctl spool export) and upstream. --since takes an event \
+            number (as printed in the first column) or an age such as 30s, 10m, 2h. \
+            --follow prints new events as they happen until Ctrl-C.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Only events after this number, or younger than this age (30s, 10m, 2h).", valueName: "n|age"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("At most this many (the newest).", valueName: "n"))
+    var limit: Int = 50
+
+    @Flag(help: "Keep printing new events (polls every second) until Ctrl-C.")
+    var follow = false
+
+    @OptionGroup var options: DaemonOptions
+
+    /// `--since` as lampd's arguments: `since` (event number) or `sinceSeconds`.
+    var sinceArguments: [String: JSONValue] {
+        get throws {
+            guard let since else { return [:] }
+            if let serial = Int64(since), serial >= 0 { return ["since": .number(Double(serial))] }
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+            if let unit = since.last, let scale = units[unit], let amount = Double(since.dropLast()), amount >= 0 {
+                return ["sinceSeconds": .number(amount * scale)]
+            }
+            throw ValidationError("--since must be an event number or an age such as 30s, 10m, 2h, 1d")
+        }
+    }
+
+    func validate() throws {
+        _ = try sinceArguments
+        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+    }
+
+    func run() async throws {
+        let client = try await DaemonClient.connect(options)
+        var arguments = try sinceArguments
+        arguments["limit"] = .number(Double(limit))
+        var answer = try await client.call("events", arguments)
+        show(answer["events"]?.array ?? [])
+        guard follow else { return }
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let last = answer["last"]?.numberValue ?? 0
+            answer = try await client.call("events", ["since": .number(last), "limit": .number(1000)])
+            show(answer["events"]?.array ?? [])
+        }
+    }
+
+    func show(_ events: [JSONValue]) {
+        if options.output.json {
+            // One object per line, so --follow output can be read as a stream.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for event in events {
+                if let data = try? encoder.encode(event) { print(String(decoding: data, as: UTF8.self)) }
+            }
+        } else {
+            for event in events {
+                let severity = event["severity"]?.string ?? ""
+                let mark = severity == "alarm" ? "ALARM" : severity == "warning" ? "warn " : "     "
+                print(StatusCommand.clip("\(StatusCommand.pad(Human.value(event["serial"]), 5))\(event["time"]?.string ?? "")  \(mark) \(event["kind"]?.string ?? "")  \(event["message"]?.string ?? "")", 160))
+            }
+        }
+        fflush(nil)  // all streams: with --follow into a pipe, show each event at once
+    }
+}

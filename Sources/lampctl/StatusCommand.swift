@@ -1,0 +1,90 @@
+import Agent
+import ArgumentParser
+import Foundation
+
+/// `lampctl status`: is this pole healthy, and if not, why — on one screen.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the pole's health on one screen (asks the running lampd).",
+        discussion: """
+            Device, version, uptime, clock, spool depth, the latest meter readings and \
+            cabinet contacts, and alarms. Exit code 1 when something needs attention \
+            (an alarm is active, the clock is not synchronised, the spool drops records), \
+            3 when lampd does not answer.
+            """
+    )
+
+    @OptionGroup var options: DaemonOptions
+
+    func run() async throws {
+        let client = try await DaemonClient.connect(options)
+        let status = try await client.call("status")
+        if options.output.json {
+            print(Console.encode(status))
+        } else {
+            for line in Self.render(status) { print(line) }
+        }
+        if status["healthy"]?.boolValue != true { throw LampctlExit.checkFailed }
+    }
+
+    /// The screen, at most 80 columns wide.
+    static func render(_ status: JSONValue) -> [String] {
+        var lines: [String] = []
+        let healthy = status["healthy"]?.boolValue == true
+        let title = "\(status["device"]?.string ?? "?")  lampd \(status["version"]?.string ?? "?") (\(status["board"]?.string ?? "?") board)"
+        lines.append(pad(title, 66) + (healthy ? "     HEALTHY" : "   UNHEALTHY"))
+        let clock = status["clockSynchronised"]?.boolValue == true ? "synchronised" : "NOT synchronised"
+        lines.append("uptime \(Human.duration(seconds: status["uptimeSeconds"]?.double ?? 0))   clock \(clock)   \(status["time"]?.string ?? "")")
+        lines.append("")
+
+        let spool = status["spool"] ?? .null
+        let oldest = spool["oldestPendingAgeSeconds"]?.numberValue.map { "oldest \(Human.duration(seconds: $0)) ago" } ?? "nothing pending"
+        lines.append("Spool     \(spool["pendingReadings"]?.int ?? 0) readings, \(spool["pendingEvents"]?.int ?? 0) events, \(spool["pendingAlarms"]?.int ?? 0) alarms pending; \(oldest)")
+        lines.append("          \(Human.bytes(spool["usedBytes"]?.double ?? 0)) of \(Human.bytes(spool["maxSizeBytes"]?.double ?? 0)) used; dropped \(spool["droppedReadings"]?.int ?? 0) readings, \(spool["droppedEvents"]?.int ?? 0) events, \(spool["droppedAlarms"]?.int ?? 0) alarms")
+        lines.append("")
+
+        let readings = status["readings"]?.array ?? []
+        let contacts = readings.filter { $0["value"]?.boolValue != nil }
+        let meters = readings.filter { $0["value"]?.boolValue == nil }
+        lines.append("Readings" + (meters.isEmpty ? "  none yet" : ""))
+        for reading in meters { lines.append(readingLine(reading)) }
+        lines.append("Contacts" + (contacts.isEmpty ? "  none yet" : ""))
+        for reading in contacts { lines.append(readingLine(reading)) }
+        lines.append("")
+
+        let active = status["activeAlarms"]?.array ?? []
+        lines.append("Active alarms" + (active.isEmpty ? "  none" : ""))
+        for alarm in active { lines.append(eventLine(alarm)) }
+        let recent = status["recentAlarms"]?.array ?? []
+        lines.append("Recent alarms" + (recent.isEmpty ? "  none since lampd started" : ""))
+        for alarm in recent.suffix(5) { lines.append(eventLine(alarm)) }
+        let problems = status["problems"]?.array ?? []
+        if !problems.isEmpty {
+            lines.append("")
+            lines.append("Needs attention")
+            for problem in problems { lines.append("  ! \(problem.string)") }
+        }
+        return lines.map { clip($0, 80) }
+    }
+
+    static func readingLine(_ reading: JSONValue) -> String {
+        let unit = reading["unit"]?.stringValue.map { " \($0)" } ?? ""
+        let quality = (reading["quality"]?.array ?? []).map(\.string).filter { $0 != "clock-unsynchronised" }
+        let age = "\(Human.duration(seconds: reading["ageSeconds"]?.double ?? 0)) ago"
+        return "  " + pad(reading["channel"]?.string ?? "?", 30) + pad(Human.value(reading["value"]) + unit, 18) + age
+            + (quality.isEmpty ? "" : "  " + quality.joined(separator: ","))
+    }
+
+    static func eventLine(_ event: JSONValue) -> String {
+        "  \(Human.clock(event["time"]?.string))  \(event["message"]?.string ?? event["kind"]?.string ?? "")"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func clip(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
+    }
+}

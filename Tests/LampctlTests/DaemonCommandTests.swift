@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+
+/// A real `lampd --simulate` on a temporary socket and state directory, for
+/// the lampctl commands that ask the daemon.
+final class SimulatedDaemon: @unchecked Sendable {
+    // @unchecked Sendable: the Process is started in init and only signalled afterwards.
+    let directory: URL
+    let socket: String
+    let process = Process()
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampctl-daemon-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socket = directory.appendingPathComponent("control.sock").path
+        let config = directory.appendingPathComponent("lampd.toml")
+        try """
+            [board]
+            kind = "simulated"
+            id = "test-pole"
+            [storage]
+            directory = "\(directory.appendingPathComponent("state").path)"
+            commit_window = "100ms"
+            [[modbus.buses]]
+            name = "bus"
+            rtu = "/dev/ttyS1"
+            [[modbus.devices]]
+            name = "meter"
+            bus = "bus"
+            unit = 1
+            profile = "eastron-sdm120"
+            poll = "1s"
+            [gpio.traffic_box]
+            chip = "simulated"
+            """.write(to: config, atomically: true, encoding: .utf8)
+        process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
+        process.arguments = ["--simulate", "--config", config.path, "--socket", socket]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits until lampd answers and has sampled the meter once.
+    func waitUntilSampled() async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let status = try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket])
+            if status.exitCode != 3, status.stdout.contains("meter.voltage") { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("lampd did not answer with meter readings within 20 s")
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+@Suite("lampctl against a running lampd", .serialized)
+struct DaemonCommandTests {
+    @Test func statusSpoolAndEventsAnswerFromTheDaemon() async throws {
+        let daemon = try SimulatedDaemon()
+        defer { daemon.stop() }
+        try await daemon.waitUntilSampled()
+
+        let started = ContinuousClock.now
+        let text = try await ProductProcess.run("lampctl", ["status", "--socket", daemon.socket])
+        #expect(ContinuousClock.now - started < .seconds(1), "lampctl status must answer in well under a second")
+        #expect(text.exitCode == 0 || text.exitCode == 1, "\(text.stderr)")
+        #expect(text.stdout.contains("test-pole  lampd 0.1.0 (simulated board)"), "\(text.stdout)")
+        #expect(text.stdout.contains("meter.voltage"))
+        #expect(text.stdout.contains("cabinet.door"))
+        #expect(text.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(text.stdout)")
+
+        let json = try await ProductProcess.run("lampctl", ["status", "--json", "--socket", daemon.socket])
+        let status = try #require(try json.jsonObject())
+        #expect(status["device"] as? String == "test-pole")
+        #expect(status["board"] as? String == "simulated")
+        let healthy = try #require(status["healthy"] as? Bool)
+        #expect(json.exitCode == (healthy ? 0 : 1), "exit code follows health: \(status["problems"] ?? "")")
+        let spool = try #require(status["spool"] as? [String: Any])
+        #expect((spool["pendingReadings"] as? Int ?? 0) > 0)
+
+        let stats = try await ProductProcess.run("lampctl", ["spool", "stats", "--socket", daemon.socket])
+        #expect(stats.exitCode == 0)
+        #expect(stats.stdout.contains("pending readings"))
+        let statsJSON = try await ProductProcess.run("lampctl", ["spool", "stats", "--json", "--socket", daemon.socket])
+        #expect(try statsJSON.jsonObject()?["highestSequence"] as? Int ?? 0 > 0)
+
+        let events = try await ProductProcess.run("lampctl", ["events", "--socket", daemon.socket])
+        #expect(events.exitCode == 0)
+        #expect(events.stdout.contains("agent.started"), "\(events.stdout)")
+        let recent = try await ProductProcess.run("lampctl", ["events", "--since", "10m", "--json", "--socket", daemon.socket])
+        #expect(recent.stdout.contains(#""kind":"agent.started""#), "\(recent.stdout)")
+
+        let senML = try await ProductProcess.run("lampctl", ["spool", "export", "--socket", daemon.socket])
+        #expect(senML.exitCode == 0, "\(senML.stderr)")
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(senML.stdout.utf8)) as? [[String: Any]])
+        #expect(records.first?["bn"] as? String == "test-pole:")
+        #expect(records.contains { $0["n"] as? String == "meter.voltage" && $0["u"] as? String == "V" && $0["v"] is Double })
+        let csv = try await ProductProcess.run("lampctl", ["spool", "export", "--format", "csv", "--since", "1", "--socket", daemon.socket])
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.first == "sequence,time_utc,type,name,value,unit,quality,severity,message")
+        #expect(lines.dropFirst().first?.hasPrefix("2,") == true, "\(csv.stdout.prefix(300))")
+    }
+
+    @Test func eventsFollowKeepsPrintingUntilStopped() async throws {
+        let daemon = try SimulatedDaemon()
+        defer { daemon.stop() }
+        try await daemon.waitUntilSampled()
+        // Run it the way a technician does and end it with Ctrl-C (SIGINT).
+        // (Not ProductProcess.run: its blocking pipe reads assume a child that exits by itself.)
+        let process = Process()
+        process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampctl")
+        process.arguments = ["events", "--follow", "--json", "--socket", daemon.socket]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let output = OutputBuffer()
+        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        try process.run()
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(process.isRunning, "still following after 2.5 s")
+        kill(process.processIdentifier, SIGINT)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning, "Ctrl-C ends --follow")
+        let first = try #require(output.text.split(separator: "\n").first)
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+        #expect(event["kind"] as? String == "agent.started" && event["serial"] as? Int == 1)
+    }
+
+    @Test func aMissingDaemonExitsWith3AndSaysWhatToCheck() async throws {
+        let text = try await ProductProcess.run("lampctl", ["status", "--socket", "/nonexistent/control.sock"])
+        #expect(text.exitCode == 3)
+        #expect(text.stderr.contains("lampd is not running or its socket /nonexistent/control.sock is missing — check `systemctl status lampd`"), "\(text.stderr)")
+        let json = try await ProductProcess.run("lampctl", ["spool", "stats", "--json", "--socket", "/nonexistent/control.sock"])
+        #expect(json.exitCode == 3)
+        let error = try #require(try json.jsonObject()?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "daemon-unreachable")
+    }
+
+    @Test func aBadSinceIsAUsageError() async throws {
+        let result = try await ProductProcess.run("lampctl", ["events", "--since", "yesterday", "--socket", "/nonexistent"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("--since must be an event number or an age"))
+    }
+}
+
+/// Collects a child's output from its readability handler.
+final class OutputBuffer: @unchecked Sendable {
+    // @unchecked Sendable: `data` is only touched under `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
