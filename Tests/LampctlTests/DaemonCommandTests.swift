@@ -32,6 +32,23 @@ final class SimulatedDaemon: @unchecked Sendable {
             poll = "1s"
             [gpio.traffic_box]
             chip = "simulated"
+            [site]
+            latitude = 52.52
+            longitude = 13.405
+            timezone = "Europe/Berlin"
+            [lighting]
+            output = "relay+pwm"
+            [lighting.relay]
+            line = "LAMP_RELAY"
+            [lighting.pwm]
+            chip = 0
+            channel = 0
+            [lighting.program]
+            from = "sunset+00:10"
+            to = "sunrise-00:10"
+            [lighting.program.switch_points]
+            "23:00" = 60
+            "05:00" = 100
             """.write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
         process.arguments = ["--simulate", "--config", config.path, "--socket", socket]
@@ -106,6 +123,41 @@ struct DaemonCommandTests {
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.first == "sequence,time_utc,type,name,value,unit,quality,severity,message")
         #expect(lines.dropFirst().first?.hasPrefix("2,") == true, "\(csv.stdout.prefix(300))")
+    }
+
+    @Test func lampExplainSetAndClear() async throws {
+        let daemon = try SimulatedDaemon()
+        defer { daemon.stop() }
+        try await daemon.waitUntilSampled()
+
+        let explain = try await ProductProcess.run("lampctl", ["lamp", "explain", "--socket", daemon.socket])
+        #expect(explain.exitCode == 0, "\(explain.stderr)")
+        #expect(explain.stdout.contains("decided by:"), "\(explain.stdout)")
+        #expect(explain.stdout.contains("why: "))
+        #expect(explain.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(explain.stdout)")
+        let json = try #require(try await ProductProcess.run("lampctl", ["lamp", "explain", "--json", "--socket", daemon.socket]).jsonObject())
+        let level = try #require(json["levelPercent"] as? Double)
+        #expect((0...100).contains(level))
+
+        let set = try await ProductProcess.run("lampctl", ["lamp", "set", "30", "--for", "10m", "--reason", "test", "--socket", daemon.socket])
+        if explain.stdout.contains("clock: NOT synchronised") {
+            // A board without NTP: overrides need a trusted clock, and the answer says so.
+            #expect(set.exitCode == 1)
+            #expect(set.stderr.contains("not synchronised"), "\(set.stderr)")
+        } else {
+            #expect(set.exitCode == 0, "\(set.stderr)")
+            let after = try #require(try await ProductProcess.run("lampctl", ["lamp", "explain", "--json", "--socket", daemon.socket]).jsonObject())
+            #expect(after["source"] as? String == "override")
+            #expect(after["targetLevelPercent"] as? Double == 30)
+            let cleared = try await ProductProcess.run("lampctl", ["lamp", "clear", "--socket", daemon.socket])
+            #expect(cleared.stdout.contains("override removed"), "\(cleared.stdout)")
+        }
+        // Every changing command is audited, refused or not.
+        let events = try await ProductProcess.run("lampctl", ["events", "--json", "--socket", daemon.socket])
+        #expect(events.stdout.contains("audit.lamp.set"), "\(events.stdout.suffix(600))")
+
+        let bad = try await ProductProcess.run("lampctl", ["lamp", "set", "130", "--socket", daemon.socket])
+        #expect(bad.exitCode == 2)
     }
 
     @Test func eventsFollowKeepsPrintingUntilStopped() async throws {

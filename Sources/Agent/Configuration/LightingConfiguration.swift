@@ -125,14 +125,15 @@ public struct LightingConfiguration: Sendable {
         let modbusTable = table.table("modbus")
         func relay() -> Relay? {
             guard let relayTable else {
-                table.report("relay", "missing; output \"\(kind?.rawValue ?? "")\" needs [lighting.relay] with chip and line")
+                table.report("relay", "missing; output \"\(kind?.rawValue ?? "")\" needs [lighting.relay] with its line (and chip, default \"gpiochip0\")")
                 return nil
             }
-            let chip = relayTable.string("chip", required: true)
+            // The same default chip as [[gpio.inputs]].
+            let chip = relayTable.string("chip") ?? "gpiochip0"
             let line = relayTable.string("line", required: true)
             let activeLow = relayTable.bool("active_low") ?? false
             relayTable.rejectUnknownKeys()
-            guard let chip, let line else { return nil }
+            guard let line else { return nil }
             return Relay(chip: chip, line: line, activeLow: activeLow)
         }
         switch kind {

@@ -50,15 +50,21 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
 
     /// Converts any `Encodable` value into a JSON tree.
+    /// Encodes `value` as a tree; dates become ISO 8601 strings (UTC), the
+    /// protocol's one date format.
     public init(encoding value: some Encodable) throws {
-        let data = try JSONEncoder().encode(value)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(value)
         self = try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
     /// Decodes this tree as `T` (for example a command's argument struct).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let data = try JSONEncoder().encode(self)
-        return try JSONDecoder().decode(T.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: data)
     }
 
     /// The member `key` of an object, nil otherwise.

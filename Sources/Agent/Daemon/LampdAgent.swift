@@ -104,6 +104,11 @@ public struct LampdAgent: Sendable {
             kind: "agent.started", severity: .info, time: timeSource.now(),
             message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
 
+        var commands = ControlCommandRegistry.agentCommands(AgentControlContext(
+            version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
+            spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource))
+        commands.registerLampCommands(lighting)
+
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
         if let lighting { services.append(lighting) }
         services += [
@@ -112,9 +117,7 @@ public struct LampdAgent: Sendable {
             // Last, so it stops first and no command runs against a stopping spool.
             ControlServer(
                 configuration: control,
-                commands: .agentCommands(AgentControlContext(
-                    version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
-                    spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)),
+                commands: commands,
                 audit: ControlAuditTrail(sink: sink, timeSource: timeSource, logger: logger),
                 logger: logger.with(metadata: ["service": "control"])),
         ]

@@ -376,6 +376,9 @@ public actor LightingService: Service {
         return removed
     }
 
+    /// The service's clock: overrides are timed on it (`lamp.set --for`).
+    public nonisolated func now() -> Timestamp { timeSource.now() }
+
     /// The latest decision (same as `status.snapshot()`).
     public func explain() -> LightingSnapshot? { status.snapshot() }
 

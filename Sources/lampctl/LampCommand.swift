@@ -1,0 +1,158 @@
+import Agent
+import ArgumentParser
+import Foundation
+
+/// `lampctl lamp …`: the lamp, through the running lampd.
+struct LampCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lamp",
+        abstract: "Explain, override or release the lamp's level (asks the running lampd).",
+        subcommands: [Explain.self, Set.self, Clear.self]
+    )
+
+    /// `lampctl lamp explain`: why is this lamp at this level?
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the lamp's level, why, and the next switch points.")
+
+        @OptionGroup var options: DaemonOptions
+
+        func run() async throws {
+            let client = try await DaemonClient.connect(options)
+            let snapshot = try await client.call("lamp.explain")
+            if options.output.json {
+                print(Console.encode(snapshot))
+            } else {
+                for line in Self.render(snapshot) { print(line) }
+            }
+        }
+
+        /// The explanation, at most 80 columns wide.
+        static func render(_ s: JSONValue) -> [String] {
+            func percent(_ key: String) -> String {
+                s[key]?.numberValue.map { String(format: "%.0f %%", $0) } ?? "?"
+            }
+            var lines: [String] = []
+            lines.append("lamp \(percent("levelPercent")) (target \(percent("targetLevelPercent")))   decided by: \(s["source"]?.stringValue ?? "?")")
+            lines += wrap("why: " + (s["reason"]?.stringValue ?? "?"))
+            if s["clockSynchronised"]?.boolValue == false {
+                lines.append("clock: NOT synchronised (schedule and overrides wait for NTP)")
+            }
+            var output = "output: " + (s["outputDescription"]?.stringValue ?? "?")
+            if let readBack = s["output"], let on = readBack["switchedOn"]?.boolValue {
+                output += on ? String(format: ", reads back on at %.0f %%", readBack["levelPercent"]?.numberValue ?? 0) : ", reads back off"
+            }
+            lines += wrap(output)
+            if let error = s["outputError"]?.stringValue { lines += wrap("OUTPUT ERROR: " + error) }
+            if let override = s["override"], case .object = override {
+                var text = String(format: "override: %.0f %%", override["levelPercent"]?.numberValue ?? 0)
+                if let expiry = override["expiry"]?.stringValue { text += " until \(expiry)" }
+                if let reason = override["reason"]?.stringValue { text += " (\(reason))" }
+                lines += wrap(text)
+            } else {
+                lines.append("override: none")
+            }
+            let faults = s["activeFaults"]?.arrayValue ?? []
+            lines.append("faults: " + (faults.isEmpty ? "none" : faults.compactMap { $0.stringValue ?? $0["kind"]?.stringValue }.joined(separator: ", ")))
+            lines.append(String(format: "counters: %.1f burning hours, %.0f switch-ons, %.2f kWh",
+                                s["burnHours"]?.numberValue ?? 0, s["switchOnCount"]?.numberValue ?? 0,
+                                (s["energyWattHours"]?.numberValue ?? 0) / 1000))
+            let next = s["nextSwitches"]?.arrayValue ?? []
+            if !next.isEmpty {
+                lines.append("next switch points:")
+                for item in next.prefix(4) {
+                    let at = item["at"]?.stringValue ?? "?"
+                    lines += wrap("  \(at)  \(item["switchPoint"]?.stringValue ?? "")  \(item["note"]?.stringValue ?? "")")
+                }
+            }
+            return lines
+        }
+
+        static func wrap(_ text: String, width: Int = 80) -> [String] {
+            var lines: [String] = []
+            var current = ""
+            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+                if !current.isEmpty && current.count + 1 + word.count > width {
+                    lines.append(current)
+                    current = "    " + word
+                } else {
+                    current += (current.isEmpty ? "" : " ") + word
+                }
+            }
+            if !current.isEmpty { lines.append(current) }
+            return lines
+        }
+    }
+
+    /// `lampctl lamp set LEVEL --for DURATION`: a technician's override.
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Override the lamp's level for a while, then return to the schedule.",
+            discussion: """
+                Needs root or membership of the operators group (lampd-operators). The \
+                override always expires (default and maximum from the configuration's \
+                [lighting] override policy), so a forgotten override cannot leave a \
+                street dark. Recorded in the audit trail with your user name.
+                Example: lampctl lamp set 30 --for 20m --reason "cable work"
+                """)
+
+        @Argument(help: "Level in percent, 0 (off) to 100.")
+        var level: Int
+
+        @Option(name: .customLong("for"), help: ArgumentHelp("How long, e.g. 20m or 2h.", valueName: "duration"))
+        var duration: String?
+
+        @Option(help: ArgumentHelp("Ramp time to the new level, e.g. 5s.", valueName: "duration"))
+        var ramp: String?
+
+        @Option(help: "Why, for the audit trail and `lamp explain`.")
+        var reason: String?
+
+        @OptionGroup var options: DaemonOptions
+
+        func validate() throws {
+            guard (0...100).contains(level) else { throw ValidationError("LEVEL must be 0 to 100 (percent)") }
+            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
+                throw ValidationError("--for \(duration): write a duration such as 20m or 2h")
+            }
+            if let ramp, DurationText.parse(ramp) == nil { throw ValidationError("--ramp \(ramp): write a duration such as 5s") }
+        }
+
+        func run() async throws {
+            var arguments: [String: JSONValue] = ["level": .number(Double(level))]
+            if let duration, let parsed = DurationText.parse(duration) { arguments["forSeconds"] = .number(Self.seconds(parsed)) }
+            if let ramp, let parsed = DurationText.parse(ramp) { arguments["rampSeconds"] = .number(Self.seconds(parsed)) }
+            if let reason { arguments["reason"] = .string(reason) }
+            let client = try await DaemonClient.connect(options)
+            let accepted = try await client.call("lamp.set", arguments)
+            if options.output.json {
+                print(Console.encode(accepted))
+            } else {
+                let until = accepted["expiry"]?.stringValue.map { " until \($0)" } ?? ""
+                print("lamp overridden to \(level) %\(until)")
+            }
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+    }
+
+    /// `lampctl lamp clear`: back to the schedule.
+    struct Clear: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the override: the schedule decides again at once.")
+
+        @OptionGroup var options: DaemonOptions
+
+        func run() async throws {
+            let client = try await DaemonClient.connect(options)
+            let answer = try await client.call("lamp.clear")
+            if options.output.json {
+                print(Console.encode(answer))
+            } else {
+                print(answer["cleared"]?.boolValue == true ? "override removed: the schedule decides again" : "there was no override")
+            }
+        }
+    }
+}
