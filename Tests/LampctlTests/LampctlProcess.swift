@@ -24,6 +24,12 @@ struct ProductProcess {
         return executable.deletingLastPathComponent()
     }
 
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
+    }
+
     /// Runs `product` with `arguments`, waits at most `timeout` and returns what it printed.
     static func run(
         _ product: String = "lampctl",
@@ -40,9 +46,11 @@ struct ProductProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
 
-        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        async let stdoutData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderrData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        // Drain both pipes concurrently so a chatty child cannot block on a
+        // full pipe; on Dispatch threads, not the cooperative pool (two
+        // blocking reads would take both of its threads on a 2-core machine).
+        async let stdoutData = readToEnd(out.fileHandleForReading)
+        async let stderrData = readToEnd(err.fileHandleForReading)
 
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
