@@ -31,8 +31,8 @@ struct Lampd: AsyncParsableCommand {
     @Flag(help: "With --simulate: play a scripted scenario (door, mains, meter and lamp faults) every three minutes.")
     var demo = false
 
-    @Option(help: "Control socket lampctl connects to (default /run/lampd/control.sock).")
-    var socket: String = ControlProtocol.defaultSocketPath
+    @Option(help: "Control socket lampctl connects to (default /run/lampd/control.sock; on the simulated board control.sock in the state directory, so it never meets a real lampd).")
+    var socket: String?
 
     @Option(help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -92,7 +92,7 @@ struct Lampd: AsyncParsableCommand {
         do {
             agent = try await LampdAgent.build(
                 configuration: configuration, board: board,
-                control: ControlServerConfiguration(socketPath: socket), logger: logger)
+                control: ControlServerConfiguration(socketPath: socketPath(for: configuration)), logger: logger)
         } catch {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])
@@ -109,17 +109,29 @@ struct Lampd: AsyncParsableCommand {
             services.append(SimulatedScenario(board: board, logger: logger))
         }
 
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let notifier = SystemdNotifier()
-        logger.notice("lampd running", metadata: [
+        let metadata: Logger.Metadata = [
             "version": "\(LampdAgent.version)", "board": "\(configuration.board.kind.rawValue)",
             "device": "\(configuration.board.id)", "state": "\(configuration.storage.directory)",
             "modbus-devices": "\(configuration.modbusDevices.count)", "gpio-inputs": "\(configuration.gpioInputs.count)",
-        ])
-        notifier.ready(status: "running on the \(configuration.board.kind.rawValue) board")
+            "socket": "\(socketPath(for: configuration))",
+        ]
+        let boardKind = configuration.board.kind.rawValue
+        services.append(ReadinessService {
+            logger.notice("lampd running", metadata: metadata)
+            notifier.ready(status: "running on the \(boardKind) board")
+        })
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         notifier.stopping()
         logger.notice("lampd stopped")
+    }
+
+    /// The control socket: `--socket`, else the board's default.
+    func socketPath(for configuration: LampdConfiguration) -> String {
+        if let socket { return socket }
+        guard configuration.board.kind == .simulated else { return ControlProtocol.defaultSocketPath }
+        return (configuration.storage.directory as NSString).appendingPathComponent("control.sock")
     }
 }
