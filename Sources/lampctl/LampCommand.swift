@@ -69,6 +69,7 @@ struct LampCommand: AsyncParsableCommand {
         }
 
         static func wrap(_ text: String, width: Int = 80) -> [String] {
+            guard text.count > width else { return [text] }
             var lines: [String] = []
             var current = ""
             for word in text.split(separator: " ", omittingEmptySubsequences: false) {

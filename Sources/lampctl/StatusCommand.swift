@@ -38,6 +38,16 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("uptime \(Human.duration(seconds: status["uptimeSeconds"]?.double ?? 0))   clock \(clock)   \(status["time"]?.string ?? "")")
         lines.append("")
 
+        if let lamp = status["lamp"], case .object = lamp {
+            lines.append(String(format: "Lamp      %.0f %%, decided by %@", lamp["levelPercent"]?.double ?? 0, lamp["source"]?.string ?? "?"))
+            lines.append("          why: \(lamp["reason"]?.string ?? "?")")
+            if let next = lamp["nextSwitch"]?.stringValue { lines.append("          next switch: \(next)") }
+        }
+        if let sun = status["sun"], case .object = sun {
+            lines.append("Sun       \(sun["date"]?.string ?? ""): rises \(Human.clock(sun["sunrise"]?.string)), sets \(Human.clock(sun["sunset"]?.string)) UTC")
+        }
+        if status["lamp"] != nil || status["sun"] != nil { lines.append("") }
+
         let spool = status["spool"] ?? .null
         let oldest = spool["oldestPendingAgeSeconds"]?.numberValue.map { "oldest \(Human.duration(seconds: $0)) ago" } ?? "nothing pending"
         lines.append("Spool     \(spool["pendingReadings"]?.int ?? 0) readings, \(spool["pendingEvents"]?.int ?? 0) events, \(spool["pendingAlarms"]?.int ?? 0) alarms pending; \(oldest)")

@@ -1,4 +1,5 @@
 import Foundation
+import Lighting
 import Telemetry
 
 /// What the built-in control commands read: the agent's identity, the spool
@@ -16,6 +17,10 @@ public struct AgentControlContext: Sendable {
     public var timeSource: any TimeSource
     /// When lampd started, on the monotonic clock (for the uptime).
     public var started: ContinuousClock.Instant
+    /// The lamp's latest decision, if this board drives a lamp.
+    public var lamp: @Sendable () async -> LightingSnapshot? = { nil }
+    /// Where the pole stands, for today's sunrise and sunset.
+    public var site: LampdConfiguration.Site?
 
     public init(
         version: String, deviceID: String, boardKind: String, spool: Spool, telemetry: RecentTelemetry,
@@ -83,8 +88,41 @@ struct StatusCommand: ControlHandler {
         var readings: [ReadingJSON]
         var activeAlarms: [EventJSON]
         var recentAlarms: [EventJSON]
+        var lamp: LampJSON?
+        var sun: SunJSON?
         var healthy: Bool
         var problems: [String]
+    }
+
+    struct LampJSON: Encodable {
+        var levelPercent: Double
+        var source: String
+        var reason: String
+        var nextSwitch: String?
+        var activeFaults: Int
+    }
+
+    struct SunJSON: Encodable {
+        var date: String
+        var sunrise: String
+        var sunset: String
+    }
+
+    /// Today's sunrise and sunset at the site, in UTC (or "never"), for the status screen.
+    static func sun(site: LampdConfiguration.Site?, now: Date) -> SunJSON? {
+        guard let site, let location = GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees),
+              let zone = TimeZone(identifier: site.timeZone) else { return nil }
+        let today = LocalTimeConversion.local(now, in: zone).date
+        let calculator = SolarCalculator(location: location)
+        func text(_ event: SolarEvent) -> String {
+            switch calculator.time(of: event, on: today, timeZone: zone) {
+            case .at(let date): date.formatted(.iso8601)
+            case .polarNight: "sun does not rise"
+            case .midnightSun: "sun does not set"
+            default: "not on this date"
+            }
+        }
+        return SunJSON(date: today.description, sunrise: text(.sunrise), sunset: text(.sunset))
     }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
@@ -103,6 +141,13 @@ struct StatusCommand: ControlHandler {
         if stats.maxSizeBytes > 0 && stats.usedBytes * 10 >= stats.maxSizeBytes * 9 {
             problems.append("spool \(stats.usedBytes * 100 / stats.maxSizeBytes) % full: the uplink is not draining it")
         }
+        let snapshot = await context.lamp()
+        let lamp = snapshot.map { s in
+            LampJSON(levelPercent: s.levelPercent, source: s.source.rawValue, reason: s.reason,
+                     nextSwitch: s.nextSwitches.first.map { "\($0.at.formatted(.iso8601)) \($0.switchPoint)" },
+                     activeFaults: s.activeFaults.count)
+        }
+        if let snapshot, let error = snapshot.outputError { problems.append("lamp output: \(error)") }
         let status = Status(
             version: context.version, device: context.deviceID, board: context.boardKind,
             time: now.date.formatted(.iso8601),
@@ -111,6 +156,7 @@ struct StatusCommand: ControlHandler {
             readings: context.telemetry.latestReadings().map { ReadingJSON($0, now: now) },
             activeAlarms: active.map(EventJSON.init),
             recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventJSON.init),
+            lamp: lamp, sun: Self.sun(site: context.site, now: now.date),
             healthy: problems.isEmpty, problems: problems)
         return try JSONValue(encoding: status)
     }

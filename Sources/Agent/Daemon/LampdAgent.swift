@@ -104,9 +104,13 @@ public struct LampdAgent: Sendable {
             kind: "agent.started", severity: .info, time: timeSource.now(),
             message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
 
-        var commands = ControlCommandRegistry.agentCommands(AgentControlContext(
+        var context = AgentControlContext(
             version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
-            spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource))
+            spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)
+        context.site = configuration.site
+        let lamp = lighting
+        context.lamp = { await lamp?.explain() }
+        var commands = ControlCommandRegistry.agentCommands(context)
         commands.registerLampCommands(lighting)
 
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]

@@ -204,10 +204,18 @@ public struct Schedule: Hashable, Sendable, Codable {
 
     /// The next `count` switch points strictly after `instant` (searching at most 400 days ahead).
     public func nextSwitchPoints(after instant: Date, count: Int, location: GeoLocation, timeZone: TimeZone) -> [ScheduledSwitch] {
+        // Only switches that change the level: the day's bookkeeping entries
+        // (off at the lighting day's start, before an active period) are no
+        // news to a technician.
         var result: [ScheduledSwitch] = []
+        var levelInForce = level(at: instant, location: location, timeZone: timeZone).targetLevelPercent
         var day = Schedule.lightingDay(containing: instant, timeZone: timeZone)
         for _ in 0..<400 where result.count < count {
-            result += switches(forLightingDay: day, location: location, timeZone: timeZone).filter { $0.instant > instant }
+            for next in switches(forLightingDay: day, location: location, timeZone: timeZone) where next.instant > instant {
+                guard next.switchPoint.levelPercent != levelInForce else { continue }
+                levelInForce = next.switchPoint.levelPercent
+                result.append(next)
+            }
             day = day.adding(days: 1)
         }
         return Array(result.prefix(count))
