@@ -34,6 +34,8 @@ public final class Spool: Sendable {
     private let timeSource: any TimeSource
     private let clock: any Clock<Duration>
     private let state = Locked(BufferState())
+    /// The latest group commit; each commit waits for the one before it.
+    private let commitChain = Locked<Task<Void, Never>?>(nil)
     private let writer: Locked<SpoolStore.WriterCache>
     private let writeBytesAtOpen: Int64?
 
@@ -332,8 +334,21 @@ public final class Spool: Sendable {
     /// gives up on a cancelled task, and the last commit happens exactly when
     /// lampd is being stopped (SIGTERM cancels the spool's loop), so it must
     /// not inherit that cancellation or the buffered records would be lost.
+    ///
+    /// Commits also run one after another: `flush()` while the loop's own
+    /// commit is writing waits for it, so when `flush()` returns every record
+    /// enqueued before it is durable.
     private func commitGroup() async {
-        await Task { await self.commitBufferedGroup() }.value
+        let commit = commitChain.withLock { chain in
+            let previous = chain
+            let next = Task {
+                await previous?.value
+                await self.commitBufferedGroup()
+            }
+            chain = next
+            return next
+        }
+        await commit.value
     }
 
     private func commitBufferedGroup() async {
