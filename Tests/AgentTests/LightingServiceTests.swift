@@ -300,13 +300,29 @@ struct LightingServiceTests {
         }
         await pole.service.clearOverride(by: "technician alice")
         #expect(pole.board.lamp().relayClosed)
+        // No NTP (a pole whose network is down): upstream overrides cannot be timed ...
         clock.setSynchronised(false)
+        await pole.step()
         do {
-            try await pole.service.applyOverride(OverrideRequest(levelPercent: 0, source: .technician("alice")))
+            try await pole.service.applyOverride(OverrideRequest(levelPercent: 0, source: .upstream("cms-42")))
             Issue.record("expected a refusal")
         } catch {
             #expect(error.code == "clock-unsynchronised")
         }
+        // ... but the technician at the pole can, timed on the board's own clock.
+        let timed = try await pole.service.applyOverride(OverrideRequest(levelPercent: 0, reason: "test", source: .technician("alice")))
+        #expect(timed.timedOnUnsynchronisedClock == true)
+        #expect(!pole.board.lamp().relayClosed)
+        #expect(pole.service.status.snapshot()?.reason.contains("timed on the board's clock") == true)
+        clock.advance(seconds: 60)
+        await pole.step()
+        #expect(!pole.board.lamp().relayClosed)
+        // NTP synchronises the clock: the override ends, the program (lit at 22:00) decides again.
+        clock.setSynchronised(true)
+        await pole.step()
+        #expect(pole.board.lamp().relayClosed)
+        #expect(pole.service.status.snapshot()?.source == .program)
+        #expect(pole.events("lamp.override-cleared").last?.message.contains("the clock was synchronised") == true)
     }
 
     @Test func stoppingLeavesTheLampAsCommanded() async throws {

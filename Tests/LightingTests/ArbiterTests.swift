@@ -127,6 +127,26 @@ struct ArbiterTests {
         #expect(blind.reason == "fail-safe: clock not synchronised (just restarted; last commanded 0 %), no photocell → 100 %")
     }
 
+    @Test("unsynchronised clock: only a technician override timed on that clock is honoured")
+    func timedOnUnsynchronisedClock() throws {
+        var overrides = OverrideState()
+        try overrides.apply(OverrideRequest(levelPercent: 20, source: .technician("alice")), now: local("2025-06-10", "22:00"), policy: OverridePolicy())
+        overrides.markTimedOnUnsynchronisedClock()
+        let timed = LightArbiter.decide(now: local("2025-06-10", "22:30"), context: context(clock: false, schedule: try schedule(), overrides: overrides))
+        #expect(timed.source == .override)
+        #expect(timed.levelPercent == 20)
+        #expect(timed.reason.contains("timed on the board's clock"))
+        // Expired on that clock (technician default 2 h): fail-safe again.
+        let expired = LightArbiter.decide(now: local("2025-06-11", "00:30"), context: context(clock: false, schedule: try schedule(), overrides: overrides))
+        #expect(expired.source == .failSafeOn)
+
+        var upstream = OverrideState()
+        try upstream.apply(OverrideRequest(levelPercent: 20, source: .upstream("cms")), now: local("2025-06-10", "22:00"), policy: OverridePolicy())
+        upstream.markTimedOnUnsynchronisedClock()
+        let ignored = LightArbiter.decide(now: local("2025-06-10", "22:30"), context: context(clock: false, schedule: try schedule(), overrides: upstream))
+        #expect(ignored.source == .failSafeOn)
+    }
+
     @Test("no configuration and no location: photocell or ON")
     func nothingKnown() {
         let decision = LightArbiter.decide(now: local("2025-06-10", "13:00"), context: context(schedule: nil, location: nil))

@@ -69,6 +69,8 @@ public actor LightingService: Service {
     private var countersDirty = false
     private var countersSavedAtBootSeconds: Double?
     private var upcoming: [ScheduledSwitch] = []
+    /// The clock's sync state at the previous step (nil before the first).
+    private var lastClockSynchronised: Bool?
 
     /// - Parameters:
     ///   - configuration: the `[lighting]` section; a nil `schedule` runs the fail-safe.
@@ -183,6 +185,16 @@ public actor LightingService: Service {
         let boot = Double(now.bootNanoseconds) / 1e9
         if startBootSeconds == nil { startBootSeconds = boot }
         absorb(feed.take(), now: now)
+        if now.isClockSynchronised, lastClockSynchronised == false,
+           let current = overrides.current, current.timedOnUnsynchronisedClock == true {
+            // The clock was just synchronised: it may have jumped, so the
+            // override timed on the old clock ends now (back to the program).
+            overrides.clear()
+            sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
+                              message: "override \(current.levelPercent) % by \(current.source) cleared: the clock was synchronised, and the override was timed on the unsynchronised clock"))
+            saveState()
+        }
+        lastClockSynchronised = now.isClockSynchronised
 
         let context = LightContext(
             schedule: configuration.schedule, configurationProblem: configurationProblem,
@@ -337,19 +349,26 @@ public actor LightingService: Service {
     /// Applies an override now (technician via `lampctl`, or upstream), persists it and
     /// re-decides at once. Technician overrides always get an expiry (`[lighting.override]`).
     ///
-    /// - Throws: `LightingError` with code `clock-unsynchronised` (overrides need a trusted
-    ///   clock: the arbiter ignores them otherwise), or the policy's codes
+    /// - Throws: `LightingError` with code `clock-unsynchronised` for an upstream override
+    ///   while the clock is not synchronised (a technician's is timed on the board's clock
+    ///   and cleared when the clock is synchronised), or the policy's codes
     ///   (`level-out-of-range`, `negative-ramp`, `expiry-before-start`).
     @discardableResult
     public func applyOverride(_ request: OverrideRequest) async throws(LightingError) -> LightOverride {
         let now = timeSource.now()
-        guard now.isClockSynchronised else {
+        let technician: Bool
+        if case .technician = request.source { technician = true } else { technician = false }
+        guard now.isClockSynchronised || technician else {
             throw LightingError(code: "clock-unsynchronised",
-                                "the board's clock is not synchronised, so an override (which has a start and an expiry) would be ignored; the lamp is in fail-safe — check NTP (timedatectl)")
+                                "the board's clock is not synchronised, so an upstream override (with a start and an expiry in real time) cannot be timed; the lamp is in fail-safe — check NTP (timedatectl)")
         }
-        let accepted: LightOverride
+        var accepted: LightOverride
         do { accepted = try overrides.apply(request, now: now.date, policy: configuration.overridePolicy) } catch {
             throw LightingError(code: error.code, error.description)
+        }
+        if !now.isClockSynchronised {
+            // Timed on the board's own clock; cleared when NTP synchronises it (see step).
+            accepted = overrides.markTimedOnUnsynchronisedClock() ?? accepted
         }
         var text = String(format: "override %d %% by %@", accepted.levelPercent, accepted.source.description)
         if let expiry = accepted.expiry { text += " until \(ISO8601DateFormatter().string(from: expiry))" }

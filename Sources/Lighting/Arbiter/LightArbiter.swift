@@ -85,7 +85,9 @@ public struct LightDecision: Hashable, Sendable {
 /// trusted and the location known (lit while the sun is below ``failSafeSunElevationDegrees``);
 /// else the photocell if there is one; else ON at 100 %. Never dark at night.
 /// Overrides need trusted time (their start and expiry are times), so they are ignored while
-/// the clock is not synchronised. The last commanded level (restored after a restart) is the
+/// the clock is not synchronised — except a technician's override accepted on that clock
+/// (``LightOverride/timedOnUnsynchronisedClock``), which runs as a timer until the clock is
+/// synchronised. The last commanded level (restored after a restart) is the
 /// starting level of an override's ramp, and is named in the reason during the first
 /// ``startupSeconds``; it never lowers a fail-safe level.
 public enum LightArbiter {
@@ -95,23 +97,34 @@ public enum LightArbiter {
     /// Seconds after start during which the reason mentions the restart.
     public static let startupSeconds = 120.0
 
+    static func overrideDecision(_ active: LightOverride, now: Date, context: LightContext, note: String) -> LightDecision {
+        let from = context.lastCommanded?.levelPercent ?? Double(active.levelPercent)
+        let level = Ramp.levelPercent(from: from, to: Double(active.levelPercent), start: active.start,
+                                      durationSeconds: active.rampSeconds, now: now)
+        var text = "override by \(active.source)"
+        if let expiry = active.expiry { text += " until \(localText(expiry, relativeTo: now, in: context.timeZone))" }
+        if let reason = active.reason, !reason.isEmpty { text += " (\(reason))" }
+        text += " → \(active.levelPercent) %"
+        return LightDecision(levelPercent: level, targetLevelPercent: Double(active.levelPercent), source: .override, reason: text + note)
+    }
+
     public static func decide(now: Date, context: LightContext) -> LightDecision {
         let restarting = context.secondsSinceStart < startupSeconds
         let restartNote = restarting
             ? (context.lastCommanded.map { String(format: " (just restarted; last commanded %.0f %%)", $0.levelPercent) } ?? " (just restarted)")
             : ""
         guard context.clockSynchronised else {
+            // A technician's override timed on this (unsynchronised, but
+            // steadily running) clock is honoured as a timer; nothing else is.
+            if let active = context.overrides.active(at: now), active.timedOnUnsynchronisedClock == true,
+               case .technician = active.source {
+                return overrideDecision(active, now: now, context: context,
+                                        note: " (clock not synchronised: timed on the board's clock)" + restartNote)
+            }
             return failSafe(cause: "clock not synchronised" + restartNote, useAstro: false, now: now, context: context)
         }
         if let active = context.overrides.active(at: now) {
-            let from = context.lastCommanded?.levelPercent ?? Double(active.levelPercent)
-            let level = Ramp.levelPercent(from: from, to: Double(active.levelPercent), start: active.start,
-                                          durationSeconds: active.rampSeconds, now: now)
-            var text = "override by \(active.source)"
-            if let expiry = active.expiry { text += " until \(localText(expiry, relativeTo: now, in: context.timeZone))" }
-            if let reason = active.reason, !reason.isEmpty { text += " (\(reason))" }
-            text += " → \(active.levelPercent) %"
-            return LightDecision(levelPercent: level, targetLevelPercent: Double(active.levelPercent), source: .override, reason: text + restartNote)
+            return overrideDecision(active, now: now, context: context, note: restartNote)
         }
         guard let schedule = context.schedule, let location = context.location else {
             let cause = context.schedule == nil

@@ -29,6 +29,12 @@ public struct LightOverride: Hashable, Sendable, Codable {
     /// Free text: why ("cable work at pole 17").
     public var reason: String?
     public var source: OverrideSource
+    /// Set on a technician override accepted while the board's clock was not
+    /// synchronised: its start and expiry are on that clock, which still runs
+    /// steadily, so it is honoured as a timer — and cleared as soon as the
+    /// clock is synchronised (a step of the clock would stretch or cut it).
+    /// nil means false (files written before this field existed).
+    public var timedOnUnsynchronisedClock: Bool?
 
     public init(levelPercent: Int, start: Date, expiry: Date?, rampSeconds: Double = 0, reason: String? = nil, source: OverrideSource) {
         self.levelPercent = levelPercent
@@ -156,6 +162,14 @@ public struct OverrideState: Hashable, Sendable, Codable {
     /// Removes the override: the program decides again.
     public mutating func clear() {
         current = nil
+    }
+
+    /// Marks the current override as timed on an unsynchronised clock (see
+    /// ``LightOverride/timedOnUnsynchronisedClock``) and returns it.
+    @discardableResult
+    public mutating func markTimedOnUnsynchronisedClock() -> LightOverride? {
+        current?.timedOnUnsynchronisedClock = true
+        return current
     }
 
     /// The override in force at `instant` (nil before its start and after its expiry).
