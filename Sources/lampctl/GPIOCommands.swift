@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 import Hardware
@@ -84,10 +85,7 @@ struct GPIODurationArgument: ExpressibleByArgument, CustomStringConvertible {
     }
 
     var description: String { text }
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
+    var milliseconds: Int64 { duration.milliseconds }
 }
 
 /// Writes a line to stdout at once (so output piped to a file or `tee` is not held back).

@@ -121,8 +121,8 @@ struct LampCommand: AsyncParsableCommand {
 
         func run() async throws {
             var arguments: [String: JSONValue] = ["level": .number(Double(level))]
-            if let duration, let parsed = DurationText.parse(duration) { arguments["forSeconds"] = .number(Self.seconds(parsed)) }
-            if let ramp, let parsed = DurationText.parse(ramp) { arguments["rampSeconds"] = .number(Self.seconds(parsed)) }
+            if let duration, let parsed = DurationText.parse(duration) { arguments["forSeconds"] = .number(parsed.seconds) }
+            if let ramp, let parsed = DurationText.parse(ramp) { arguments["rampSeconds"] = .number(parsed.seconds) }
             if let reason { arguments["reason"] = .string(reason) }
             let client = try await DaemonClient.connect(options)
             let accepted = try await client.call("lamp.set", arguments)
@@ -132,10 +132,6 @@ struct LampCommand: AsyncParsableCommand {
                 let until = accepted["expiry"]?.stringValue.map { " until \($0)" } ?? ""
                 print("lamp overridden to \(level) %\(until)")
             }
-        }
-
-        static func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
     }
 

@@ -20,7 +20,7 @@ public enum DurationText {
 
     /// Formats a duration the way `parse` reads it, in the largest exact unit.
     public static func format(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.milliseconds
         for (suffix, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
         where milliseconds >= size && milliseconds % size == 0 {
             return "\(milliseconds / size)\(suffix)"

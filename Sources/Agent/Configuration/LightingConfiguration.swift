@@ -150,8 +150,7 @@ public struct LightingConfiguration: Sendable {
                 let inverted = pwmTable.bool("inverted") ?? false
                 pwmTable.rejectUnknownKeys()
                 if let chip, let channel {
-                    let ns = UInt64(period.components.seconds) * 1_000_000_000 + UInt64(period.components.attoseconds / 1_000_000_000)
-                    pwm = PWM(chip: chip, channel: channel, periodNanoseconds: ns, minimumLevelPercent: minimum, inverted: inverted)
+                    pwm = PWM(chip: chip, channel: channel, periodNanoseconds: UInt64(period.nanoseconds), minimumLevelPercent: minimum, inverted: inverted)
                 }
             } else {
                 table.report("pwm", "missing; output \"relay+pwm\" needs [lighting.pwm] with chip and channel")

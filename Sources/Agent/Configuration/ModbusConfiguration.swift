@@ -167,10 +167,3 @@ public struct ModbusDeviceConfiguration: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

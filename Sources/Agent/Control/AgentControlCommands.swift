@@ -162,8 +162,7 @@ struct StatusCommand: ControlHandler {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return ((Double(seconds) + Double(attoseconds) / 1e18) * 1000).rounded() / 1000
+        (duration.seconds * 1000).rounded() / 1000
     }
 }
 

@@ -16,7 +16,9 @@ public struct LampdAgent: Sendable {
     public let services: [any Service]
     public let spool: Spool
     public let heartbeats: LoopHeartbeats
-    public let sink: SpoolSink
+    /// Where the daemon records readings and events: the in-memory view that
+    /// `lampctl status` reads, forwarding to the spool.
+    public let sink: any TelemetrySink
     /// Drives the lamp (nil without `[lighting]`); the control socket calls its
     /// `applyOverride`/`clearOverride` and reads `status`.
     public var lighting: LightingService? = nil
@@ -125,7 +127,7 @@ public struct LampdAgent: Sendable {
                 audit: ControlAuditTrail(sink: sink, timeSource: timeSource, logger: logger),
                 logger: logger.with(metadata: ["service": "control"])),
         ]
-        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: spoolSink, lighting: lighting)
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting)
     }
 }
 
