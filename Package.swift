@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
         ),
+        // zlib, for the HTTP "deflate" content coding of batch bodies.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // sd_notify for Type=notify readiness and the watchdog.
         .systemLibrary(
             name: "CSystemd",
@@ -63,7 +69,7 @@ let package = Package(
         // CBOR, COSE_Sign1, the device key and signed SenML batches (docs/uplink.md).
         .target(
             name: "Uplink",
-            dependencies: ["Telemetry", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Telemetry", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 

@@ -32,6 +32,10 @@ public struct UplinkError: Error, Sendable, CustomStringConvertible {
         case badSignature = "uplink.bad-signature"
         /// The signed payload is not the SenML pack lampd sends.
         case malformedPayload = "uplink.malformed-payload"
+        /// An HTTP body is not valid for its content coding (a broken zlib stream).
+        case malformedBody = "uplink.malformed-body"
+        /// A body is (or inflates to) more than the receiver accepts.
+        case bodyTooLarge = "uplink.body-too-large"
     }
 
     /// Stable identifier of what went wrong.
