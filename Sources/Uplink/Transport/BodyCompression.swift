@@ -1,4 +1,4 @@
-import CZlib
+internal import CZlib
 
 /// HTTP body compression for batches: the `deflate` content coding (RFC 9110 §8.4.1.2), which is
 /// the zlib format of RFC 1950. The signed batch is compressed on the wire only; what is signed,
