@@ -18,12 +18,13 @@ struct DaemonClient: Sendable {
     let console: Console
 
     /// Connects to lampd, or reports why not and exits with 3.
-    static func connect(_ options: DaemonOptions) async throws -> DaemonClient {
+    /// `timeout` bounds each answer (a command that waits, like `sync now`, needs more than 5 s).
+    static func connect(_ options: DaemonOptions, timeout: Duration = .seconds(5)) async throws -> DaemonClient {
         let console = Console(options.output)
         let path = options.socket
         do {
             let connection = try await ControlConnection.perform {
-                try ControlConnection(path: path, timeout: .seconds(5), client: claimedOrigin())
+                try ControlConnection(path: path, timeout: timeout, client: claimedOrigin())
             }
             return DaemonClient(connection: connection, console: console)
         } catch {

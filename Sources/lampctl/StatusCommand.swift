@@ -54,6 +54,11 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("          \(Human.bytes(spool["usedBytes"]?.double ?? 0)) of \(Human.bytes(spool["maxSizeBytes"]?.double ?? 0)) used; dropped \(spool["droppedReadings"]?.int ?? 0) readings, \(spool["droppedEvents"]?.int ?? 0) events, \(spool["droppedAlarms"]?.int ?? 0) alarms")
         lines.append("")
 
+        if let uplink = status["uplink"], case .object = uplink {
+            lines += uplinkLines(uplink)
+            lines.append("")
+        }
+
         let readings = status["readings"]?.array ?? []
         let contacts = readings.filter { $0["value"]?.boolValue != nil }
         let meters = readings.filter { $0["value"]?.boolValue == nil }
@@ -76,6 +81,23 @@ struct StatusCommand: AsyncParsableCommand {
             for problem in problems { lines.append("  ! \(problem.string)") }
         }
         return lines.map { clip($0, 80) }
+    }
+
+    /// The uplink block of the status screen (also `lampctl sync now`'s answer).
+    static func uplinkLines(_ uplink: JSONValue) -> [String] {
+        var lines: [String] = []
+        let last = uplink["lastSuccessfulUpload"]?.stringValue ?? "never"
+        lines.append("Uplink    \(uplink["state"]?.string ?? "?"); last upload \(last)")
+        var counts = "          \(uplink["batchesSent"]?.int ?? 0) batches, \(uplink["recordsSent"]?.int ?? 0) records since start; acknowledged seq \(uplink["acknowledgedSequence"]?.int ?? 0)"
+        if let inFlight = uplink["inFlightSequence"]?.numberValue { counts += ", in flight \(Int(inFlight))" }
+        lines.append(counts)
+        var bytes = "          \(Human.bytes(uplink["bytesToday"]?.double ?? 0)) today"
+        if let cap = uplink["maxBytesPerDay"]?.numberValue { bytes += " of \(Human.bytes(cap)) allowed" }
+        lines.append(bytes + "  → \(uplink["url"]?.string ?? "?")")
+        if let error = uplink["lastError"]?.stringValue {
+            lines += LampCommand.Explain.wrap("          last error: \(error)")
+        }
+        return lines
     }
 
     static func readingLine(_ reading: JSONValue) -> String {

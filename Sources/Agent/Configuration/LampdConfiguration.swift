@@ -47,6 +47,8 @@ public struct LampdConfiguration: Sendable {
     public var gpioInputs: [GPIOInputConfiguration]
     /// `[lighting]`; nil when the board does not drive a lamp.
     public var lighting: LightingConfiguration? = nil
+    /// `[uplink]`; nil when nothing is sent upstream (everything stays in the spool).
+    public var uplink: UplinkConfiguration? = nil
 
     /// Reads and checks a configuration file.
     ///
@@ -151,11 +153,15 @@ public struct LampdConfiguration: Sendable {
                                        configurationDirectory: directory.isEmpty ? "." : directory)
         }
 
+        let uplink = root.table("uplink").flatMap {
+            UplinkConfiguration.read($0, configurationDirectory: directory.isEmpty ? "." : directory)
+        }
+
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, uplink: uplink)
     }
 }
 

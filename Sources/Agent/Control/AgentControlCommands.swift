@@ -21,6 +21,8 @@ public struct AgentControlContext: Sendable {
     public var lamp: @Sendable () async -> LightingSnapshot? = { nil }
     /// Where the pole stands, for today's sunrise and sunset.
     public var site: LampdConfiguration.Site?
+    /// The uplink's state, if `[uplink]` is configured.
+    public var uplink: @Sendable () -> UplinkStatus? = { nil }
 
     public init(
         version: String, deviceID: String, boardKind: String, spool: Spool, telemetry: RecentTelemetry,
@@ -90,6 +92,7 @@ struct StatusCommand: ControlHandler {
         var recentAlarms: [EventJSON]
         var lamp: LampJSON?
         var sun: SunJSON?
+        var uplink: UplinkStatus?
         var healthy: Bool
         var problems: [String]
     }
@@ -148,6 +151,10 @@ struct StatusCommand: ControlHandler {
                      activeFaults: s.activeFaults.count)
         }
         if let snapshot, let error = snapshot.outputError { problems.append("lamp output: \(error)") }
+        let uplink = context.uplink()
+        if let uplink, uplink.state == "rejected" || uplink.state == "no-key" {
+            problems.append("uplink: \(uplink.lastError ?? uplink.state)")
+        }
         let status = Status(
             version: context.version, device: context.deviceID, board: context.boardKind,
             time: now.date.formatted(.iso8601),
@@ -156,7 +163,7 @@ struct StatusCommand: ControlHandler {
             readings: context.telemetry.latestReadings().map { ReadingJSON($0, now: now) },
             activeAlarms: active.map(EventJSON.init),
             recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventJSON.init),
-            lamp: lamp, sun: Self.sun(site: context.site, now: now.date),
+            lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: uplink,
             healthy: problems.isEmpty, problems: problems)
         return try JSONValue(encoding: status)
     }

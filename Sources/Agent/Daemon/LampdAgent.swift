@@ -3,6 +3,7 @@ import Hardware
 import Logging
 import ServiceLifecycle
 import Telemetry
+import Uplink
 
 /// Builds the agent's services from a checked configuration: the spool,
 /// sampling of every configured input, the watchdog and the control socket.
@@ -22,6 +23,8 @@ public struct LampdAgent: Sendable {
     /// Drives the lamp (nil without `[lighting]`); the control socket calls its
     /// `applyOverride`/`clearOverride` and reads `status`.
     public var lighting: LightingService? = nil
+    /// Sends the spool upstream (nil without `[uplink]`).
+    public var uplink: UplinkService? = nil
 
     /// Version reported in logs, events and `lampctl status`.
     public static let version = "0.1.0"
@@ -49,8 +52,11 @@ public struct LampdAgent: Sendable {
             logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
         }
         let spoolSink = SpoolSink(spool: spool, logger: logger)
-        // Everything sampled passes through here on its way to the spool, so the control socket can show it.
-        let sink = RecentTelemetry(forwardingTo: spoolSink)
+        // Everything sampled passes through here on its way to the spool, so the control socket can show it;
+        // alarm events also wake the uplink, so they go upstream at once.
+        let recent = RecentTelemetry(forwardingTo: spoolSink)
+        let uplinkTrigger = UplinkTrigger()
+        let sink: any TelemetrySink = configuration.uplink == nil ? recent : UrgentEventTap(next: recent, trigger: uplinkTrigger)
         let heartbeats = LoopHeartbeats()
 
         // Buses by name.
@@ -108,17 +114,24 @@ public struct LampdAgent: Sendable {
 
         var context = AgentControlContext(
             version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
-            spool: spool, telemetry: sink, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)
+            spool: spool, telemetry: recent, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)
         context.site = configuration.site
         let lamp = lighting
         context.lamp = { await lamp?.explain() }
+        let uplink = makeUplink(configuration: configuration, spool: spool, trigger: uplinkTrigger, sink: sink,
+                                timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+        context.uplink = { uplink?.status() }
         var commands = ControlCommandRegistry.agentCommands(context)
         commands.registerLampCommands(lighting)
+        commands.registerUplinkCommands(uplink)
 
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
         if let lighting { services.append(lighting) }
         services += [
             SamplingService(pollers: pollers, watchers: watchers),
+        ]
+        if let uplink { services.append(uplink) }
+        services += [
             WatchdogService(heartbeats: heartbeats, logger: logger),
             // Last, so it stops first and no command runs against a stopping spool.
             ControlServer(
@@ -127,7 +140,29 @@ public struct LampdAgent: Sendable {
                 audit: ControlAuditTrail(sink: sink, timeSource: timeSource, logger: logger),
                 logger: logger.with(metadata: ["service": "control"])),
         ]
-        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting)
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting, uplink: uplink)
+    }
+}
+
+extension LampdAgent {
+    /// The uplink service for `[uplink]`, or nil without one. A TLS file that cannot be loaded does
+    /// not stop lampd (the lamp must keep working): it raises an alarm and everything stays in the spool.
+    static func makeUplink(configuration: LampdConfiguration, spool: Spool, trigger: UplinkTrigger, sink: any TelemetrySink,
+                           timeSource: any TimeSource, heartbeats: LoopHeartbeats, logger: Logger) -> UplinkService? {
+        guard let section = configuration.uplink, let deviceID = DeviceID(rawValue: configuration.board.id) else { return nil }
+        let transport: HTTPBatchTransport
+        do {
+            transport = try HTTPBatchTransport(configuration: section)
+        } catch {
+            logger.critical("uplink disabled", metadata: ["error": "\(error)"])
+            sink.record(Event(kind: "uplink.misconfigured", severity: .alarm, time: timeSource.now(),
+                              message: "uplink disabled, records stay in the spool: \(error)"))
+            return nil
+        }
+        return UplinkService(
+            configuration: section, stateDirectory: configuration.storage.directory, deviceID: deviceID, spool: spool,
+            transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
+            logger: logger.with(metadata: ["service": "uplink"]))
     }
 }
 

@@ -322,6 +322,12 @@ public final class Spool: Sendable {
         state.withLock { $0.windowTimer = nil }
     }
 
+    /// The highest spool sequence that is durable on disk (0 before the first commit): with the
+    /// last acknowledged sequence, a cheap upper bound of what is pending.
+    public var highestCommittedSequence: Int64 {
+        state.withLock { $0.highestCommitted }
+    }
+
     /// Commits everything buffered now, without waiting for the window: use before a planned power-off.
     /// Returns the highest committed sequence number.
     @discardableResult

@@ -12,6 +12,14 @@ public struct SignedBatch: Hashable, Sendable {
     public var lastSpoolSequence: Int64
     /// SHA-256 of `bytes`: the next batch's `previousHash`.
     public var hash: [UInt8]
+
+    public init(bytes: [UInt8], sequence: UInt64, firstSpoolSequence: Int64, lastSpoolSequence: Int64, hash: [UInt8]) {
+        self.bytes = bytes
+        self.sequence = sequence
+        self.firstSpoolSequence = firstSpoolSequence
+        self.lastSpoolSequence = lastSpoolSequence
+        self.hash = hash
+    }
 }
 
 /// Signs SenML payloads with the device key as COSE_Sign1 (RFC 9052 §4.2), alg EdDSA.

@@ -1,0 +1,59 @@
+import Foundation
+import Uplink
+
+/// What one attempt to deliver a batch came to, from the board's side (docs/uplink.md §6).
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// The receiver stored this exact batch (now, or before: `duplicate`).
+    case acknowledged(duplicate: Bool, gap: String?)
+    /// Not delivered; try the same bytes again after a backoff (at least `retryAfter`).
+    case retry(reason: String, retryAfter: Duration?)
+    /// The receiver refused the batch itself; keep it, raise an alarm, retry after the longest backoff.
+    case rejected(status: Int, code: String, message: String)
+
+    /// Classifies a receiver's answer to `batch`: only a 200 whose JSON names this batch's sequence and
+    /// hash is an acknowledgement; anything else means the batch was not delivered.
+    public static func classify(status: Int, body: [UInt8], retryAfterHeader: String?, batch: SignedBatch, now: Date) -> DeliveryOutcome {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        switch status {
+        case 200:
+            guard let object else {
+                return .retry(reason: "HTTP 200 without a JSON acknowledgement (\(body.count) bytes of something else)", retryAfter: nil)
+            }
+            let sequence = (object["sequence"] as? NSNumber)?.uint64Value
+            let hash = (object["hash"] as? String)?.lowercased()
+            let expectedHash = batch.hash.map { String(format: "%02x", $0) }.joined()
+            guard sequence == batch.sequence else {
+                return .retry(reason: "the acknowledgement names sequence \(sequence.map(String.init) ?? "none"), not \(batch.sequence)", retryAfter: nil)
+            }
+            guard hash == expectedHash else {
+                return .retry(reason: "the acknowledgement of sequence \(batch.sequence) names another batch hash", retryAfter: nil)
+            }
+            let statusWord = object["status"] as? String
+            guard statusWord == "stored" || statusWord == "duplicate" else {
+                return .retry(reason: "the acknowledgement has status \(statusWord.map { "\"\($0)\"" } ?? "none"), not \"stored\" or \"duplicate\"", retryAfter: nil)
+            }
+            var gap: String?
+            if let g = object["gap"] as? [String: Any] {
+                gap = "receiver expected sequence \(g["expected"].map { "\($0)" } ?? "?"), got \(g["received"].map { "\($0)" } ?? "?")"
+            }
+            return .acknowledged(duplicate: statusWord == "duplicate", gap: gap)
+        case 429, 503:
+            let retryAfter = retryAfterHeader.flatMap { UplinkBackoff.parseRetryAfter($0, now: now) }
+            return .retry(reason: "receiver busy (HTTP \(status))", retryAfter: retryAfter)
+        case 500...599:
+            let retryAfter = retryAfterHeader.flatMap { UplinkBackoff.parseRetryAfter($0, now: now) }
+            return .retry(reason: "receiver error (HTTP \(status))\(describe(object))", retryAfter: retryAfter)
+        case 400...499:
+            let code = object?["error"] as? String ?? "http-\(status)"
+            let message = object?["message"] as? String ?? "HTTP \(status) without an explanation"
+            return .rejected(status: status, code: code, message: message)
+        default:
+            return .retry(reason: "unexpected HTTP \(status)", retryAfter: nil)
+        }
+    }
+
+    private static func describe(_ object: [String: Any]?) -> String {
+        guard let object, let code = object["error"] as? String else { return "" }
+        return ": \(code)"
+    }
+}

@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import Uplink
+
+/// The uplink's durable memory, in the state directory: the hash chain, the batch in flight and
+/// the day's byte count (docs/uplink.md §4, §6).
+///
+/// Two files, each replaced atomically and fsync'ed (`DurableFile`):
+/// - `uplink-inflight.cose`: the signed batch waiting for its acknowledgement, byte for byte, so
+///   it is re-sent identically after a restart (never re-signed with another content);
+/// - `uplink-state.json`: the chain (kid, last sequence signed, last batch hash), the in-flight
+///   batch's header facts, the last acknowledged sequence and the day's bytes.
+///
+/// The batch file is written before the state that refers to it, so a power cut in between
+/// leaves an orphan file (overwritten later), never a state without its batch.
+public struct UplinkLedger: Codable, Sendable, Equatable {
+    /// The batch awaiting its acknowledgement.
+    public struct InFlight: Codable, Sendable, Equatable {
+        public var sequence: UInt64
+        public var kidHex: String
+        public var hashHex: String
+        public var firstSpoolSequence: Int64
+        public var lastSpoolSequence: Int64
+        public var recordCount: Int
+    }
+
+    public var version = 1
+    /// Key of the last signed batch ("" before the first).
+    public var kidHex = ""
+    /// Sequence of the last batch signed with `kidHex` (0 before the first).
+    public var lastSequence: UInt64 = 0
+    /// Hash of the last signed batch ("" before the device's first batch).
+    public var lastHashHex = ""
+    /// The batch in flight, if any.
+    public var inFlight: InFlight? = nil
+    /// The last sequence the receiver acknowledged (0 before the first).
+    public var acknowledgedSequence: UInt64 = 0
+    /// When the last acknowledgement arrived, ns since the epoch.
+    public var lastAcknowledgedUTCNanoseconds: Int64? = nil
+    /// Bytes on the wire today (for `max_bytes_per_day`).
+    public var budget = DailyByteBudget()
+
+    public init() {}
+
+    static let stateFileName = "uplink-state.json"
+    static let batchFileName = "uplink-inflight.cose"
+
+    /// Reads the ledger from `directory`; a missing file is a fresh ledger.
+    public static func load(directory: String) throws -> UplinkLedger {
+        let path = (directory as NSString).appendingPathComponent(stateFileName)
+        guard FileManager.default.fileExists(atPath: path) else { return UplinkLedger() }
+        do {
+            return try JSONDecoder().decode(UplinkLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw AgentError("\(path) cannot be read (\(error)); it holds the uplink's hash chain. Move it aside to start a new chain — the receiver will then flag this pole's next batch as a gap")
+        }
+    }
+
+    /// Writes the ledger durably.
+    public func save(directory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try DurableFile.replace(path: (directory as NSString).appendingPathComponent(Self.stateFileName), with: encoder.encode(self))
+    }
+
+    /// Writes a signed batch as the batch in flight (before the ledger names it).
+    static func saveBatch(_ bytes: [UInt8], directory: String) throws {
+        try DurableFile.replace(path: (directory as NSString).appendingPathComponent(batchFileName), with: Data(bytes))
+    }
+
+    /// The bytes of the batch in flight, if the file is there and its hash matches; nil otherwise.
+    func loadInFlightBatch(directory: String) -> SignedBatch? {
+        guard let inFlight else { return nil }
+        let path = (directory as NSString).appendingPathComponent(Self.batchFileName)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let bytes = [UInt8](data)
+        let hash = Array(SHA256.hash(data: bytes))
+        guard hash.hex == inFlight.hashHex else { return nil }
+        return SignedBatch(bytes: bytes, sequence: inFlight.sequence, firstSpoolSequence: inFlight.firstSpoolSequence,
+                           lastSpoolSequence: inFlight.lastSpoolSequence, hash: hash)
+    }
+
+    /// The sequence and previous hash for the next batch signed with `kidHex`: sequences start at 1
+    /// for each key, the hash chain runs on across keys.
+    func nextLink(kidHex: String) -> (sequence: UInt64, previousHash: [UInt8]) {
+        let sequence = kidHex == self.kidHex ? lastSequence + 1 : 1
+        return (sequence, [UInt8](hexString: lastHashHex) ?? [])
+    }
+
+    /// Records `batch` (signed with `kidHex`, holding `recordCount` records) as signed and in flight.
+    mutating func recordSigned(_ batch: SignedBatch, kidHex: String, recordCount: Int) {
+        self.kidHex = kidHex
+        lastSequence = batch.sequence
+        lastHashHex = batch.hash.hex
+        inFlight = InFlight(sequence: batch.sequence, kidHex: kidHex, hashHex: batch.hash.hex,
+                            firstSpoolSequence: batch.firstSpoolSequence, lastSpoolSequence: batch.lastSpoolSequence,
+                            recordCount: recordCount)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Lower-case hex digits.
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+
+    /// Bytes from hex digits; nil if `hexString` is not an even number of hex digits.
+    init?(hexString: String) {
+        guard hexString.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        var index = hexString.startIndex
+        while index < hexString.endIndex {
+            let next = hexString.index(index, offsetBy: 2)
+            guard let byte = UInt8(hexString[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self = bytes
+    }
+}

@@ -1,0 +1,330 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Telemetry
+import Uplink
+
+/// Sends the spool upstream as signed batches, one at a time and in order, and deletes records
+/// from the spool only once the receiver acknowledged the batch holding them (docs/uplink.md §6).
+///
+/// - A batch is signed once: its bytes and the hash chain are stored (`UplinkLedger`) before it
+///   is sent, and it is re-sent byte for byte until acknowledged, across restarts.
+/// - Failed attempts back off exponentially with full jitter, honouring `Retry-After`.
+/// - Alarm events (`UplinkTrigger.urgent`) and `lampctl sync now` send at once.
+/// - `max_bytes_per_day` pauses ordinary sending until the next UTC day.
+/// - The device key is read for each new batch, so `lampctl identity rotate` takes effect
+///   without a restart; without a key the uplink waits (the lamp and the spool carry on).
+public final class UplinkService: Service, Sendable {
+    private let configuration: UplinkConfiguration
+    private let stateDirectory: String
+    private let deviceID: DeviceID
+    private let spool: Spool
+    private let transport: any BatchTransport
+    private let trigger: UplinkTrigger
+    private let sink: any TelemetrySink
+    private let timeSource: any TimeSource
+    private let heartbeats: LoopHeartbeats
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+
+    private struct Shared {
+        var status: UplinkStatus
+        /// Sync requests answered so far (`UplinkTrigger.sync` numbers).
+        var syncsAnswered = 0
+        var lastRejectionCode: String?
+    }
+
+    /// Name of the loop in `LoopHeartbeats`.
+    static let loopName = "uplink"
+    /// Longest sleep between checks, so the loop beats while idle.
+    static let idleCheck: Duration = .seconds(5)
+
+    public init(configuration: UplinkConfiguration, stateDirectory: String, deviceID: DeviceID, spool: Spool,
+                transport: any BatchTransport, trigger: UplinkTrigger, sink: any TelemetrySink, timeSource: any TimeSource,
+                heartbeats: LoopHeartbeats, logger: Logger) {
+        self.configuration = configuration
+        self.stateDirectory = stateDirectory
+        self.deviceID = deviceID
+        self.spool = spool
+        self.transport = transport
+        self.trigger = trigger
+        self.sink = sink
+        self.timeSource = timeSource
+        self.heartbeats = heartbeats
+        self.logger = logger
+        self.shared = Mutex(Shared(status: UplinkStatus(
+            url: configuration.url.absoluteString, state: "idle", consecutiveFailures: 0, acknowledgedSequence: 0,
+            batchesSent: 0, recordsSent: 0, bytesToday: 0, maxBytesPerDay: configuration.maxBytesPerDay)))
+    }
+
+    /// The uplink as `lampctl status` shows it.
+    public func status() -> UplinkStatus {
+        shared.withLock { $0.status }
+    }
+
+    /// Sends now and waits (up to `timeout`) until the spool is drained or an attempt failed.
+    /// Returns the status at that moment.
+    public func syncNow(timeout: Duration) async -> UplinkStatus {
+        let number = trigger.sync()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            if shared.withLock({ $0.syncsAnswered >= number }) { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return status()
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+        await transport.shutdown()
+    }
+
+    // MARK: - the loop
+
+    private func loop() async {
+        let maximumSilence = (configuration.connectTimeout + configuration.requestTimeout + .seconds(60)).seconds
+        heartbeats.register(Self.loopName, maximumSilenceSeconds: maximumSilence, atSeconds: ContinuousClock.processSeconds)
+        defer { heartbeats.unregister(Self.loopName) }
+        let clock = ContinuousClock()
+        let backoff = UplinkBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
+        var random = SystemRandomNumberGenerator()
+
+        var ledger: UplinkLedger
+        while true {
+            do {
+                ledger = try UplinkLedger.load(directory: stateDirectory)
+                break
+            } catch {
+                fail(state: "rejected", "\(error)", alarm: ("uplink.state-unreadable", "\(error)"))
+                await trigger.wakeup.wait(upTo: .seconds(60))
+                if Task.isCancelled { return }
+            }
+        }
+        update(ledger) { _ in }
+
+        var failures = 0
+        var notBefore = clock.now                  // backoff: no attempt before this
+        var lastBatchAt = clock.now                // the batch window counts from here
+        var backlog = ledger.inFlight != nil       // send again without waiting for the window
+        var urgentThrough: Int64 = 0               // spool sequence up to which an urgent record waits
+        var acknowledgedSpool = ledger.inFlight.map { $0.firstSpoolSequence - 1 } ?? 0
+
+        while !Task.isCancelled {
+            heartbeats.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
+            if trigger.takeUrgent() {
+                urgentThrough = max(urgentThrough, await spool.flush())
+            }
+            let syncRequested = trigger.latestSync > shared.withLock { $0.syncsAnswered }
+            if syncRequested { _ = await spool.flush() }
+            let now = clock.now
+            let urgent = urgentThrough > acknowledgedSpool
+            let pendingEstimate = spool.highestCommittedSequence - acknowledgedSpool
+            let due = backlog || ledger.inFlight != nil || urgent || syncRequested || now - lastBatchAt >= configuration.batchInterval
+                || pendingEstimate >= Int64(configuration.maxBatchRecords)
+            let mayOverrideBackoff = syncRequested && failures > 0 && shared.withLock { $0.status.state != "rejected" }
+            guard due, now >= notBefore || mayOverrideBackoff else {
+                let untilNext = due ? notBefore - now : configuration.batchInterval - (now - lastBatchAt)
+                await trigger.wakeup.wait(upTo: max(.milliseconds(10), min(Self.idleCheck, untilNext)))
+                continue
+            }
+            let wallNow = timeSource.now().date
+            if ledger.budget.isExhausted(cap: configuration.maxBytesPerDay, at: wallNow), !urgent, !syncRequested {
+                shared.withLock { $0.status.state = "cap-reached" }
+                answerSync()
+                await trigger.wakeup.wait(upTo: min(Self.idleCheck, DailyByteBudget.untilNextDay(from: wallNow)))
+                continue
+            }
+
+            // The batch: the one in flight, or a new one from the spool.
+            let batch: (SignedBatch, Int)?
+            do {
+                batch = try await nextBatch(&ledger)
+            } catch {
+                failures += 1
+                notBefore = clock.now + backoff.ceiling(afterFailures: failures)
+                answerSync()
+                continue
+            }
+            guard let (signed, recordCount) = batch else {
+                backlog = false
+                lastBatchAt = clock.now
+                acknowledgedSpool = max(acknowledgedSpool, spool.highestCommittedSequence)
+                urgentThrough = 0
+                shared.withLock { $0.status.state = "idle" }
+                answerSync()
+                continue
+            }
+
+            shared.withLock {
+                $0.status.state = "sending"
+                $0.status.lastAttempt = wallNow.formatted(.iso8601)
+            }
+            let (outcome, wireBytes) = await transport.deliver(signed, deviceID: deviceID.rawValue)
+            if Task.isCancelled, case .retry = outcome { break }   // stopping: the batch stays in flight
+            ledger.budget.add(wireBytes, at: timeSource.now().date)
+
+            switch outcome {
+            case .acknowledged(let duplicate, let gap):
+                do {
+                    try await spool.acknowledge(throughSequence: signed.lastSpoolSequence)
+                } catch {
+                    // The receiver has the batch; the records stay in the spool and are sent again in a
+                    // new batch after a restart, which the receiver stores again (a duplicate reading, not a loss).
+                    logger.error("acknowledged batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
+                }
+                acknowledgedSpool = signed.lastSpoolSequence
+                ledger.acknowledgedSequence = signed.sequence
+                ledger.inFlight = nil
+                ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
+                save(ledger)
+                failures = 0
+                notBefore = clock.now
+                lastBatchAt = clock.now
+                backlog = recordCount >= configuration.maxBatchRecords || spool.highestCommittedSequence > signed.lastSpoolSequence
+                if !backlog { urgentThrough = 0 }
+                if let gap {
+                    logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
+                }
+                logger.debug("batch acknowledged", metadata: [
+                    "sequence": "\(signed.sequence)", "records": "\(recordCount)", "bytes": "\(wireBytes)", "duplicate": "\(duplicate)"])
+                update(ledger) { status in
+                    status.state = backlog ? "sending" : "idle"
+                    status.lastError = nil
+                    status.consecutiveFailures = 0
+                    status.batchesSent += 1
+                    status.recordsSent += recordCount
+                    status.lastSuccessfulUpload = wallNow.formatted(.iso8601)
+                }
+                shared.withLock { $0.lastRejectionCode = nil }
+                if !backlog { answerSync() }
+
+            case .retry(let reason, let retryAfter):
+                failures += 1
+                let wait = backoff.wait(afterFailures: failures, retryAfter: retryAfter, using: &random)
+                notBefore = clock.now + wait
+                save(ledger)
+                if failures == 1 || failures.isMultiple(of: 10) {
+                    logger.warning("batch not delivered; retrying", metadata: [
+                        "sequence": "\(signed.sequence)", "reason": "\(reason)", "failures": "\(failures)", "retryIn": "\(wait)"])
+                }
+                update(ledger) { status in
+                    status.state = "backing-off"
+                    status.lastError = reason
+                    status.consecutiveFailures = failures
+                }
+                answerSync()
+
+            case .rejected(let status, let code, let message):
+                failures += 1
+                notBefore = clock.now + configuration.maxBackoff
+                save(ledger)
+                let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
+                let firstTime = shared.withLock { s -> Bool in
+                    defer { s.lastRejectionCode = code }
+                    return s.lastRejectionCode != code
+                }
+                if firstTime {
+                    logger.critical("batch rejected by the receiver; kept in the spool", metadata: ["sequence": "\(signed.sequence)", "code": "\(code)", "message": "\(message)"])
+                    sink.record(Event(kind: "uplink.rejected", severity: .alarm, value: .string(code), time: timeSource.now(), message: text))
+                }
+                update(ledger) { s in
+                    s.state = "rejected"
+                    s.lastError = text
+                    s.consecutiveFailures = failures
+                }
+                answerSync()
+            }
+        }
+    }
+
+    /// The batch in flight (re-sent identically), else a new batch of the oldest spooled records,
+    /// signed and stored durably before it is sent. Nil when the spool holds nothing to send.
+    private func nextBatch(_ ledger: inout UplinkLedger) async throws -> (SignedBatch, Int)? {
+        if let inFlight = ledger.inFlight {
+            if let batch = ledger.loadInFlightBatch(directory: stateDirectory) {
+                return (batch, inFlight.recordCount)
+            }
+            // The file is gone or damaged. Its sequence is used up (the receiver may hold it), so the
+            // records go out again in the next batch; the receiver sees a gap, no reading is lost.
+            let message = "the batch in flight (sequence \(inFlight.sequence)) was missing or damaged on disk; its records are sent again in batch \(inFlight.sequence + 1)"
+            logger.error("\(message)")
+            sink.record(Event(kind: "uplink.inflight-lost", severity: .warning, time: timeSource.now(), message: message))
+            ledger.inFlight = nil
+        }
+        let records: [SpooledRecord]
+        do {
+            records = try await spool.oldestPending(limit: configuration.maxBatchRecords)
+        } catch {
+            fail(state: "backing-off", "spool: \(error)", alarm: nil)
+            throw error
+        }
+        guard !records.isEmpty else { return nil }
+        let key: DeviceKey
+        do {
+            key = try DeviceKeyStore(stateDirectory: URL(fileURLWithPath: stateDirectory)).load()
+        } catch {
+            fail(state: "no-key", "\(error.message)", alarm: ("uplink.key-missing", "no device key to sign batches with: \(error.message) — run `lampctl identity init`"))
+            throw error
+        }
+        let payload = try BatchBuilder(deviceID: deviceID).build(records: records)
+        let link = ledger.nextLink(kidHex: key.publicKey.kidHex)
+        let signed = BatchSigner(identity: DeviceIdentity(deviceID: deviceID, key: key))
+            .sign(payload: payload, sequence: link.sequence, previousHash: link.previousHash)
+        var next = ledger
+        next.recordSigned(signed, kidHex: key.publicKey.kidHex, recordCount: records.count)
+        do {
+            try UplinkLedger.saveBatch(signed.bytes, directory: stateDirectory)
+            try next.save(directory: stateDirectory)
+        } catch {
+            fail(state: "backing-off", "cannot store the batch before sending it: \(error)", alarm: ("uplink.state-unwritable", "\(error)"))
+            throw error
+        }
+        ledger = next
+        shared.withLock { $0.status.kid = key.publicKey.kidHex }
+        return (signed, records.count)
+    }
+
+    // MARK: - helpers
+
+    private func save(_ ledger: UplinkLedger) {
+        do {
+            try ledger.save(directory: stateDirectory)
+        } catch {
+            logger.error("uplink state not saved", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func update(_ ledger: UplinkLedger, _ change: (inout UplinkStatus) -> Void) {
+        let now = timeSource.now().date
+        shared.withLock { s in
+            s.status.acknowledgedSequence = ledger.acknowledgedSequence
+            s.status.inFlightSequence = ledger.inFlight?.sequence
+            s.status.bytesToday = ledger.budget.used(at: now)
+            if s.status.lastSuccessfulUpload == nil, let ns = ledger.lastAcknowledgedUTCNanoseconds {
+                s.status.lastSuccessfulUpload = Date(timeIntervalSince1970: Double(ns) / 1e9).formatted(.iso8601)
+            }
+            if !ledger.kidHex.isEmpty, s.status.kid == nil { s.status.kid = ledger.kidHex }
+            change(&s.status)
+        }
+    }
+
+    private func fail(state: String, _ reason: String, alarm: (kind: String, message: String)?) {
+        let first = shared.withLock { s -> Bool in
+            let first = s.status.lastError != reason
+            s.status.state = state
+            s.status.lastError = reason
+            return first
+        }
+        if first, let alarm {
+            logger.critical("\(alarm.message)")
+            sink.record(Event(kind: alarm.kind, severity: .alarm, time: timeSource.now(), message: alarm.message))
+        }
+    }
+
+    /// Marks every sync request made so far as answered.
+    private func answerSync() {
+        let latest = trigger.latestSync
+        shared.withLock { $0.syncsAnswered = max($0.syncsAnswered, latest) }
+    }
+}
