@@ -98,8 +98,18 @@ struct BatchTests {
         #expect(verified.records[0].channel == nil)
         #expect(verified.records[0].value == .number(1200))
         #expect(verified.records[1].value == .string("1.2.3"))
-        #expect(verified.records[1].utcNanoseconds == Fixtures.baseUTCNanoseconds + 1_000_001_000)
+        // t is rounded to 1/1024 s: 1.000001 s is sent as exactly 1 s.
+        #expect(verified.records[1].utcNanoseconds == Fixtures.baseUTCNanoseconds + 1_000_000_000)
         #expect(throws: UplinkError.self) { try BatchBuilder(deviceID: Fixtures.deviceID).build(records: []) }
+    }
+
+    @Test("times are rounded to 1/1024 s, never further")
+    func timeResolution() {
+        for nanoseconds: Int64 in [0, 1, 488_281, 488_282, 999_999_999, 59_123_456_789, -1_759_255_200_123_456_789] {
+            let seconds = BatchBuilder.quantisedSeconds(nanoseconds)
+            #expect(abs(seconds * 1e9 - Double(nanoseconds)) <= 1e9 / 2048 + 1)
+            #expect((seconds * 1024).rounded() == seconds * 1024)
+        }
     }
 
     @Test("changing any single byte makes verification fail")

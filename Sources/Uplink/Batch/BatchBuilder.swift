@@ -18,7 +18,7 @@ public struct BatchPayload: Hashable, Sendable {
 ///
 /// - The first record carries the base name `urn:dev:lampd:<device-id>:` and the base time
 ///   (whole seconds, from the first record whose clock was synchronised, else the first record);
-///   every record's `t` is relative to it, in seconds.
+///   every record's `t` is relative to it, in seconds, rounded to 1/1024 s.
 /// - Numbers in a secondary unit (`Wh`, `kWh`, `mA` …) are converted to their primary unit.
 /// - A reading becomes `n = <channel>`; an event `n = <channel>/event/<kind>` or, without a
 ///   channel, `n = event/<kind>`, with `vs` = its message and `sev` = its severity.
@@ -51,7 +51,7 @@ public struct BatchBuilder: Sendable {
             }
             let time = spooled.record.time
             let offsetNanoseconds = time.utcNanoseconds &- baseSeconds &* 1_000_000_000
-            fields[SenMLLabel.time] = Self.number(Double(offsetNanoseconds) / 1e9)
+            fields[SenMLLabel.time] = Self.number(Self.quantisedSeconds(offsetNanoseconds))
             let boot: CBORValue = [.bytes(Self.bytes(of: time.bootID)), .int(time.bootNanoseconds)]
             if !time.isClockSynchronised {
                 fields[SenMLLabel.unsynchronisedBoot] = boot
@@ -85,6 +85,16 @@ public struct BatchBuilder: Sendable {
             lastSpoolSequence: last.sequence,
             recordCount: records.count
         )
+    }
+
+    /// Time resolution of `t`: 1/1024 s (under a millisecond). A binary fraction is exact in a
+    /// float, so `t` fits a half or single float instead of a double, and a pack of 1 Hz
+    /// readings compresses to about half (docs/uplink.md §3, docs/performance.md).
+    static let timeStepsPerSecond = 1024.0
+
+    /// `nanoseconds` in seconds, rounded to the nearest 1/1024 s.
+    static func quantisedSeconds(_ nanoseconds: Int64) -> Double {
+        (Double(nanoseconds) / 1e9 * timeStepsPerSecond).rounded() / timeStepsPerSecond
     }
 
     /// An event kind as it appears in a SenML name: characters SenML names do not allow, and
