@@ -12,8 +12,9 @@ let package = Package(
     products: [
         .executable(name: "lampd", targets: ["lampd"]),
         .executable(name: "lampctl", targets: ["lampctl"]),
-        // For Benchmarks/ (a separate package) and, later, lamp-ingest.
+        // For Benchmarks/ (a separate package).
         .library(name: "Telemetry", targets: ["Telemetry"]),
+        .library(name: "Uplink", targets: ["Uplink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

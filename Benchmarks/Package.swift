@@ -16,5 +16,10 @@ let package = Package(
             dependencies: [.product(name: "Telemetry", package: "lampd")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        .executableTarget(
+            name: "uplink-bench",
+            dependencies: [.product(name: "Telemetry", package: "lampd"), .product(name: "Uplink", package: "lampd")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
     ]
 )

@@ -80,4 +80,9 @@ public struct SpooledRecord: Hashable, Sendable {
     public var sequence: Int64
     /// The record.
     public var record: SpoolRecord
+
+    public init(sequence: Int64, record: SpoolRecord) {
+        self.sequence = sequence
+        self.record = record
+    }
 }
