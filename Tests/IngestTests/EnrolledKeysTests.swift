@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import Testing
+import Logging
 import Uplink
 
 @Suite("Enrolled keys file")
@@ -70,5 +71,26 @@ struct EnrolledKeysTests {
         } catch {
             #expect(error.code == .invalidEnrollment)
         }
+    }
+}
+
+@Suite("Key registry of a running server")
+struct KeyRegistryTests {
+    @Test("a key enrolled while running is picked up; a broken file keeps the previous keys")
+    func reload() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("enrolled-keys").path
+        let a = try TestBoard(device: "pole-a", seedByte: 1)
+        let b = try TestBoard(device: "pole-b", seedByte: 2)
+        try EnrolledKeys.enroll(device: a.identity.deviceID, key: a.publicKey, comment: nil, path: path)
+        let registry = try KeyRegistry(path: path, checkInterval: .zero, logger: Logger(label: "test"))
+        #expect(registry.keys.keysByDevice["pole-b"] == nil)
+
+        try EnrolledKeys.enroll(device: b.identity.deviceID, key: b.publicKey, comment: nil, path: path)
+        #expect(registry.keys.keysByDevice["pole-b"] == [b.publicKey])
+
+        try Data("pole-c not-a-key\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(registry.keys.count == 2)
     }
 }

@@ -57,7 +57,7 @@ struct HTTPTests {
     func gap() async throws {
         var board = try TestBoard()
         let first = try board.next()
-        _ = try board.next()
+        let second = try board.next()
         _ = try board.next()
         let fourth = try board.next()
         try await IngestHarness.withServer(enrolling: [board]) { server in
@@ -70,6 +70,14 @@ struct HTTPTests {
             #expect(gap["received"] as? Int == 4)
             let status = try #require(try server.store.status().first)
             #expect(status.batches == 2 && status.gaps == 1 && status.lastSequence == 4)
+
+            // A missing batch that turns up late fills the hole; the chain's head stays at 4.
+            let late = try await server.post(second.bytes)
+            #expect(late.status == 200)
+            #expect(late.json["status"] as? String == "stored")
+            #expect(late.json["gap"] == nil)
+            let after = try #require(try server.store.status().first)
+            #expect(after.batches == 3 && after.gaps == 1 && after.lastSequence == 4)
         }
     }
 
