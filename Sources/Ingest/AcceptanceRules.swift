@@ -77,25 +77,8 @@ public enum AcceptanceRules {
         if let stored = storedHashForSequence {
             return stored == batch.hash ? .duplicate : .conflict(storedHash: stored)
         }
-        guard let chain else {
-            if batch.sequence == 1, batch.previousHash.isEmpty { return .store(gap: nil, advancesChain: true) }
-            return .store(
-                gap: SequenceGap(
-                    expected: 1, received: batch.sequence,
-                    note: batch.sequence == 1
-                        ? "first batch received from this device already follows an earlier batch (previous hash set)"
-                        : "first batch received from this device; batches 1–\(batch.sequence - 1) were never received"),
-                advancesChain: true)
-        }
-        guard batch.kid == chain.kid else {
-            if batch.sequence == 1, batch.previousHash == chain.hash { return .store(gap: nil, advancesChain: true) }
-            return .store(
-                gap: SequenceGap(
-                    expected: 1, received: batch.sequence,
-                    note: batch.sequence == 1
-                        ? "new key: previous hash does not match the last batch of the old key"
-                        : "new key: batches 1–\(batch.sequence - 1) of this key were never received"),
-                advancesChain: true)
+        guard let chain, batch.kid == chain.kid else {
+            return startOfKey(batch, previousChain: chain)
         }
         if batch.sequence <= chain.sequence { return .store(gap: nil, advancesChain: false) }
         let expected = chain.sequence + 1
@@ -115,5 +98,23 @@ public enum AcceptanceRules {
                 advancesChain: true)
         }
         return .store(gap: nil, advancesChain: true)
+    }
+
+    /// A device's first batch (`previousChain` nil) or the first batch of a new key: in order
+    /// when it is sequence 1 and continues the chain (empty previous hash for a first batch).
+    static func startOfKey(_ batch: BatchChainLink, previousChain: ChainState?) -> Acceptance {
+        let what = previousChain == nil ? "first batch from this device" : "new key"
+        if batch.sequence == 1 {
+            guard batch.previousHash != (previousChain?.hash ?? []) else { return .store(gap: nil, advancesChain: true) }
+            return .store(
+                gap: SequenceGap(
+                    expected: 1, received: 1,
+                    note: "\(what): previous hash does not match the last stored batch (batches before it were never received)"),
+                advancesChain: true)
+        }
+        return .store(
+            gap: SequenceGap(
+                expected: 1, received: batch.sequence, note: "\(what): batches 1–\(batch.sequence - 1) were never received"),
+            advancesChain: true)
     }
 }

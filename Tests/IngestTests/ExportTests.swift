@@ -65,14 +65,9 @@ struct ExportTests {
         let boot = TestBoard.bootID
         let base = TestBoard.baseUTCNanoseconds
         let records = [
-            SpooledRecord(
-                sequence: 1,
-                record: .reading(
-                    Reading(
-                        channel: ChannelName(rawValue: "cabinet/temperature")!, value: .number(23.5), unit: .celsius,
-                        time: Timestamp(
-                            utcNanoseconds: 86_400_000_000_000, bootNanoseconds: 42_000_000_000, bootID: boot,
-                            isClockSynchronised: false)))),
+            TestBoard.reading(
+                sequence: 1, "cabinet/temperature", 23.5, unit: .celsius, utcNanoseconds: 86_400_000_000_000,
+                bootNanoseconds: 42_000_000_000, synchronised: false),
             SpooledRecord(
                 sequence: 2,
                 record: .event(
@@ -100,14 +95,8 @@ struct ExportTests {
     func unanchored() async throws {
         var board = try TestBoard()
         let records = [
-            SpooledRecord(
-                sequence: 1,
-                record: .reading(
-                    Reading(
-                        channel: ChannelName(rawValue: "lamp1/power")!, value: .number(1), unit: .watt,
-                        time: Timestamp(
-                            utcNanoseconds: 5_000_000_000, bootNanoseconds: 7_000_000_000, bootID: TestBoard.bootID,
-                            isClockSynchronised: false))))
+            TestBoard.reading(
+                sequence: 1, "lamp1/power", 1, utcNanoseconds: 5_000_000_000, bootNanoseconds: 7_000_000_000, synchronised: false)
         ]
         try await Self.withStore([board]) { store, receiver in
             _ = try await receiver.receive(Self.cose(try board.next(records)))

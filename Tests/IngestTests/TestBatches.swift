@@ -22,18 +22,27 @@ struct TestBoard {
     var publicKey: DevicePublicKey { identity.key.publicKey }
     var device: String { identity.deviceID.rawValue }
 
+    /// A numeric reading on `channel` at `utcNanoseconds`, `bootNanoseconds` after boot `bootID`.
+    static func reading(
+        sequence: Int64, _ channel: String, _ value: Double, unit: SenMLUnit = .watt, utcNanoseconds: Int64,
+        bootNanoseconds: Int64, synchronised: Bool = true
+    ) -> SpooledRecord {
+        let time = Timestamp(
+            utcNanoseconds: utcNanoseconds, bootNanoseconds: bootNanoseconds, bootID: bootID,
+            isClockSynchronised: synchronised)
+        let channel = ChannelName(rawValue: channel) ?? ChannelName(rawValue: "invalid")!
+        return SpooledRecord(
+            sequence: sequence, record: .reading(Reading(channel: channel, value: .number(value), unit: unit, time: time)))
+    }
+
     /// `count` power readings, one per second from `startSecond`.
     mutating func records(count: Int, startSecond: Int = 0) -> [SpooledRecord] {
         (0..<count).map { i in
             spoolSequence += 1
             let offset = Int64(startSecond + i) * 1_000_000_000
-            let time = Timestamp(
-                utcNanoseconds: Self.baseUTCNanoseconds + offset, bootNanoseconds: 3_600_000_000_000 + offset,
-                bootID: Self.bootID, isClockSynchronised: true)
-            let channel = ChannelName(rawValue: "lamp1/power") ?? ChannelName(rawValue: "x")!
-            return SpooledRecord(
-                sequence: spoolSequence,
-                record: .reading(Reading(channel: channel, value: .number(40 + Double(i) / 2), unit: .watt, time: time)))
+            return Self.reading(
+                sequence: spoolSequence, "lamp1/power", 40 + Double(i) / 2, utcNanoseconds: Self.baseUTCNanoseconds + offset,
+                bootNanoseconds: 3_600_000_000_000 + offset)
         }
     }
 
