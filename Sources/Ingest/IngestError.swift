@@ -30,10 +30,8 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedEncoding = "unsupported-encoding"
         /// The store could not take the batch now (database locked, disk full): retry later.
         case busy = "busy"
-        /// No such route.
+        /// No such path, or not for this HTTP method.
         case notFound = "not-found"
-        /// The route exists, but not for this HTTP method.
-        case methodNotAllowed = "method-not-allowed"
         /// The enrolled-keys file or an enrolment request is invalid.
         case invalidEnrollment = "invalid-enrollment"
         /// The database could not be opened, read or written.
@@ -59,7 +57,6 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownDevice, .unknownKey: 401
         case .badSignature: 403
         case .notFound: 404
-        case .methodNotAllowed: 405
         case .sequenceConflict: 409
         case .bodyTooLarge: 413
         case .unsupportedMediaType, .unsupportedEncoding: 415

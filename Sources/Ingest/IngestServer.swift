@@ -20,6 +20,10 @@ public enum IngestServer {
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        // Every answer is JSON (§6), a wrong path or method too.
+        router.add(
+            middleware: NotFoundAsJSON(
+                error: IngestError(.notFound, "batches go to POST \(batchPath), health checks to GET /healthz")))
         router.post(RouterPath(batchPath)) { request, _ -> Response in
             await handleBatch(request, receiver: receiver, logger: logger)
         }
@@ -71,6 +75,21 @@ public enum IngestServer {
                     "device": "\(request.headers.first { $0.name.canonicalName == "x-lampd-device" }?.value ?? "?")",
                 ])
             return errorResponse(error)
+        }
+    }
+
+    /// Turns the router's 404 (no such path, or not for this method) into a JSON error body.
+    struct NotFoundAsJSON<Context: RequestContext>: RouterMiddleware {
+        let error: IngestError
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+            -> Response
+        {
+            do {
+                return try await next(request, context)
+            } catch let thrown as any HTTPResponseError where thrown.status == .notFound {
+                return errorResponse(error)
+            }
         }
     }
 

@@ -121,12 +121,12 @@ public struct SenMLExporter: Sendable {
         }
         if filter.since != nil || filter.until != nil {
             guard let nanoseconds else { return nil }
-            let seconds = Double(nanoseconds) / 1e9
+            let seconds = Self.seconds(nanoseconds)
             if let since = filter.since, seconds < since { return nil }
             if let until = filter.until, seconds > until { return nil }
         }
         var fields: [(String, String)] = [("n", quote(record.name))]
-        fields.append(("t", number(Double(nanoseconds ?? record.utcNanoseconds) / 1e9)))
+        fields.append(("t", number(seconds(nanoseconds ?? record.utcNanoseconds))))
         if nanoseconds == nil, let boot = record.boot {
             fields.append(("boot_", "{\"id\":\(quote(boot.bootID.uuidString.lowercased())),\"ns\":\(boot.bootNanoseconds)}"))
         }
@@ -152,6 +152,13 @@ public struct SenMLExporter: Sendable {
             }
         }
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// Unix seconds from nanoseconds, whole seconds and fraction converted apart, so that
+    /// 1759341600.25 s does not come out as 1759341600.2499998.
+    static func seconds(_ nanoseconds: Int64) -> Double {
+        let whole = nanoseconds / 1_000_000_000
+        return Double(whole) + Double(nanoseconds - whole * 1_000_000_000) / 1e9
     }
 
     /// A JSON number: integers without a fraction, `null` for what JSON cannot hold (NaN, ±∞).

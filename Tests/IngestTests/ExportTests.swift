@@ -76,11 +76,12 @@ struct ExportTests {
                         value: .boolean(true),
                         time: Timestamp(utcNanoseconds: base, bootNanoseconds: 3_600_000_000_000, bootID: boot, isClockSynchronised: true),
                         message: "cabinet door \"opened\""))),
+            TestBoard.reading(sequence: 3, "lamp1/power", 41.5, utcNanoseconds: base + 250_000_000, bootNanoseconds: 3_600_250_000_000),
         ]
         try await Self.withStore([board]) { store, receiver in
             _ = try await receiver.receive(Self.cose(try board.next(records)))
             let exported = try Self.export(store)
-            try #require(exported.count == 2)
+            try #require(exported.count == 3)
             // 3600 s after boot is `base`, so 42 s after boot is base − 3558 s.
             #expect(exported[0]["t"] as? Double == Double(base / 1_000_000_000 - 3558))
             #expect(exported[0]["boot_"] == nil)
@@ -88,6 +89,8 @@ struct ExportTests {
             #expect(exported[1]["vs"] as? String == "cabinet door \"opened\"")
             #expect(exported[1]["sev"] as? Int == 2)
             #expect(exported[1]["val"] as? Bool == true)
+            // Sub-second times come out as written, not 1759341600.2499998.
+            #expect(exported[2]["t"] as? Double == 1_759_341_600.25)
         }
     }
 

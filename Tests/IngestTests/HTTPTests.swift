@@ -195,12 +195,16 @@ struct HTTPTests {
         }
     }
 
-    @Test("GET /healthz answers ok")
+    @Test("GET /healthz answers ok; other paths and methods get a JSON 404")
     func health() async throws {
         try await IngestHarness.withServer(enrolling: [try TestBoard()]) { server in
             let reply = try await server.get("/healthz")
             #expect(reply.status == 200)
             #expect(reply.json["status"] as? String == "ok")
+            let wrongPath = try await server.post([0xD2], path: "/v2/batches")
+            #expect(wrongPath.status == 404)
+            #expect(wrongPath.json["error"] as? String == "not-found")
+            #expect(try await server.get("/v1/batches").status == 404)
         }
     }
 }
