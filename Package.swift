@@ -15,6 +15,7 @@ let package = Package(
         // For Benchmarks/ (a separate package).
         .library(name: "Telemetry", targets: ["Telemetry"]),
         .library(name: "Uplink", targets: ["Uplink"]),
+        .executable(name: "lamp-ingest", targets: ["lamp-ingest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries, found through pkg-config (STYLE.md rules 1-2).
@@ -121,6 +123,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The reference upstream receiver (docs/lamp-ingest.md): enrolment, acceptance rules,
+        // durable batch store, HTTP acknowledgement protocol (docs/uplink.md §6), export.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Uplink", "Telemetry",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lamp-ingest",
+            dependencies: [
+                "Ingest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Child process of the spool's kill -9 test: appends readings until killed.
         .executableTarget(
             name: "spool-torture",
@@ -158,6 +183,17 @@ let package = Package(
         .testTarget(
             name: "UplinkTests",
             dependencies: ["Uplink", "Telemetry", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "Ingest", "Uplink", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,129 @@
+import Foundation
+import Uplink
+
+/// The positive answer to a batch: what the JSON acknowledgement of docs/uplink.md §6 holds.
+public struct Acknowledgement: Sendable, Equatable, Codable {
+    /// `stored` (stored now) or `duplicate` (this exact batch was stored before).
+    public enum Status: String, Sendable, Codable {
+        case stored
+        case duplicate
+    }
+
+    /// The `gap` object: `{"expected": 40, "received": 42}`.
+    public struct Gap: Sendable, Equatable, Codable {
+        public var expected: UInt64
+        public var received: UInt64
+    }
+
+    public var status: Status
+    public var device: String
+    /// The key id, 16 lower-case hex digits.
+    public var kid: String
+    public var sequence: UInt64
+    /// The batch hash, 64 lower-case hex digits.
+    public var hash: String
+    /// Present when the batch was stored although batches were missing before it.
+    public var gap: Gap?
+}
+
+/// One batch as it arrived over HTTP: the body and the headers that say how to read it.
+public struct IncomingBatch: Sendable {
+    /// The request body as received (compressed when `contentEncoding` is deflate).
+    public var body: [UInt8]
+    /// The `Content-Type` header, if any.
+    public var contentType: String?
+    /// The `Content-Encoding` header, if any.
+    public var contentEncoding: String?
+
+    public init(body: [UInt8], contentType: String?, contentEncoding: String?) {
+        self.body = body
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+    }
+}
+
+/// Takes one batch from the wire to a stored row and an acknowledgement: checks the media type
+/// and content coding, inflates within the size limit, looks up the enrolled key by the batch's
+/// device id and kid, verifies the signature, applies the acceptance rules and stores.
+///
+/// It does no HTTP itself, so every rule is testable without a server; `IngestServer` maps its
+/// results to responses.
+public struct BatchReceiver: Sendable {
+    /// The enrolled keys.
+    public let keys: KeyRegistry
+    /// Where accepted batches go.
+    public let store: IngestStore
+    /// The largest body accepted, before and after inflating, in bytes.
+    public let maxBodyBytes: Int
+
+    /// 4 MiB: a lampd batch is far smaller (its `max_batch_bytes` default is 256 KiB).
+    public static let defaultMaxBodyBytes = 4 * 1024 * 1024
+
+    public init(keys: KeyRegistry, store: IngestStore, maxBodyBytes: Int = Self.defaultMaxBodyBytes) {
+        self.keys = keys
+        self.store = store
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Receives one batch; throws the `IngestError` that the HTTP error response carries.
+    public func receive(_ incoming: IncomingBatch, at time: Date = Date()) async throws(IngestError) -> Acknowledgement {
+        try Self.checkContentType(incoming.contentType)
+        guard incoming.body.count <= maxBodyBytes else {
+            throw IngestError(.bodyTooLarge, "the body has \(incoming.body.count) bytes, over this receiver's limit of \(maxBodyBytes)")
+        }
+        let bytes = try decode(incoming.body, encoding: incoming.contentEncoding)
+        let header = try BatchHeaderPeek.read(bytes)
+        let publicKey = try keys.keys.key(device: header.deviceID, kid: header.kid)
+        let batch: VerifiedBatch
+        do {
+            batch = try BatchVerifier.verify(bytes: bytes, publicKey: publicKey)
+        } catch {
+            throw IngestError(error)
+        }
+        let decision = try await store.accept(batch, bytes: bytes, publicKey: publicKey, receivedAt: time)
+        var ack = Acknowledgement(
+            status: .stored, device: batch.deviceID, kid: hex(batch.kid), sequence: batch.sequence, hash: hex(batch.hash))
+        switch decision {
+        case .duplicate:
+            ack.status = .duplicate
+        case .conflict(let storedHash):
+            throw IngestError(
+                .sequenceConflict,
+                "another batch with sequence \(batch.sequence) of key \(ack.kid) is stored already (hash \(hex(storedHash))): "
+                    + "a board restored from an old backup, or a forgery — check the board, then rotate its key")
+        case .store(let gap, _):
+            ack.gap = gap.map { Acknowledgement.Gap(expected: $0.expected, received: $0.received) }
+        }
+        return ack
+    }
+
+    /// Accepts `application/cose` (parameters such as `cose-type="cose-sign1"` allowed).
+    static func checkContentType(_ contentType: String?) throws(IngestError) {
+        let mediaType = contentType?.split(separator: ";", maxSplits: 1).first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/cose" else {
+            throw IngestError(
+                .unsupportedMediaType,
+                "Content-Type is \(contentType.map { "\"\($0)\"" } ?? "missing"); send a batch as "
+                    + "application/cose; cose-type=\"cose-sign1\"")
+        }
+    }
+
+    /// The uncompressed batch: the body itself, or the body inflated (never over `maxBodyBytes`).
+    func decode(_ body: [UInt8], encoding: String?) throws(IngestError) -> [UInt8] {
+        let coding = encoding?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        switch coding {
+        case "", "identity":
+            return body
+        case BodyCompression.contentEncoding:
+            do {
+                return try BodyCompression.inflate(body, maxOutputBytes: maxBodyBytes)
+            } catch {
+                throw IngestError(error)
+            }
+        default:
+            throw IngestError(
+                .unsupportedEncoding, "Content-Encoding \"\(encoding ?? "")\" is not supported; send deflate or no encoding")
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import Uplink
+
+/// The receiver's database: every accepted batch, durably, before it is acknowledged.
+///
+/// One SQLite file in WAL mode with `synchronous = FULL` (a commit is on disk when `accept`
+/// returns). Each batch is one row holding the raw, uncompressed COSE_Sign1 bytes as a BLOB —
+/// the signed original, re-verifiable at any time — with its header fields beside it; readings
+/// are decoded from the blobs on export, never stored one per row. Per device, `chain` holds the
+/// key, sequence and hash of the last accepted batch (docs/uplink.md §4), and `device_key` the
+/// public keys that verified stored batches, so the store can be exported without the keys file.
+public final class IngestStore: Sendable {
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String) throws(IngestError) {
+        self.path = path
+        var config = Configuration()
+        config.label = "ingest"
+        config.busyMode = .timeout(5)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.writeWithoutTransaction { db in
+                // GRDB's pool uses synchronous = NORMAL with WAL, which may lose the last commits on a
+                // power cut; FULL fsyncs the WAL at every commit, so an acknowledged batch is on disk.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.inTransaction {
+                    try Self.createSchema(db)
+                    return .commit
+                }
+            }
+        } catch {
+            throw IngestError(
+                .storeFailed, "cannot open the ingest database \(path): \(error) — check the path and its permissions")
+        }
+    }
+
+    static func createSchema(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS batch (
+                    id INTEGER PRIMARY KEY,
+                    device TEXT NOT NULL,
+                    kid TEXT NOT NULL,              -- 16 hex digits
+                    sequence INTEGER NOT NULL,
+                    hash BLOB NOT NULL,             -- SHA-256 of cose
+                    previous_hash BLOB NOT NULL,
+                    spool_first INTEGER NOT NULL,
+                    spool_last INTEGER NOT NULL,
+                    record_count INTEGER NOT NULL,
+                    received_at_ms INTEGER NOT NULL, -- Unix time, milliseconds
+                    gap_expected INTEGER,           -- set when batches were missing before this one
+                    gap_note TEXT,
+                    cose BLOB NOT NULL,             -- the batch as signed (uncompressed COSE_Sign1)
+                    UNIQUE (device, kid, sequence)
+                );
+                CREATE TABLE IF NOT EXISTS chain (
+                    device TEXT PRIMARY KEY,
+                    kid TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS device_key (
+                    device TEXT NOT NULL,
+                    kid TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    PRIMARY KEY (device, kid)
+                );
+                -- Per boot of a board, one synchronised record's wall-clock and boot time: places the
+                -- records taken before the board's clock was synchronised (docs/uplink.md §3).
+                CREATE TABLE IF NOT EXISTS boot_anchor (
+                    device TEXT NOT NULL,
+                    boot_id TEXT NOT NULL,
+                    utc_ns INTEGER NOT NULL,
+                    boot_ns INTEGER NOT NULL,
+                    PRIMARY KEY (device, boot_id)
+                );
+                """)
+    }
+
+    /// Applies the acceptance rules to a verified batch and, if it is to be stored, stores it and
+    /// moves the device's chain — in one transaction, committed before this returns.
+    public func accept(_ batch: VerifiedBatch, bytes: [UInt8], publicKey: DevicePublicKey, receivedAt: Date)
+        async throws(IngestError) -> Acceptance
+    {
+        guard let sequence = Int64(exactly: batch.sequence) else {
+            throw IngestError(.malformedBatch, "batch sequence \(batch.sequence) is out of range")
+        }
+        let kidHex = hex(batch.kid)
+        let link = BatchChainLink(kid: batch.kid, sequence: batch.sequence, previousHash: batch.previousHash, hash: batch.hash)
+        do {
+            return try await pool.write { db in
+                let chain = try Row.fetchOne(
+                    db, sql: "SELECT kid, sequence, hash FROM chain WHERE device = ?", arguments: [batch.deviceID]
+                ).flatMap(Self.chainState)
+                let stored = try Data.fetchOne(
+                    db, sql: "SELECT hash FROM batch WHERE device = ? AND kid = ? AND sequence = ?",
+                    arguments: [batch.deviceID, kidHex, sequence])
+                let decision = AcceptanceRules.decide(link, chain: chain, storedHashForSequence: stored.map { Array($0) })
+                guard case .store(let gap, let advancesChain) = decision else { return decision }
+                try db.execute(
+                    sql: """
+                        INSERT INTO batch (device, kid, sequence, hash, previous_hash, spool_first, spool_last,
+                            record_count, received_at_ms, gap_expected, gap_note, cose)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        batch.deviceID, kidHex, sequence, Data(batch.hash), Data(batch.previousHash),
+                        batch.firstSpoolSequence, batch.lastSpoolSequence, batch.records.count,
+                        Int64((receivedAt.timeIntervalSince1970 * 1000).rounded()),
+                        gap.flatMap { Int64(exactly: $0.expected) }, gap?.note, Data(bytes),
+                    ])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO device_key (device, kid, public_key) VALUES (?, ?, ?)",
+                    arguments: [batch.deviceID, kidHex, Data(publicKey.rawRepresentation)])
+                for anchor in Self.anchors(batch.records) {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO boot_anchor (device, boot_id, utc_ns, boot_ns) VALUES (?, ?, ?, ?)",
+                        arguments: [batch.deviceID, anchor.boot.bootID.uuidString, anchor.utcNanoseconds, anchor.boot.bootNanoseconds])
+                }
+                if advancesChain {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO chain (device, kid, sequence, hash) VALUES (?, ?, ?, ?)",
+                        arguments: [batch.deviceID, kidHex, sequence, Data(batch.hash)])
+                }
+                return decision
+            }
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED || error.resultCode == .SQLITE_FULL
+        {
+            throw IngestError(.busy, "the ingest database cannot take the batch now (\(error.resultCode)); retry later")
+        } catch {
+            throw IngestError(.storeFailed, "storing the batch failed: \(error)")
+        }
+    }
+
+    /// The first synchronised record with a boot time of each boot in `records`.
+    static func anchors(_ records: [BatchRecord]) -> [(boot: BootTime, utcNanoseconds: Int64)] {
+        var seen: Set<UUID> = []
+        var result: [(boot: BootTime, utcNanoseconds: Int64)] = []
+        for record in records where record.isClockSynchronised {
+            if let boot = record.boot, seen.insert(boot.bootID).inserted { result.append((boot, record.utcNanoseconds)) }
+        }
+        return result
+    }
+
+    private static func chainState(_ row: Row) -> ChainState? {
+        guard let kid = bytes(hex: row["kid"]), let sequence = UInt64(exactly: row["sequence"] as Int64) else { return nil }
+        return ChainState(kid: kid, sequence: sequence, hash: Array(row["hash"] as Data))
+    }
+
+    /// Reads in one snapshot of the database.
+    func read<T>(_ body: (Database) throws -> T) throws(IngestError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.storeFailed, "reading the ingest database \(path) failed: \(error)")
+        }
+    }
+}
+
+/// The bytes of a string of hex digits, nil if it is not one.
+func bytes(hex: String) -> [UInt8]? {
+    let digits = Array(hex.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var result: [UInt8] = []
+    result.reserveCapacity(digits.count / 2)
+    var index = 0
+    while index < digits.count {
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+        result.append(byte)
+        index += 2
+    }
+    return result
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+
+/// `lamp-ingest serve`: the HTTP receiver.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Receive batches over HTTP (plain HTTP: put a TLS proxy in front).",
+        discussion: """
+            Prints `listening on HOST:PORT` once ready (with --port 0, the port the system chose). \
+            Logs go to stdout. The enrolled-keys file is re-read when it changes.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .long, help: "The enrolled-keys file (lines `<device-id> <base64 public key>`).")
+    var keys: String
+
+    @Option(name: .long, help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "TCP port to listen on (0: any free port).")
+    var port = 8443
+
+    @Option(name: .long, help: "Largest accepted body, before and after inflating, in bytes.")
+    var maxBodyBytes = BatchReceiver.defaultMaxBodyBytes
+
+    @Option(name: .long, help: "The path batches are POSTed to.")
+    var path = IngestServer.defaultBatchPath
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard path.hasPrefix("/") else { throw ValidationError("--path must start with /") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
+        let logger = Logger(label: "lamp-ingest")
+        let receiver: BatchReceiver
+        do {
+            let registry = try KeyRegistry(path: keys, logger: logger)
+            receiver = BatchReceiver(keys: registry, store: try database.open(mustExist: false), maxBodyBytes: maxBodyBytes)
+            logger.info("ready", metadata: ["db": "\(database.db)", "keys": "\(keys)", "enrolled": "\(registry.keys.count)"])
+        } catch {
+            throw fail(error)
+        }
+        let app = IngestServer.application(
+            receiver: receiver, host: host, port: port, batchPath: path, logger: logger
+        ) { host, port in
+            printLine("listening on \(host):\(port)")
+        }
+        do {
+            try await app.runService()
+        } catch {
+            throw fail(IngestError(.storeFailed, "the server stopped: \(error) — is \(host):\(port) free and valid?"))
+        }
+    }
+}

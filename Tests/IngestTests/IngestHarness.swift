@@ -1,0 +1,87 @@
+import Foundation
+import Ingest
+import Logging
+import ServiceLifecycle
+import Uplink
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real lamp-ingest server on 127.0.0.1, on a port the system chose, over a temporary
+/// database and enrolled-keys file; `post` sends a request the way a board does.
+struct IngestHarness {
+    let directory: URL
+    let keysPath: String
+    let store: IngestStore
+    let port: Int
+
+    struct Reply {
+        var status: Int
+        var json: [String: Any]
+        var contentType: String?
+    }
+
+    /// Runs `body` against a started server, then stops it and removes the files.
+    static func withServer(
+        enrolling boards: [TestBoard], maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes,
+        _ body: (IngestHarness) async throws -> Void
+    ) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keysPath = directory.appendingPathComponent("enrolled-keys").path
+        for board in boards {
+            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
+        }
+        let logger = Logger(label: "ingest-test")
+        let store = try IngestStore(path: directory.appendingPathComponent("ingest.sqlite").path)
+        let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: logger), store: store, maxBodyBytes: maxBodyBytes)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = IngestServer.application(receiver: receiver, host: "127.0.0.1", port: 0, logger: logger) { _, port in
+            continuation.yield(port)
+        }
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            let harness = IngestHarness(directory: directory, keysPath: keysPath, store: store, port: port)
+            do {
+                try await body(harness)
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+        }
+    }
+
+    /// POSTs `body` to `path` with the given headers.
+    func post(
+        _ body: [UInt8], contentType: String? = "application/cose; cose-type=\"cose-sign1\"", encoding: String? = nil,
+        path: String = "/v1/batches"
+    ) async throws -> Reply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        if let encoding { request.setValue(encoding, forHTTPHeaderField: "Content-Encoding") }
+        return try await send(request)
+    }
+
+    func get(_ path: String) async throws -> Reply {
+        try await send(URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!))
+    }
+
+    private func send(_ request: URLRequest) async throws -> Reply {
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return Reply(status: http?.statusCode ?? 0, json: json, contentType: http?.value(forHTTPHeaderField: "Content-Type"))
+    }
+
+    /// Rows in the batch table.
+    func storedBatches() throws -> Int {
+        try store.status().reduce(0) { $0 + $1.batches }
+    }
+}
