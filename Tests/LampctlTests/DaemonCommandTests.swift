@@ -8,8 +8,13 @@ final class SimulatedDaemon: @unchecked Sendable {
     let directory: URL
     let socket: String
     let process = Process()
+    /// The configuration file lampd was started with.
+    var configurationFile: String { directory.appendingPathComponent("lampd.toml").path }
+    /// lampd's state directory.
+    var stateDirectory: String { directory.appendingPathComponent("state").path }
 
-    init() throws {
+    /// - Parameter arguments: more lampd arguments, e.g. `--simulate-fault meter-silent`.
+    init(arguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampctl-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("control.sock").path
@@ -51,7 +56,7 @@ final class SimulatedDaemon: @unchecked Sendable {
             "05:00" = 100
             """.write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
-        process.arguments = ["--simulate", "--config", config.path, "--socket", socket]
+        process.arguments = ["--simulate", "--config", config.path, "--socket", socket] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -66,6 +71,16 @@ final class SimulatedDaemon: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("lampd did not answer with meter readings within 20 s")
+    }
+
+    /// Waits until lampd answers `lampctl status`.
+    func waitUntilAnswering() async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket]).exitCode != 3 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("lampd did not answer within 20 s")
     }
 
     func stop() {

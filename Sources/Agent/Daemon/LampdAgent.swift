@@ -52,6 +52,7 @@ public struct LampdAgent: Sendable {
         // Everything sampled passes through here on its way to the spool, so the control socket can show it.
         let sink = RecentTelemetry(forwardingTo: spoolSink)
         let heartbeats = LoopHeartbeats()
+        let answers = ModbusDeviceAnswers()
 
         // Buses by name.
         var buses: [String: any ModbusClient] = [:]
@@ -84,7 +85,7 @@ public struct LampdAgent: Sendable {
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
-                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats,
+                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, answers: answers,
                 logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
@@ -114,6 +115,10 @@ public struct LampdAgent: Sendable {
         context.lamp = { await lamp?.explain() }
         var commands = ControlCommandRegistry.agentCommands(context)
         commands.registerLampCommands(lighting)
+        var selfTest = DaemonSelfTest(configuration: configuration, telemetry: sink, answers: answers,
+                                      heartbeats: heartbeats, timeSource: timeSource)
+        selfTest.lampOutput = { await lamp?.explain().map { ($0.outputDescription, $0.outputError) } }
+        commands.registerSelfTest(selfTest)
 
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
         if let lighting { services.append(lighting) }
