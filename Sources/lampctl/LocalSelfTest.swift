@@ -13,11 +13,12 @@ struct LocalSelfTest {
     /// The configuration file lampd reads.
     let configurationFile: String
 
-    /// `config`, then `device-key`, `state-dir` and `disk` in the state directory it names.
-    func run() -> [SelfTestCheck] {
+    /// `config`, then `device-key`, `state-dir` and `disk` in the state directory it names;
+    /// also the configuration, when valid, for the direct hardware probes.
+    func run() -> (checks: [SelfTestCheck], configuration: LampdConfiguration?) {
         let (configCheck, configuration, stateDirectory) = config()
-        return [configCheck, deviceKey(stateDirectory), stateDirectoryWritable(stateDirectory),
-                disk(stateDirectory, spoolMaxMegabytes: configuration?.storage.spoolMaxMegabytes)]
+        return ([configCheck, deviceKey(stateDirectory), stateDirectoryWritable(stateDirectory),
+                 disk(stateDirectory, spoolMaxMegabytes: configuration?.storage.spoolMaxMegabytes)], configuration)
     }
 
     /// The file is valid, and is the one lampd last started with (`last-good.toml`).

@@ -31,8 +31,8 @@ struct SelfTestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var checks = LocalSelfTest(configurationFile: config).run()
-        checks += await daemonChecks()
+        var (checks, configuration) = LocalSelfTest(configurationFile: config).run()
+        checks += await daemonChecks(configuration: configuration)
         let report = Report(
             checks: checks, passed: checks.count { $0.outcome == .pass }, failed: checks.count { $0.outcome == .fail },
             skipped: checks.count { $0.outcome == .skip }, ok: !checks.contains { $0.outcome == .fail })
@@ -46,7 +46,8 @@ struct SelfTestCommand: AsyncParsableCommand {
     }
 
     /// `daemon`, then what lampd checks (`selftest`), then `uplink` from its `status`.
-    func daemonChecks() async -> [SelfTestCheck] {
+    /// Without lampd: the hardware is probed directly and the clock checked here.
+    func daemonChecks(configuration: LampdConfiguration?) async -> [SelfTestCheck] {
         let path = options.socket
         let connection: ControlConnection
         let pong: ControlResponse
@@ -57,8 +58,9 @@ struct SelfTestCommand: AsyncParsableCommand {
             pong = try await ControlConnection.perform { try connection.send("ping") }
         } catch {
             let message = (error as? ControlSocketError)?.message ?? "\(error)"
-            return [.fail("daemon", message),
-                    .skip("hardware", "lampd holds the GPIO lines and Modbus units; probe them with `lampctl gpio get` and `lampctl modbus read`"),
+            var hardware: [SelfTestCheck] = [.skip("hardware", "configuration invalid: GPIO lines and Modbus units not probed")]
+            if let configuration { hardware = await DirectHardwareProbe(configuration: configuration).run() }
+            return [.fail("daemon", message)] + hardware + [
                     SystemTimeSource().now().isClockSynchronised
                         ? .pass("clock", "synchronised (NTP)")
                         : .fail("clock", "not synchronised: check timesyncd or chrony and the network (timedatectl)"),

@@ -92,10 +92,18 @@ struct SelfTestCommandTests {
         let config = directory.appendingPathComponent("lampd.toml").path
         try """
             [board]
-            kind = "simulated"
+            kind = "live"
             id = "test-pole"
             [storage]
             directory = "\(directory.appendingPathComponent("state").path)"
+            [[modbus.buses]]
+            name = "lan"
+            tcp = "127.0.0.1:1"
+            [[modbus.devices]]
+            name = "meter"
+            bus = "lan"
+            unit = 1
+            profile = "eastron-sdm120"
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let result = try await ProductProcess.run("lampctl", ["selftest", "--config", config, "--socket", directory.path + "/none.sock"])
         #expect(result.exitCode == 1)
@@ -103,6 +111,21 @@ struct SelfTestCommandTests {
         #expect(result.stdout.contains("lampd is not running"), "\(result.stdout)")
         #expect(result.stdout.contains("lampctl identity init"), "a missing key says how to make one: \(result.stdout)")
         #expect(result.stdout.contains("PASS  state-dir"), "\(result.stdout)")
+        // lampd does not hold the bus: lampctl asks the unit itself, and nobody listens there.
+        #expect(result.stdout.contains("FAIL  modbus.meter        unit 1 on bus lan did not answer"), "\(result.stdout)")
+    }
+
+    @Test func withoutTheDaemonLampctlProbesTheHardwareItself() async throws {
+        let daemon = try SimulatedDaemon()
+        defer { daemon.stop() }
+        try await daemon.waitUntilSampled()
+        kill(daemon.process.processIdentifier, SIGTERM)
+        daemon.process.waitUntilExit()
+        let (result, lines) = try await selfTest(daemon)
+        #expect(lines["daemon"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
+        #expect(lines["gpio"]?.hasPrefix("PASS  gpio                5 input lines claimed and read by lampctl") == true, "\(result.stdout)")
+        #expect(lines["modbus.meter"]?.hasPrefix("PASS  modbus.meter        unit 1 on bus bus answered lampctl") == true, "\(result.stdout)")
+        #expect(result.exitCode == 1)
     }
 
     @Test func anUnknownSimulatedFaultIsAUsageError() async throws {
