@@ -13,8 +13,10 @@ final class SimulatedDaemon: @unchecked Sendable {
     /// lampd's state directory.
     var stateDirectory: String { directory.appendingPathComponent("state").path }
 
-    /// - Parameter arguments: more lampd arguments, e.g. `--simulate-fault meter-silent`.
-    init(arguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - arguments: more lampd arguments, e.g. `--simulate-fault meter-silent`.
+    ///   - configuration: more TOML sections for lampd.toml.
+    init(arguments: [String] = [], configuration extra: String = "") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampctl-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("control.sock").path
@@ -54,6 +56,7 @@ final class SimulatedDaemon: @unchecked Sendable {
             [lighting.program.switch_points]
             "23:00" = 60
             "05:00" = 100
+            \(extra)
             """.write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
         process.arguments = ["--simulate", "--config", config.path, "--socket", socket] + arguments

@@ -128,6 +128,23 @@ struct SelfTestCommandTests {
         #expect(result.exitCode == 1)
     }
 
+    @Test func aFedHardwareWatchdogPassesAndIsDisarmedAtStop() async throws {
+        let device = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID().uuidString.prefix(8))").path
+        FileManager.default.createFile(atPath: device, contents: nil)  // a plain file: no ioctl, fed by writes
+        defer { unlink(device) }
+        let daemon = try SimulatedDaemon(configuration: "[watchdog]\ndevice = \"\(device)\"\ntimeout = \"3s\"")
+        defer { daemon.stop() }
+        try await daemon.waitUntilAnswering()
+        try await Task.sleep(for: .milliseconds(1200))
+        let (result, lines) = try await selfTest(daemon)
+        #expect(lines["watchdog.hardware"]?.contains("armed, driver's timeout, fed") == true, "\(result.stdout)")
+        let fed = FileManager.default.contents(atPath: device) ?? Data()
+        #expect(fed.count >= 1 && fed.allSatisfy { $0 == 0 }, "\(Array(fed))")
+        kill(daemon.process.processIdentifier, SIGTERM)
+        daemon.process.waitUntilExit()
+        #expect(FileManager.default.contents(atPath: device)?.last == UInt8(ascii: "V"), "a clean stop disarms it")
+    }
+
     @Test func anUnknownSimulatedFaultIsAUsageError() async throws {
         let result = try await ProductProcess.run("lampd", ["--simulate", "--simulate-fault", "gremlins"])
         #expect(result.exitCode != 0)

@@ -47,6 +47,8 @@ public struct LampdConfiguration: Sendable {
     public var gpioInputs: [GPIOInputConfiguration]
     /// `[lighting]`; nil when the board does not drive a lamp.
     public var lighting: LightingConfiguration? = nil
+    /// `[watchdog]`; nil when lampd does not feed a hardware watchdog.
+    public var watchdog: WatchdogConfiguration? = nil
 
     /// Reads and checks a configuration file.
     ///
@@ -151,11 +153,13 @@ public struct LampdConfiguration: Sendable {
                                        configurationDirectory: directory.isEmpty ? "." : directory)
         }
 
+        let watchdog = root.table("watchdog").flatMap(WatchdogConfiguration.read)
+
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, watchdog: watchdog)
     }
 }
 

@@ -118,13 +118,21 @@ public struct LampdAgent: Sendable {
         var selfTest = DaemonSelfTest(configuration: configuration, telemetry: sink, answers: answers,
                                       heartbeats: heartbeats, timeSource: timeSource)
         selfTest.lampOutput = { await lamp?.explain().map { ($0.outputDescription, $0.outputError) } }
-        commands.registerSelfTest(selfTest)
 
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
         if let lighting { services.append(lighting) }
         services += [
             SamplingService(pollers: pollers, watchers: watchers),
             WatchdogService(heartbeats: heartbeats, logger: logger),
+        ]
+        if let watchdog = configuration.watchdog {
+            let service = HardwareWatchdogService(configuration: watchdog, heartbeats: heartbeats, sink: sink,
+                                                  timeSource: timeSource, logger: logger.with(metadata: ["service": "watchdog"]))
+            selfTest.hardwareWatchdog = { service.status.check(device: watchdog.device) }
+            services.append(service)
+        }
+        commands.registerSelfTest(selfTest)
+        services += [
             // Last, so it stops first and no command runs against a stopping spool.
             ControlServer(
                 configuration: control,
