@@ -107,7 +107,8 @@ struct Lampd: AsyncParsableCommand {
         do {
             agent = try await LampdAgent.build(
                 configuration: configuration, board: board,
-                control: ControlServerConfiguration(socketPath: socketPath(for: configuration)), logger: logger)
+                control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
+                logger: logger)
         } catch {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])
@@ -143,9 +144,9 @@ struct Lampd: AsyncParsableCommand {
         logger.notice("lampd stopped")
     }
 
-    /// The control socket: `--socket`, else the board's default.
+    /// The control socket: `--socket`, else `[control] socket`, else the board's default.
     func socketPath(for configuration: LampdConfiguration) -> String {
-        if let socket { return socket }
+        if let socket = socket ?? configuration.control.socket { return socket }
         guard configuration.board.kind == .simulated else { return ControlProtocol.defaultSocketPath }
         return (configuration.storage.directory as NSString).appendingPathComponent("control.sock")
     }

@@ -49,6 +49,8 @@ public struct LampdConfiguration: Sendable {
     public var lighting: LightingConfiguration? = nil
     /// `[watchdog]`; nil when lampd does not feed a hardware watchdog.
     public var watchdog: WatchdogConfiguration? = nil
+    /// `[control]`: the control socket and its groups (defaults without the section).
+    public var control = ControlConfiguration()
 
     /// Reads and checks a configuration file.
     ///
@@ -154,12 +156,14 @@ public struct LampdConfiguration: Sendable {
         }
 
         let watchdog = root.table("watchdog").flatMap(WatchdogConfiguration.read)
+        let control = root.table("control").map { ControlConfiguration.read($0) } ?? ControlConfiguration()
 
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, watchdog: watchdog)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, watchdog: watchdog,
+            control: control)
     }
 }
 
