@@ -70,12 +70,13 @@ struct HardwareWatchdogTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        try await Task.sleep(for: .milliseconds(400))
+        // Deadlines rather than fixed sleeps: other suites load the machine in parallel.
+        try await waitUntil { file.feeds >= 5 }
         #expect(file.feeds >= 5, "fed while the loop beats: \(file.feeds)")
         #expect(service.status.check(device: file.path).outcome == .pass)
 
         beating.cancel()  // the loop hangs
-        try await Task.sleep(for: .milliseconds(500))
+        try await waitUntil { service.status.current.stalled != nil }
         let atStall = file.feeds
         try await Task.sleep(for: .milliseconds(300))
         #expect(file.feeds == atStall, "no feeding while a loop is stalled")
@@ -89,13 +90,19 @@ struct HardwareWatchdogTests {
         #expect(service.status.current.armed == false)
     }
 
+    /// Polls `condition` every 20 ms for at most 10 s.
+    func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
     @Test func anUnavailableDeviceRaisesAnAlarmAndLampdKeepsRunning() async throws {
         let sink = RecordingSink()
         let service = HardwareWatchdogService(
             configuration: WatchdogConfiguration(device: "/nonexistent/watchdog"), heartbeats: LoopHeartbeats(),
             sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
         let running = Task { try await service.run() }
-        try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil { !sink.events.isEmpty }
         #expect(sink.events.map(\.kind) == ["watchdog.unavailable"])
         #expect(service.status.check(device: "/nonexistent/watchdog").outcome == .fail)
         running.cancel()

@@ -67,23 +67,23 @@ final class SimulatedDaemon: @unchecked Sendable {
 
     /// Waits until lampd answers and has sampled the meter once.
     func waitUntilSampled() async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            let status = try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket])
-            if status.exitCode != 3, status.stdout.contains("meter.voltage") { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        Issue.record("lampd did not answer with meter readings within 20 s")
+        try await waitForStatus("lampd did not answer with meter readings within 20 s") { $0.stdout.contains("meter.voltage") }
     }
 
     /// Waits until lampd answers `lampctl status`.
     func waitUntilAnswering() async throws {
+        try await waitForStatus("lampd did not answer within 20 s") { _ in true }
+    }
+
+    /// Asks `lampctl status --json` every 200 ms until lampd answers and `ready` says so (at most 20 s).
+    private func waitForStatus(_ failure: Comment, until ready: (ProductProcess.Result) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket]).exitCode != 3 { return }
+            let status = try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket])
+            if status.exitCode != 3, ready(status) { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        Issue.record("lampd did not answer within 20 s")
+        Issue.record(failure)
     }
 
     func stop() {
