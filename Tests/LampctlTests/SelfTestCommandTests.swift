@@ -145,6 +145,35 @@ struct SelfTestCommandTests {
         #expect(FileManager.default.contents(atPath: device)?.last == UInt8(ascii: "V"), "a clean stop disarms it")
     }
 
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func withoutTheRightsChecksAreSkippedNotFailed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("selftest-\(UUID().uuidString.prefix(8))")
+        let state = directory.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: state.path)  // like /var/lib/lampd
+        let config = directory.appendingPathComponent("lampd.toml").path
+        try "[board]\nkind = \"simulated\"\nid = \"p\"\n[storage]\ndirectory = \"\(state.path)\"\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config)
+        let lampctl = ProductProcess.productsDirectory.appendingPathComponent("lampctl").path
+        // As nobody (uid 65534), the way a technician outside group lampd runs it.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", lampctl, "selftest",
+                             "--config", config, "--socket", directory.path + "/none.sock"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let stdout = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(stdout.contains("PASS  config              valid (run with sudo"), "\(stdout)")
+        #expect(stdout.contains("SKIP  device-key"), "\(stdout)")
+        #expect(stdout.contains("SKIP  state-dir"), "\(stdout)")
+    }
+
     @Test func anUnknownSimulatedFaultIsAUsageError() async throws {
         let result = try await ProductProcess.run("lampd", ["--simulate", "--simulate-fault", "gremlins"])
         #expect(result.exitCode != 0)
