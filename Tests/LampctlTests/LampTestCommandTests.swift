@@ -55,6 +55,8 @@ struct LampTestCommandTests {
         #expect(again.stderr.contains("is still running"), "\(again.stderr)")
         let during = try await explain(daemon)
         #expect(during["source"] as? String == "override")
+        let text = try await ProductProcess.run("lampctl", ["lamp", "explain", "--socket", daemon.socket])
+        #expect(text.stdout.contains("lamp test: step 1 of 6 by "), "\(text.stdout)")
 
         let cleared = try await ProductProcess.run("lampctl", ["lamp", "clear", "--socket", daemon.socket])
         #expect(cleared.exitCode == 0)
