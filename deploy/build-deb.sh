@@ -11,6 +11,12 @@ output=${1:-.build/deb}
 version=$(sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/Agent/Daemon/LampdAgent.swift)
 arch=$(dpkg --print-architecture)
 
+# Manual pages, generated from the command-line parsers (swift-argument-parser's
+# generate-manual plugin, offline). It builds every product in release mode
+# without the static runtime, so it runs before the static builds below, which
+# then only relink lampd and lampctl.
+swift package plugin generate-manual --configuration release --authors "lampd developers<maintainers@lampd.invalid>" >/dev/null
+manuals=.build/plugins/GenerateManual/outputs
 swift build -c release --static-swift-stdlib --product lampd
 swift build -c release --static-swift-stdlib --product lampctl
 bin=$(swift build -c release --show-bin-path)
@@ -20,7 +26,7 @@ trap 'rm -rf "$root"' EXIT
 install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" \
     "$root/usr/lib/tmpfiles.d" "$root/usr/share/doc/lampd" "$root/usr/share/lampd/examples" \
     "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
-    "$root/usr/share/fish/vendor_completions.d"
+    "$root/usr/share/fish/vendor_completions.d" "$root/usr/share/man/man1"
 install -m 0755 "$bin/lampd" "$bin/lampctl" "$root/usr/bin/"
 strip --strip-unneeded "$root/usr/bin/lampd" "$root/usr/bin/lampctl"
 install -m 0644 systemd/lampd.service "$root/lib/systemd/system/lampd.service"
@@ -32,6 +38,10 @@ install -m 0644 docs/*.md "$root/usr/share/doc/lampd/"
 "$root/usr/bin/lampctl" --generate-completion-script bash > "$root/usr/share/bash-completion/completions/lampctl"
 "$root/usr/bin/lampctl" --generate-completion-script zsh > "$root/usr/share/zsh/vendor-completions/_lampctl"
 "$root/usr/bin/lampctl" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/lampctl.fish"
+for tool in lampd lampctl; do
+    gzip -9n < "$manuals/$tool/$tool.1" > "$root/usr/share/man/man1/$tool.1.gz"
+    chmod 0644 "$root/usr/share/man/man1/$tool.1.gz"
+done
 install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$root/DEBIAN/"
 
 size=$(du -sk "$root" | cut -f1)

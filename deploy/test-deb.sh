@@ -15,7 +15,8 @@ for path in ./usr/bin/lampd ./usr/bin/lampctl ./lib/systemd/system/lampd.service
     ./usr/share/lampd/examples/simulated.toml ./usr/share/lampd/examples/raspberry-pi.toml \
     ./usr/share/doc/lampd/README.md ./usr/share/doc/lampd/configuration.md \
     ./usr/share/bash-completion/completions/lampctl ./usr/share/zsh/vendor-completions/_lampctl \
-    ./usr/share/fish/vendor_completions.d/lampctl.fish; do
+    ./usr/share/fish/vendor_completions.d/lampctl.fish \
+    ./usr/share/man/man1/lampd.1.gz ./usr/share/man/man1/lampctl.1.gz; do
     grep -q " $path\$" <<<"$contents" || fail "$path is missing from the package"
 done
 grep -q "rwxr-xr-x root/root .* ./usr/bin/lampd$" <<<"$contents" || fail "lampd is not root-owned 0755"
@@ -43,6 +44,15 @@ for binary in lampd lampctl; do
 done
 "$root/usr/bin/lampctl" --version >/dev/null || fail "lampctl does not run"
 "$root/usr/bin/lampd" --version >/dev/null || fail "lampd does not run"
+# The manual pages render, and lampctl's covers its subcommands.
+for tool in lampd lampctl; do
+    page=$(zcat "$root/usr/share/man/man1/$tool.1.gz" | MANWIDTH=80 man -l - 2>/dev/null) || fail "man $tool does not render"
+    grep -q "^NAME" <<<"$page" || fail "man $tool has no NAME section"
+done
+manual=$(zcat "$root/usr/share/man/man1/lampctl.1.gz")
+for subcommand in status selftest lamp events spool gpio modbus astro config identity; do
+    grep -q "^\.It Em $subcommand\$" <<<"$manual" || fail "man lampctl does not describe $subcommand"
+done
 sed "s|\.lampd-state|$root/state|" "$root/usr/share/lampd/examples/simulated.toml" > "$root/sim.toml"
 "$root/usr/bin/lampctl" config check "$root/sim.toml" >/dev/null || fail "the shipped simulated example does not pass config check"
 "$root/usr/bin/lampctl" identity init --state-dir "$root/state" >/dev/null || fail "lampctl identity init failed"

@@ -4,10 +4,17 @@ import Foundation
 
 /// Options of every command that asks the running lampd.
 struct DaemonOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("lampd's control socket.", valueName: "path"))
-    var socket: String = ControlProtocol.defaultSocketPath
+    @Option(name: .customLong("socket"),
+            help: ArgumentHelp("lampd's control socket (default: [control] socket of /etc/lampd/lampd.toml, else /run/lampd/control.sock).",
+                               valueName: "path"))
+    var socketOption: String?
 
     @OptionGroup var output: OutputOptions
+
+    /// `--socket`, else the one lampd.toml names, else the default.
+    var socket: String {
+        socketOption ?? ControlConfiguration.socket(configuredIn: "/etc/lampd/lampd.toml") ?? ControlProtocol.defaultSocketPath
+    }
 }
 
 /// lampctl's side of the control socket: one connection, requests one at a

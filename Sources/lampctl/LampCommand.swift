@@ -6,8 +6,8 @@ import Foundation
 struct LampCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lamp",
-        abstract: "Explain, override or release the lamp's level (asks the running lampd).",
-        subcommands: [Explain.self, Set.self, Clear.self]
+        abstract: "Explain, override, release or test the lamp's level (asks the running lampd).",
+        subcommands: [Explain.self, Set.self, Clear.self, Test.self]
     )
 
     /// `lampctl lamp explain`: why is this lamp at this level?
@@ -51,6 +51,9 @@ struct LampCommand: AsyncParsableCommand {
                 lines += wrap(text)
             } else {
                 lines.append("override: none")
+            }
+            if let test = s["lampTest"], test["state"]?.stringValue == "running" {
+                lines += wrap("lamp test: step \(test["step"]?.int ?? 0) of \(test["levelsPercent"]?.array.count ?? 0) by \(test["by"]?.string ?? "?") (`lampctl lamp clear` stops it)")
             }
             let faults = s["activeFaults"]?.arrayValue ?? []
             lines.append("faults: " + (faults.isEmpty ? "none" : faults.compactMap { $0.stringValue ?? $0["kind"]?.stringValue }.joined(separator: ", ")))

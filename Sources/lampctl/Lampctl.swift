@@ -17,7 +17,7 @@ struct Lampctl: AsyncParsableCommand {
             """,
         version: LampdVersion.string,
         subcommands: [
-            StatusCommand.self, LampCommand.self, EventsCommand.self, SpoolCommand.self, SyncCommand.self,
+            StatusCommand.self, SelfTestCommand.self, LampCommand.self, EventsCommand.self, SpoolCommand.self, SyncCommand.self,
             GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self, IdentityCommand.self,
         ]
     )

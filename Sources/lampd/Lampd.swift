@@ -31,6 +31,10 @@ struct Lampd: AsyncParsableCommand {
     @Flag(help: "With --simulate: play a scripted scenario (door, mains, meter and lamp faults) every three minutes.")
     var demo = false
 
+    @Option(name: .customLong("simulate-fault"),
+            help: ArgumentHelp("With --simulate: start with this fault on the simulated board (\(SimulatedFault.names)); repeatable.", valueName: "fault"))
+    var simulateFaults: [String] = []
+
     @Option(help: "Control socket lampctl connects to (default /run/lampd/control.sock; on the simulated board control.sock in the state directory, so it never meets a real lampd).")
     var socket: String?
 
@@ -42,6 +46,10 @@ struct Lampd: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         if demo && !simulate { throw ValidationError("--demo needs --simulate") }
+        if !simulateFaults.isEmpty && !simulate { throw ValidationError("--simulate-fault needs --simulate") }
+        for fault in simulateFaults where SimulatedFault(rawValue: fault) == nil {
+            throw ValidationError("--simulate-fault \(fault) is not known; use one of \(SimulatedFault.names)")
+        }
     }
 
     func run() async throws {
@@ -88,11 +96,19 @@ struct Lampd: AsyncParsableCommand {
         if simulate { configuration.board.kind = .simulated }
 
         let board = configuration.board.kind == .simulated ? await SimulatedBoard() : nil
+        if let board {
+            for fault in simulateFaults.compactMap(SimulatedFault.init(rawValue:)) {
+                do { try await fault.apply(to: board) } catch {
+                    logger.error("cannot inject the simulated fault", metadata: ["fault": "\(fault.rawValue)", "error": "\(error)"])
+                }
+            }
+        }
         let agent: LampdAgent
         do {
             agent = try await LampdAgent.build(
                 configuration: configuration, board: board,
-                control: ControlServerConfiguration(socketPath: socketPath(for: configuration)), logger: logger)
+                control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
+                logger: logger)
         } catch {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])
@@ -128,9 +144,9 @@ struct Lampd: AsyncParsableCommand {
         logger.notice("lampd stopped")
     }
 
-    /// The control socket: `--socket`, else the board's default.
+    /// The control socket: `--socket`, else `[control] socket`, else the board's default.
     func socketPath(for configuration: LampdConfiguration) -> String {
-        if let socket { return socket }
+        if let socket = socket ?? configuration.control.socket { return socket }
         guard configuration.board.kind == .simulated else { return ControlProtocol.defaultSocketPath }
         return (configuration.storage.directory as NSString).appendingPathComponent("control.sock")
     }

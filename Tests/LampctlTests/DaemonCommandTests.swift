@@ -8,8 +8,15 @@ final class SimulatedDaemon: @unchecked Sendable {
     let directory: URL
     let socket: String
     let process = Process()
+    /// The configuration file lampd was started with.
+    var configurationFile: String { directory.appendingPathComponent("lampd.toml").path }
+    /// lampd's state directory.
+    var stateDirectory: String { directory.appendingPathComponent("state").path }
 
-    init() throws {
+    /// - Parameters:
+    ///   - arguments: more lampd arguments, e.g. `--simulate-fault meter-silent`.
+    ///   - configuration: more TOML sections for lampd.toml.
+    init(arguments: [String] = [], configuration extra: String = "") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampctl-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("control.sock").path
@@ -49,9 +56,10 @@ final class SimulatedDaemon: @unchecked Sendable {
             [lighting.program.switch_points]
             "23:00" = 60
             "05:00" = 100
+            \(extra)
             """.write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
-        process.arguments = ["--simulate", "--config", config.path, "--socket", socket]
+        process.arguments = ["--simulate", "--config", config.path, "--socket", socket] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -59,13 +67,23 @@ final class SimulatedDaemon: @unchecked Sendable {
 
     /// Waits until lampd answers and has sampled the meter once.
     func waitUntilSampled() async throws {
+        try await waitForStatus("lampd did not answer with meter readings within 20 s") { $0.stdout.contains("meter.voltage") }
+    }
+
+    /// Waits until lampd answers `lampctl status`.
+    func waitUntilAnswering() async throws {
+        try await waitForStatus("lampd did not answer within 20 s") { _ in true }
+    }
+
+    /// Asks `lampctl status --json` every 200 ms until lampd answers and `ready` says so (at most 20 s).
+    private func waitForStatus(_ failure: Comment, until ready: (ProductProcess.Result) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             let status = try await ProductProcess.run("lampctl", ["status", "--json", "--socket", socket])
-            if status.exitCode != 3, status.stdout.contains("meter.voltage") { return }
+            if status.exitCode != 3, ready(status) { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        Issue.record("lampd did not answer with meter readings within 20 s")
+        Issue.record(failure)
     }
 
     func stop() {

@@ -49,6 +49,10 @@ public struct LampdConfiguration: Sendable {
     public var lighting: LightingConfiguration? = nil
     /// `[uplink]`; nil when nothing is sent upstream (everything stays in the spool).
     public var uplink: UplinkConfiguration? = nil
+    /// `[watchdog]`; nil when lampd does not feed a hardware watchdog.
+    public var watchdog: WatchdogConfiguration? = nil
+    /// `[control]`: the control socket and its groups (defaults without the section).
+    public var control = ControlConfiguration()
 
     /// Reads and checks a configuration file.
     ///
@@ -156,12 +160,15 @@ public struct LampdConfiguration: Sendable {
         let uplink = root.table("uplink").flatMap {
             UplinkConfiguration.read($0, configurationDirectory: directory.isEmpty ? "." : directory)
         }
+        let watchdog = root.table("watchdog").flatMap(WatchdogConfiguration.read)
+        let control = root.table("control").map { ControlConfiguration.read($0) } ?? ControlConfiguration()
 
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, uplink: uplink)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, uplink: uplink,
+            watchdog: watchdog, control: control)
     }
 }
 

@@ -2,13 +2,14 @@ import Foundation
 import Lighting
 
 extension ControlCommandRegistry {
-    /// Adds the lamp's commands: `lamp.explain` (read), `lamp.set` and
-    /// `lamp.clear` (operate). Without a `[lighting]` section they answer
+    /// Adds the lamp's commands: `lamp.explain` (read), `lamp.set`,
+    /// `lamp.clear` and `lamp.test` (operate). Without a `[lighting]` section they answer
     /// `lamp.not-configured`.
     public mutating func registerLampCommands(_ lighting: LightingService?) {
         register(LampExplainCommand(lighting: lighting))
         register(LampSetCommand(lighting: lighting))
         register(LampClearCommand(lighting: lighting))
+        register(LampTestCommand(lighting: lighting))
     }
 }
 
@@ -18,6 +19,11 @@ private func requireLighting(_ lighting: LightingService?) throws(ControlError) 
                            message: "this board drives no lamp: its configuration has no [lighting] section")
     }
     return lighting
+}
+
+/// The technician behind a call, as overrides name them: the claimed login, else the verified user.
+private func technicianName(_ caller: ControlCaller) -> String {
+    caller.claimed?.user ?? caller.userName ?? "uid \(caller.credentials.uid)"
 }
 
 /// `lamp.explain`: the level, why, and what comes next.
@@ -61,7 +67,7 @@ struct LampSetCommand: ControlHandler {
         if let seconds = arguments.forSeconds, !(seconds > 0 && seconds.isFinite) {
             throw ControlError.badArguments(command, "forSeconds must be a positive number of seconds")
         }
-        let technician = call.caller.claimed?.user ?? call.caller.userName ?? "uid \(call.caller.credentials.uid)"
+        let technician = technicianName(call.caller)
         let request = OverrideRequest(
             levelPercent: arguments.level,
             expiry: arguments.forSeconds.map { lighting.now().date.addingTimeInterval($0) },
@@ -90,5 +96,36 @@ struct LampClearCommand: ControlHandler {
         let who = call.caller.claimed?.user ?? call.caller.displayName
         guard let removed = await lighting.clearOverride(by: "technician \(who)") else { return .object(["cleared": .bool(false)]) }
         return .object(["cleared": .bool(true), "override": try JSONValue(encoding: removed)])
+    }
+}
+
+/// `lamp.test`: a visible ramp 0 → 25 → 50 → 75 → 100 % and back off, then the program.
+struct LampTestCommand: ControlHandler {
+    let lighting: LightingService?
+    var command: String { "lamp.test" }
+    var permission: ControlPermission { .operate }
+    var summary: String { "step the lamp through 0, 25, 50, 75, 100 % and off (stepSeconds each), then back to the program" }
+
+    struct Arguments: Decodable {
+        /// How long each level is held; `LampTest.defaultStepSeconds` when absent.
+        var stepSeconds: Double?
+    }
+
+    func handle(_ call: ControlCall) async throws -> JSONValue {
+        let lighting = try requireLighting(lighting)
+        let arguments = try call.arguments(Arguments.self, command: command)
+        let stepSeconds = arguments.stepSeconds ?? LampTest.defaultStepSeconds
+        guard LampTest.stepSecondsRange.contains(stepSeconds) else {
+            throw ControlError.badArguments(command, String(format: "stepSeconds must be %.0f to %.0f",
+                                                            LampTest.stepSecondsRange.lowerBound, LampTest.stepSecondsRange.upperBound))
+        }
+        let technician = technicianName(call.caller)
+        let test: LampTest
+        do {
+            test = try await lighting.startLampTest(stepSeconds: stepSeconds, technician: technician)
+        } catch {
+            throw ControlError(code: "lamp.\(error.code)", message: error.description)
+        }
+        return try JSONValue(encoding: test)
     }
 }

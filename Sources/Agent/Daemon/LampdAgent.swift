@@ -58,6 +58,7 @@ public struct LampdAgent: Sendable {
         let uplinkTrigger = UplinkTrigger()
         let sink: any TelemetrySink = configuration.uplink == nil ? recent : UrgentEventTap(next: recent, trigger: uplinkTrigger)
         let heartbeats = LoopHeartbeats()
+        let answers = ModbusDeviceAnswers()
 
         // Buses by name.
         var buses: [String: any ModbusClient] = [:]
@@ -90,7 +91,7 @@ public struct LampdAgent: Sendable {
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
-                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats,
+                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, answers: answers,
                 logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
@@ -124,6 +125,9 @@ public struct LampdAgent: Sendable {
         var commands = ControlCommandRegistry.agentCommands(context)
         commands.registerLampCommands(lighting)
         commands.registerUplinkCommands(uplink)
+        var selfTest = DaemonSelfTest(configuration: configuration, telemetry: recent, answers: answers,
+                                      heartbeats: heartbeats, timeSource: timeSource)
+        selfTest.lampOutput = { await lamp?.explain().map { ($0.outputDescription, $0.outputError) } }
 
         var services: [any Service] = [SpoolService(spool: spool, logger: logger)]
         if let lighting { services.append(lighting) }
@@ -133,6 +137,15 @@ public struct LampdAgent: Sendable {
         if let uplink { services.append(uplink) }
         services += [
             WatchdogService(heartbeats: heartbeats, logger: logger),
+        ]
+        if let watchdog = configuration.watchdog {
+            let service = HardwareWatchdogService(configuration: watchdog, heartbeats: heartbeats, sink: sink,
+                                                  timeSource: timeSource, logger: logger.with(metadata: ["service": "watchdog"]))
+            selfTest.hardwareWatchdog = { service.status.check(device: watchdog.device) }
+            services.append(service)
+        }
+        commands.registerSelfTest(selfTest)
+        services += [
             // Last, so it stops first and no command runs against a stopping spool.
             ControlServer(
                 configuration: control,

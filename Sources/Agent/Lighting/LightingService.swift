@@ -71,6 +71,10 @@ public actor LightingService: Service {
     private var upcoming: [ScheduledSwitch] = []
     /// The clock's sync state at the previous step (nil before the first).
     private var lastClockSynchronised: Bool?
+    /// The lamp test running or last run (`LampTest.swift`).
+    var lampTest: LampTest?
+    /// Drives the running lamp test's steps; cancelled when the test ends early.
+    var lampTestTask: Task<Void, Never>?
 
     /// - Parameters:
     ///   - configuration: the `[lighting]` section; a nil `schedule` runs the fail-safe.
@@ -140,6 +144,7 @@ public actor LightingService: Service {
     /// Saves the state and the counters; the lamp stays as commanded (a restart or an update
     /// must not blink the street). `run()` calls it when the service group stops.
     public func shutdown() {
+        endLampTest(.cancelled, because: "lampd stopped")
         saveState()
         saveCounters()
         logger.notice("lighting stopped; lamp left as commanded", metadata: ["level": "\(commandedPercent ?? -1)"])
@@ -353,8 +358,11 @@ public actor LightingService: Service {
     ///   while the clock is not synchronised (a technician's is timed on the board's clock
     ///   and cleared when the clock is synchronised), or the policy's codes
     ///   (`level-out-of-range`, `negative-ramp`, `expiry-before-start`).
+    ///
+    /// A running lamp test ends (cancelled) when another override replaces its step;
+    /// `partOfLampTest` is set only by the test's own steps.
     @discardableResult
-    public func applyOverride(_ request: OverrideRequest) async throws(LightingError) -> LightOverride {
+    public func applyOverride(_ request: OverrideRequest, partOfLampTest: Bool = false) async throws(LightingError) -> LightOverride {
         let now = timeSource.now()
         let technician: Bool
         if case .technician = request.source { technician = true } else { technician = false }
@@ -366,6 +374,7 @@ public actor LightingService: Service {
         do { accepted = try overrides.apply(request, now: now.date, policy: configuration.overridePolicy) } catch {
             throw LightingError(code: error.code, error.description)
         }
+        if !partOfLampTest { endLampTest(.cancelled, because: "replaced by an override by \(request.source)") }
         if !now.isClockSynchronised {
             // Timed on the board's own clock; cleared when NTP synchronises it (see step).
             accepted = overrides.markTimedOnUnsynchronisedClock() ?? accepted
@@ -385,6 +394,7 @@ public actor LightingService: Service {
     public func clearOverride(by who: String) async -> LightOverride? {
         let now = timeSource.now()
         let removed = overrides.current
+        endLampTest(.cancelled, because: "override cleared by \(who)")
         overrides.clear()
         if let removed {
             sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
@@ -453,6 +463,7 @@ public actor LightingService: Service {
             outputDescription: output.description, output: readBack,
             activeFaults: LampFault.allCases.filter { detector?.active.contains($0) == true },
             burnHours: counters.burnHours.hours, switchOnCount: counters.switchOnCount,
-            energyWattHours: counters.energy.totalWattHours, decidedAt: now.date, outputError: outputError)
+            energyWattHours: counters.energy.totalWattHours, decidedAt: now.date, outputError: outputError,
+            lampTest: lampTest)
     }
 }

@@ -42,6 +42,8 @@ public struct LightingSnapshot: Sendable, Hashable, Codable {
     public var decidedAt: Date
     /// Set when the last write to the lamp output failed.
     public var outputError: String?
+    /// The lamp test running or last run since lampd started (`lampctl lamp test`).
+    public var lampTest: LampTest? = nil
 }
 
 /// Thread-safe holder of the latest `LightingSnapshot`; the lighting service writes it at

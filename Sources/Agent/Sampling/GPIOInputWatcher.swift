@@ -123,7 +123,8 @@ public struct GPIOInputWatcher: Sendable {
 }
 
 extension LineBias {
-    init(_ bias: GPIOInputConfiguration.Bias) {
+    /// The configuration's bias as the GPIO layer names it.
+    public init(_ bias: GPIOInputConfiguration.Bias) {
         switch bias {
         case .asIs: self = .asIs
         case .disabled: self = .disabled

@@ -21,13 +21,14 @@ public struct ModbusDevicePoller: Sendable {
     private let sink: any TelemetrySink
     private let timeSource: any TimeSource
     private let heartbeats: LoopHeartbeats?
+    private let answers: ModbusDeviceAnswers?
     private let logger: Logger
 
     /// - Throws: `TelemetryError` if a channel name or unit is not valid SenML
     ///   (the configuration check reports these first).
     public init(
         device: ModbusDeviceConfiguration, client: any ModbusClient, sink: any TelemetrySink,
-        timeSource: any TimeSource, heartbeats: LoopHeartbeats? = nil, logger: Logger
+        timeSource: any TimeSource, heartbeats: LoopHeartbeats? = nil, answers: ModbusDeviceAnswers? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.device = device
         var channels: [Channel] = []
@@ -39,6 +40,7 @@ public struct ModbusDevicePoller: Sendable {
         self.sink = sink
         self.timeSource = timeSource
         self.heartbeats = heartbeats
+        self.answers = answers
         self.logger = logger
     }
 
@@ -112,6 +114,8 @@ public struct ModbusDevicePoller: Sendable {
                 break  // the unit is not answering: don't pay a timeout per register
             }
         }
+        answers?.record(device.name, answered: answered && failure == nil, atSeconds: timeSource.now().utcSeconds,
+                        failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"))
         let transition = answered && failure == nil
             ? state.availability.recordSuccess(atSeconds: now)
             : state.availability.recordFailure(atSeconds: now)

@@ -7,7 +7,6 @@ public struct WatchdogService: Service {
     private let heartbeats: LoopHeartbeats
     private let notifier: SystemdNotifier
     private let interval: Duration
-    private let clock: ContinuousClock
     private let logger: Logger
 
     /// - Parameter interval: how often to check; half of `WatchdogSec=` is
@@ -16,7 +15,6 @@ public struct WatchdogService: Service {
         self.heartbeats = heartbeats
         self.notifier = notifier
         self.interval = interval ?? notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(10)
-        self.clock = ContinuousClock()
         self.logger = logger
     }
 
@@ -25,22 +23,13 @@ public struct WatchdogService: Service {
     }
 
     private func feed() async {
-        var wasStalled = false
-        while !Task.isCancelled {
-            let now = ContinuousClock.processSeconds
-            let stalled = heartbeats.stalled(atSeconds: now)
-            if stalled.isEmpty {
-                notifier.watchdogKeepAlive()
-                if wasStalled { logger.notice("all loops make progress again; feeding the watchdog") }
-                wasStalled = false
-            } else {
-                let names = stalled.map { "\($0.name) (silent \(Int($0.silentSeconds)) s)" }.joined(separator: ", ")
+        await HeartbeatFeeder(heartbeats: heartbeats, interval: interval).run(
+            feed: { notifier.watchdogKeepAlive() },
+            stalled: { names in
                 logger.critical("loop stalled, not feeding the watchdog: systemd will restart lampd", metadata: ["stalled": "\(names)"])
                 notifier.status("stalled: \(names)")
-                wasStalled = true
-            }
-            do { try await Task.sleep(for: interval, clock: clock) } catch { return }
-        }
+            },
+            recovered: { logger.notice("all loops make progress again; feeding the watchdog") })
     }
 }
 

@@ -1,0 +1,29 @@
+import Synchronization
+
+/// Whether each Modbus device answered its latest poll, for `lampctl selftest`:
+/// the daemon holds the buses, so the self-test asks it instead of probing.
+///
+/// `ModbusDevicePoller` writes after every poll; any thread may read.
+public final class ModbusDeviceAnswers: Sendable {
+    /// One device's latest poll.
+    public struct Entry: Sendable, Hashable {
+        /// Whether the latest poll got an answer.
+        public var answered: Bool
+        /// Wall-clock time of the latest poll, seconds since 1970.
+        public var polledAtSeconds: Double
+        /// Why the latest poll failed (nil when it answered).
+        public var failure: String?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init() {}
+
+    /// Records the outcome of a poll of `device` (its configured name).
+    public func record(_ device: String, answered: Bool, atSeconds: Double, failure: String? = nil) {
+        entries.withLock { $0[device] = Entry(answered: answered, polledAtSeconds: atSeconds, failure: failure) }
+    }
+
+    /// The latest poll of `device`; nil before its first.
+    public func entry(_ device: String) -> Entry? { entries.withLock { $0[device] } }
+}

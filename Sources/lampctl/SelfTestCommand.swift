@@ -1,0 +1,132 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Telemetry
+
+/// `lampctl selftest`: every check a technician would do by hand, one line each.
+struct SelfTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest",
+        abstract: "Check the whole pole: configuration, key, storage, daemon, hardware, clock, watchdogs, uplink.",
+        discussion: """
+            One PASS, FAIL or SKIP line per check. lampctl checks the configuration file, \
+            the device key, the state directory and the disk itself; the GPIO lines, \
+            Modbus units, meter, clock and watchdogs are checked by the running lampd, \
+            which holds the hardware. SKIP means it could not be checked here (not \
+            configured, or needs sudo). Exit code 0 when nothing failed, 1 when a check failed.
+            """)
+
+    @Option(help: ArgumentHelp("lampd's configuration file.", valueName: "path"))
+    var config: String = "/etc/lampd/lampd.toml"
+
+    @OptionGroup var options: DaemonOptions
+
+    /// The whole answer, as `--json` prints it.
+    struct Report: Encodable {
+        var checks: [SelfTestCheck]
+        var passed: Int
+        var failed: Int
+        var skipped: Int
+        var ok: Bool
+    }
+
+    func run() async throws {
+        var (checks, configuration) = LocalSelfTest(configurationFile: config).run()
+        checks += await daemonChecks(configuration: configuration)
+        let report = Report(
+            checks: checks, passed: checks.count { $0.outcome == .pass }, failed: checks.count { $0.outcome == .fail },
+            skipped: checks.count { $0.outcome == .skip }, ok: !checks.contains { $0.outcome == .fail })
+        if options.output.json {
+            print(Console.encode(report))
+        } else {
+            for line in SelfTestText.render(checks, colour: SelfTestText.wantsColour()) { print(line) }
+            print("\(report.passed) passed, \(report.failed) failed, \(report.skipped) skipped")
+        }
+        if !report.ok { throw LampctlExit.checkFailed }
+    }
+
+    /// `daemon`, then what lampd checks (`selftest`), then `uplink` from its `status`.
+    /// Without lampd: the hardware is probed directly and the clock checked here.
+    func daemonChecks(configuration: LampdConfiguration?) async -> [SelfTestCheck] {
+        let path = options.socket
+        let connection: ControlConnection
+        let pong: ControlResponse
+        do {
+            connection = try await ControlConnection.perform {
+                try ControlConnection(path: path, timeout: .seconds(5), client: DaemonClient.claimedOrigin())
+            }
+            pong = try await ControlConnection.perform { try connection.send("ping") }
+        } catch {
+            let message = (error as? ControlSocketError)?.message ?? "\(error)"
+            var hardware: [SelfTestCheck] = [.skip("hardware", "configuration invalid: GPIO lines and Modbus units not probed")]
+            if let configuration { hardware = await DirectHardwareProbe(configuration: configuration).run() }
+            return [.fail("daemon", message)] + hardware + [
+                    SystemTimeSource().now().isClockSynchronised
+                        ? .pass("clock", "synchronised (NTP)")
+                        : .fail("clock", "not synchronised: check timesyncd or chrony and the network (timedatectl)"),
+                    .skip("uplink", "lampd is not running")]
+        }
+        var checks: [SelfTestCheck] = [.pass("daemon", "lampd \(pong.result?["version"]?.string ?? "?") answers")]
+        do {
+            let answer = try await ControlConnection.perform { try connection.send("selftest") }
+            if let error = answer.error {
+                checks.append(.skip("hardware", "this lampd cannot self-test (\(error.code)); upgrade it"))
+            } else {
+                checks += try (answer.result?["checks"] ?? .array([])).decode([SelfTestCheck].self)
+            }
+            let status = try await ControlConnection.perform { try connection.send("status") }
+            checks.append(Self.uplink(status.result?["uplink"]))
+        } catch {
+            checks.append(.fail("daemon", "lampd stopped answering: \((error as? ControlSocketError)?.message ?? "\(error)")"))
+        }
+        return checks
+    }
+
+    /// Upstream reachable: from the `uplink` object of lampd's `status`, when it has one.
+    static func uplink(_ uplink: JSONValue?) -> SelfTestCheck {
+        guard let uplink, case .object = uplink else { return .skip("uplink", "this lampd reports no uplink") }
+        if let error = uplink["lastError"]?.stringValue {
+            return .fail("uplink", "last upload failed: \(error)")
+        }
+        guard let last = uplink["lastSuccessfulUpload"]?.stringValue else {
+            return .skip("uplink", "nothing uploaded yet")
+        }
+        return .pass("uplink", "last successful upload \(last)")
+    }
+}
+
+/// The self-test as text: `PASS  name  detail`, each line at most 80 columns.
+enum SelfTestText {
+    static let width = 80
+    static let nameWidth = 18
+
+    static func render(_ checks: [SelfTestCheck], colour: Bool) -> [String] {
+        var lines: [String] = []
+        var cut: [SelfTestCheck] = []
+        for check in checks {
+            let word = check.outcome.rawValue.uppercased()
+            let name = check.name.padding(toLength: max(nameWidth, check.name.count), withPad: " ", startingAt: 0)
+            var line = "\(word.padding(toLength: 4, withPad: " ", startingAt: 0))  \(name)  \(check.detail)"
+            if line.count > width {
+                line = String(line.prefix(width - 1)) + "…"
+                if check.outcome == .fail { cut.append(check) }
+            }
+            if colour {
+                let code = switch check.outcome { case .pass: "32"; case .fail: "31"; case .skip: "33" }
+                line = "\u{1B}[\(code)m\(word)\u{1B}[0m" + line.dropFirst(word.count)
+            }
+            lines.append(line)
+        }
+        for check in cut {
+            lines.append("")
+            lines += LampCommand.Explain.wrap("\(check.name): \(check.detail)", width: width)
+        }
+        return lines
+    }
+
+    /// Colour only on a terminal, and not when `NO_COLOR` is set or `TERM=dumb`.
+    static func wantsColour() -> Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+    }
+}
