@@ -19,6 +19,7 @@ swift package plugin generate-manual --configuration release --authors "lampd de
 manuals=.build/plugins/GenerateManual/outputs
 swift build -c release --static-swift-stdlib --product lampd
 swift build -c release --static-swift-stdlib --product lampctl
+swift build -c release --static-swift-stdlib --product lamp-ingest
 bin=$(swift build -c release --show-bin-path)
 
 root=$(mktemp -d)
@@ -27,8 +28,8 @@ install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/
     "$root/usr/lib/tmpfiles.d" "$root/usr/share/doc/lampd" "$root/usr/share/lampd/examples" \
     "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
     "$root/usr/share/fish/vendor_completions.d" "$root/usr/share/man/man1"
-install -m 0755 "$bin/lampd" "$bin/lampctl" "$root/usr/bin/"
-strip --strip-unneeded "$root/usr/bin/lampd" "$root/usr/bin/lampctl"
+install -m 0755 "$bin/lampd" "$bin/lampctl" "$bin/lamp-ingest" "$root/usr/bin/"
+strip --strip-unneeded "$root/usr/bin/lampd" "$root/usr/bin/lampctl" "$root/usr/bin/lamp-ingest"
 install -m 0644 systemd/lampd.service "$root/lib/systemd/system/lampd.service"
 install -m 0644 systemd/lampd.sysusers "$root/usr/lib/sysusers.d/lampd.conf"
 install -m 0644 systemd/lampd.tmpfiles "$root/usr/lib/tmpfiles.d/lampd.conf"
@@ -38,7 +39,7 @@ install -m 0644 docs/*.md "$root/usr/share/doc/lampd/"
 "$root/usr/bin/lampctl" --generate-completion-script bash > "$root/usr/share/bash-completion/completions/lampctl"
 "$root/usr/bin/lampctl" --generate-completion-script zsh > "$root/usr/share/zsh/vendor-completions/_lampctl"
 "$root/usr/bin/lampctl" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/lampctl.fish"
-for tool in lampd lampctl; do
+for tool in lampd lampctl lamp-ingest; do
     gzip -9n < "$manuals/$tool/$tool.1" > "$root/usr/share/man/man1/$tool.1.gz"
     chmod 0644 "$root/usr/share/man/man1/$tool.1.gz"
 done

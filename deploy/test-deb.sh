@@ -16,6 +16,7 @@ for path in ./usr/bin/lampd ./usr/bin/lampctl ./lib/systemd/system/lampd.service
     ./usr/share/doc/lampd/README.md ./usr/share/doc/lampd/configuration.md \
     ./usr/share/bash-completion/completions/lampctl ./usr/share/zsh/vendor-completions/_lampctl \
     ./usr/share/fish/vendor_completions.d/lampctl.fish \
+    ./usr/bin/lamp-ingest ./usr/share/man/man1/lamp-ingest.1.gz \
     ./usr/share/man/man1/lampd.1.gz ./usr/share/man/man1/lampctl.1.gz; do
     grep -q " $path\$" <<<"$contents" || fail "$path is missing from the package"
 done
@@ -37,20 +38,21 @@ done
 
 # The binaries must need nothing beyond the declared C libraries (the Swift
 # runtime is linked statically).
-for binary in lampd lampctl; do
+for binary in lampd lampctl lamp-ingest; do
     missing=$(ldd "$root/usr/bin/$binary" | grep "not found" || true)
     [ -z "$missing" ] || fail "$binary needs libraries that are not installed: $missing"
     if ldd "$root/usr/bin/$binary" | grep -q "libswiftCore"; then fail "$binary links the Swift runtime dynamically"; fi
 done
 "$root/usr/bin/lampctl" --version >/dev/null || fail "lampctl does not run"
 "$root/usr/bin/lampd" --version >/dev/null || fail "lampd does not run"
+"$root/usr/bin/lamp-ingest" --help >/dev/null || fail "lamp-ingest does not run"
 # The manual pages render, and lampctl's covers its subcommands.
-for tool in lampd lampctl; do
+for tool in lampd lampctl lamp-ingest; do
     page=$(zcat "$root/usr/share/man/man1/$tool.1.gz" | MANWIDTH=80 man -l - 2>/dev/null) || fail "man $tool does not render"
     grep -q "^NAME" <<<"$page" || fail "man $tool has no NAME section"
 done
 manual=$(zcat "$root/usr/share/man/man1/lampctl.1.gz")
-for subcommand in status selftest lamp events spool gpio modbus astro config identity; do
+for subcommand in status selftest lamp events spool sync gpio modbus astro config identity; do
     grep -q "^\.It Em $subcommand\$" <<<"$manual" || fail "man lampctl does not describe $subcommand"
 done
 sed "s|\.lampd-state|$root/state|" "$root/usr/share/lampd/examples/simulated.toml" > "$root/sim.toml"
@@ -62,5 +64,7 @@ systemd-analyze security --offline=true "$root/lib/systemd/system/lampd.service"
     || fail "the shipped unit's exposure is above 2.0"
 
 echo "test-deb: $deb"
-printf '  %-8s %s\n' lampd "$(stat -c %s "$root/usr/bin/lampd") bytes (stripped)" lampctl "$(stat -c %s "$root/usr/bin/lampctl") bytes (stripped)"
+printf '  %-12s %s\n' lampd "$(stat -c %s "$root/usr/bin/lampd") bytes (stripped)" lampctl "$(stat -c %s "$root/usr/bin/lampctl") bytes (stripped)" \
+    lamp-ingest "$(stat -c %s "$root/usr/bin/lamp-ingest") bytes (stripped)"
+printf '  %-12s %s\n' package "$(stat -c %s "$deb") bytes"
 echo "test-deb: 1 passed, 0 failed"
