@@ -335,6 +335,21 @@ struct UplinkEndToEndTests {
         #expect(ingest["gaps"] as? Int == 0, "\(ingest)")
         let readings = try await rig.checkExportInOrder()
         #expect(readings > 100)
+
+        // The last batch lampd signed (kept on disk after its acknowledgement), checked by an
+        // independent verifier (Python cbor2 + pycose) with the key `lampctl identity show` prints.
+        let show = try await ProductProcess.run("lampctl", ["identity", "show", "--state-dir", rig.state.path, "--json"])
+        let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
+        let batch = rig.state.appendingPathComponent("uplink-inflight.cose")
+        let verify = rig.peers.appendingPathComponent("uplink_verify.py").path
+        let good = try await ProductProcess.runPath("/usr/bin/env", ["python3", verify, batch.path, publicKey])
+        #expect(good.exitCode == 0, "\(good.stdout)\(good.stderr)")
+        var bytes = try Data(contentsOf: batch)
+        bytes[bytes.count / 2] ^= 0x01
+        let tampered = rig.directory.appendingPathComponent("tampered.cose")
+        try bytes.write(to: tampered)
+        let bad = try await ProductProcess.runPath("/usr/bin/env", ["python3", verify, tampered.path, publicKey])
+        #expect(bad.exitCode != 0, "a tampered batch verified")
     }
 
     @Test func aReceiverWithAnUntrustedCertificateIsRefused() async throws {
