@@ -91,6 +91,8 @@ if [ ! -f "$cache.tar" ] || [ ! -f "$cache-systemd.tar" ]; then
     save_root "$cache-systemd.tar"
     cleanup
     echo "test-install: cached the roots as $cache.tar ($(du -h "$cache.tar" | cut -f1)), $cache-systemd.tar ($(du -h "$cache-systemd.tar" | cut -f1))"
+else
+    echo "test-install: roots from $cache.tar, $cache-systemd.tar"
 fi
 
 passed=0
