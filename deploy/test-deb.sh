@@ -68,3 +68,7 @@ printf '  %-12s %s\n' lampd "$(stat -c %s "$root/usr/bin/lampd") bytes (stripped
     lamp-ingest "$(stat -c %s "$root/usr/bin/lamp-ingest") bytes (stripped)"
 printf '  %-12s %s\n' package "$(stat -c %s "$deb") bytes"
 echo "test-deb: 1 passed, 0 failed"
+
+# Then install it for real into a throwaway Debian root, maintainer scripts
+# running (needs root; caches the root under .build/).
+deploy/test-install.sh "$deb"
