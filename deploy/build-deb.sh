@@ -54,7 +54,7 @@ Maintainer: lampd developers <maintainers@lampd.invalid>
 Section: misc
 Priority: optional
 Installed-Size: $size
-Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g
+Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g, adduser
 Description: street-lamp controller agent
  lampd runs on the board in a smart street lamp's pole or a roadside
  cabinet: it dims the lamp on an astronomical schedule, watches the traffic
