@@ -72,24 +72,30 @@ public struct BatchReceiver: Sendable {
             throw IngestError(.bodyTooLarge, "the body has \(incoming.body.count) bytes, over this receiver's limit of \(maxBodyBytes)")
         }
         let bytes = try decode(incoming.body, encoding: incoming.contentEncoding)
-        let header = try BatchHeaderPeek.read(bytes)
-        let publicKey = try keys.keys.key(device: header.deviceID, kid: header.kid)
+        // Decoded once: the envelope names the key to verify with; nothing in it is trusted before.
+        let envelope: SignedEnvelope
+        do {
+            envelope = try BatchVerifier.open(bytes: bytes)
+        } catch {
+            throw IngestError(error)
+        }
+        let publicKey = try keys.keys.key(device: envelope.deviceID, kid: envelope.kid)
         let batch: VerifiedBatch
         do {
-            batch = try BatchVerifier.verify(bytes: bytes, publicKey: publicKey)
+            batch = try envelope.verify(with: publicKey)
         } catch {
             throw IngestError(error)
         }
         let decision = try await store.accept(batch, bytes: bytes, publicKey: publicKey, receivedAt: time)
         var ack = Acknowledgement(
-            status: .stored, device: batch.deviceID, kid: hex(batch.kid), sequence: batch.sequence, hash: hex(batch.hash))
+            status: .stored, device: batch.deviceID, kid: batch.kid.hexString, sequence: batch.sequence, hash: batch.hash.hexString)
         switch decision {
         case .duplicate:
             ack.status = .duplicate
         case .conflict(let storedHash):
             throw IngestError(
                 .sequenceConflict,
-                "another batch with sequence \(batch.sequence) of key \(ack.kid) is stored already (hash \(hex(storedHash))): "
+                "another batch with sequence \(batch.sequence) of key \(ack.kid) is stored already (hash \(storedHash.hexString)): "
                     + "a board restored from an old backup, or a forgery — check the board, then rotate its key")
         case .store(let gap, _):
             ack.gap = gap.map { Acknowledgement.Gap(expected: $0.expected, received: $0.received) }

@@ -47,7 +47,7 @@ public struct EnrolledKeys: Sendable, Equatable {
         guard let key = keys.first(where: { $0.kid == kid }) else {
             throw IngestError(
                 .unknownKey,
-                "device \(device) is enrolled, but not with key \(hex(kid)) that signed this batch (enrolled: "
+                "device \(device) is enrolled, but not with key \(kid.hexString) that signed this batch (enrolled: "
                     + keys.map(\.kidHex).joined(separator: ", ") + "): enroll the board's current key after a rotation")
         }
         return key
@@ -119,9 +119,4 @@ public struct EnrolledKeys: Sendable, Equatable {
         }
         return line
     }
-}
-
-/// Lower-case hex digits of `bytes`.
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
 }

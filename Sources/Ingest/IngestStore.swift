@@ -89,7 +89,7 @@ public final class IngestStore: Sendable {
         guard let sequence = Int64(exactly: batch.sequence) else {
             throw IngestError(.malformedBatch, "batch sequence \(batch.sequence) is out of range")
         }
-        let kidHex = hex(batch.kid)
+        let kidHex = batch.kid.hexString
         let link = BatchChainLink(kid: batch.kid, sequence: batch.sequence, previousHash: batch.previousHash, hash: batch.hash)
         do {
             return try await pool.write { db in
@@ -148,7 +148,7 @@ public final class IngestStore: Sendable {
     }
 
     private static func chainState(_ row: Row) -> ChainState? {
-        guard let kid = bytes(hex: row["kid"]), let sequence = UInt64(exactly: row["sequence"] as Int64) else { return nil }
+        guard let kid = [UInt8](hexString: row["kid"]), let sequence = UInt64(exactly: row["sequence"] as Int64) else { return nil }
         return ChainState(kid: kid, sequence: sequence, hash: Array(row["hash"] as Data))
     }
 
@@ -162,19 +162,4 @@ public final class IngestStore: Sendable {
             throw IngestError(.storeFailed, "reading the ingest database \(path) failed: \(error)")
         }
     }
-}
-
-/// The bytes of a string of hex digits, nil if it is not one.
-func bytes(hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count % 2 == 0 else { return nil }
-    var result: [UInt8] = []
-    result.reserveCapacity(digits.count / 2)
-    var index = 0
-    while index < digits.count {
-        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-        result.append(byte)
-        index += 2
-    }
-    return result
 }

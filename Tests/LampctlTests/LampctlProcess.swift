@@ -24,47 +24,39 @@ struct ProductProcess {
         return executable.deletingLastPathComponent()
     }
 
-    private static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
-        }
-    }
-
     /// Runs `product` with `arguments`, waits at most `timeout` and returns what it printed.
     static func run(
         _ product: String = "lampctl",
         _ arguments: [String],
         timeout: Duration = .seconds(30)
     ) async throws -> Result {
+        try await runPath(productsDirectory.appendingPathComponent(product).path, arguments, timeout: timeout)
+    }
+
+    /// Runs any executable (python3 through /usr/bin/env, too). Output goes through files, not
+    /// pipes: nothing can block on a full pipe, and no reader thread is needed.
+    static func runPath(_ path: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(product)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
         try process.run()
-
-        // Drain both pipes concurrently so a chatty child cannot block on a
-        // full pipe; on Dispatch threads, not the cooperative pool (two
-        // blocking reads would take both of its threads on a 2-core machine).
-        async let stdoutData = readToEnd(out.fileHandleForReading)
-        async let stderrData = readToEnd(err.fileHandleForReading)
-
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                break
-            }
+            if ContinuousClock.now > deadline { process.terminate() }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.waitUntilExit()
-        return Result(
-            exitCode: process.terminationStatus,
-            stdout: String(decoding: await stdoutData, as: UTF8.self),
-            stderr: String(decoding: await stderrData, as: UTF8.self)
-        )
+        return Result(exitCode: process.terminationStatus,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 }

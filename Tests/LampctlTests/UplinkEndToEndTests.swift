@@ -262,34 +262,6 @@ final class UplinkRig: @unchecked Sendable {
     }
 }
 
-extension ProductProcess {
-    /// Runs any executable (python3 through /usr/bin/env) the way `run` runs a product.
-    static func runPath(_ path: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { process.terminate() }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        return Result(exitCode: process.terminationStatus,
-                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-    }
-}
-
 @Suite("Uplink end to end: lampd → fault proxy (TLS) → lamp-ingest", .serialized)
 struct UplinkEndToEndTests {
     @Test func everyReadingArrivesExactlyOnceInOrderThroughEveryFault() async throws {

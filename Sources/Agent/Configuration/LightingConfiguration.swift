@@ -200,7 +200,7 @@ public struct LightingConfiguration: Sendable {
         var origin = "[lighting.program]"
         let programTable = table.table("program")
         if let scheduleFile {
-            origin = scheduleFile.hasPrefix("/") ? scheduleFile : (configurationDirectory as NSString).appendingPathComponent(scheduleFile)
+            origin = ConfigurationPath.resolve(scheduleFile, relativeTo: configurationDirectory)
             if programTable != nil {
                 table.report("program", "use either schedule_file or [lighting.program], not both")
             }

@@ -1,3 +1,4 @@
+import Foundation
 import TOMLKit
 
 /// Collects the problems found while reading one configuration file.
@@ -182,5 +183,12 @@ final class TOMLReader {
             previous = current
         }
         return previous[b.count]
+    }
+}
+
+/// File paths written in the configuration: absolute, or relative to the configuration file's directory.
+enum ConfigurationPath {
+    static func resolve(_ path: String, relativeTo configurationDirectory: String) -> String {
+        path.hasPrefix("/") ? path : (configurationDirectory as NSString).appendingPathComponent(path)
     }
 }

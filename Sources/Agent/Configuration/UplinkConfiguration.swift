@@ -43,7 +43,7 @@ public struct UplinkConfiguration: Sendable, Equatable {
     static func read(_ table: TOMLReader, configurationDirectory: String) -> UplinkConfiguration? {
         func path(_ key: String) -> String? {
             guard let text = table.string(key) else { return nil }
-            let resolved = text.hasPrefix("/") ? text : (configurationDirectory as NSString).appendingPathComponent(text)
+            let resolved = ConfigurationPath.resolve(text, relativeTo: configurationDirectory)
             if !FileManager.default.isReadableFile(atPath: resolved) {
                 table.report(key, "\(resolved) does not exist or cannot be read by lampd")
             }

@@ -21,7 +21,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
             }
             let sequence = (object["sequence"] as? NSNumber)?.uint64Value
             let hash = (object["hash"] as? String)?.lowercased()
-            let expectedHash = batch.hash.map { String(format: "%02x", $0) }.joined()
+            let expectedHash = batch.hash.hexString
             guard sequence == batch.sequence else {
                 return .retry(reason: "the acknowledgement names sequence \(sequence.map(String.init) ?? "none"), not \(batch.sequence)", retryAfter: nil)
             }

@@ -75,7 +75,7 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let bytes = [UInt8](data)
         let hash = Array(SHA256.hash(data: bytes))
-        guard hash.hex == inFlight.hashHex else { return nil }
+        guard hash.hexString == inFlight.hashHex else { return nil }
         return SignedBatch(bytes: bytes, sequence: inFlight.sequence, firstSpoolSequence: inFlight.firstSpoolSequence,
                            lastSpoolSequence: inFlight.lastSpoolSequence, hash: hash)
     }
@@ -91,28 +91,9 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
     mutating func recordSigned(_ batch: SignedBatch, kidHex: String, recordCount: Int) {
         self.kidHex = kidHex
         lastSequence = batch.sequence
-        lastHashHex = batch.hash.hex
-        inFlight = InFlight(sequence: batch.sequence, kidHex: kidHex, hashHex: batch.hash.hex,
+        lastHashHex = batch.hash.hexString
+        inFlight = InFlight(sequence: batch.sequence, kidHex: kidHex, hashHex: batch.hash.hexString,
                             firstSpoolSequence: batch.firstSpoolSequence, lastSpoolSequence: batch.lastSpoolSequence,
                             recordCount: recordCount)
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Lower-case hex digits.
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
-
-    /// Bytes from hex digits; nil if `hexString` is not an even number of hex digits.
-    init?(hexString: String) {
-        guard hexString.count.isMultiple(of: 2) else { return nil }
-        var bytes: [UInt8] = []
-        var index = hexString.startIndex
-        while index < hexString.endIndex {
-            let next = hexString.index(index, offsetBy: 2)
-            guard let byte = UInt8(hexString[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        self = bytes
     }
 }

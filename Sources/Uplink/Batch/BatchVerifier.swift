@@ -62,6 +62,60 @@ public struct BatchRecord: Hashable, Sendable {
     public var quality: ReadingQuality
 }
 
+/// A batch whose COSE_Sign1 envelope decoded, before its signature is checked. Only `deviceID`
+/// and `kid` may be read, and only to pick the key to verify with (`verify(with:)`).
+public struct SignedEnvelope: Sendable {
+    /// The device id claimed by the protected header (unverified).
+    public let deviceID: String
+    /// The key id claimed by the protected header (unverified).
+    public let kid: [UInt8]
+    let bytes: [UInt8]
+    let protectedBytes: [UInt8]
+    let protected: [CBORValue: CBORValue]
+    let payload: [UInt8]
+    let signature: [UInt8]
+
+    /// Checks the signature with `publicKey`, then the lampd headers and the SenML pack.
+    public func verify(with publicKey: DevicePublicKey) throws(UplinkError) -> VerifiedBatch {
+        guard kid == publicKey.kid else {
+            throw UplinkError(
+                .unknownKey,
+                "batch is signed with key \(kid.hexString), not with \(publicKey.kidHex): was the key rotated? "
+                    + "use the public key shown by `lampctl identity show` on the board")
+        }
+        let toBeSigned = BatchSigner.toBeSigned(protected: protectedBytes, payload: payload)
+        guard signature.count == 64, publicKey.isValidSignature(signature, for: toBeSigned) else {
+            throw UplinkError(.badSignature, "the signature does not match: the batch was altered or not signed by \(publicKey.kidHex)")
+        }
+
+        guard let contentType = protected[COSEHeader.contentType],
+            contentType == .unsigned(COSEHeader.senMLCBORContentFormat) || contentType == .text("application/senml+cbor")
+        else {
+            throw UplinkError(.malformedBatch, "content type is not application/senml+cbor (112)")
+        }
+        guard case .unsigned(let sequence)? = protected[COSEHeader.batchSequence],
+            let previousHash = protected[COSEHeader.previousBatchHash]?.bytes, previousHash.isEmpty || previousHash.count == 32,
+            let range = protected[COSEHeader.spoolSequenceRange]?.array, range.count == 2,
+            let firstSpool = range[0].int64, let lastSpool = range[1].int64
+        else {
+            throw UplinkError(
+                .malformedBatch,
+                "the protected header lacks a valid device id (-65537), sequence (-65538), previous hash (-65539) "
+                    + "or spool range (-65540)")
+        }
+        return VerifiedBatch(
+            deviceID: deviceID,
+            kid: kid,
+            sequence: sequence,
+            previousHash: previousHash,
+            firstSpoolSequence: firstSpool,
+            lastSpoolSequence: lastSpool,
+            hash: Array(SHA256.hash(data: bytes)),
+            records: try SenMLPackReader.records(payload)
+        )
+    }
+}
+
 /// Checks a batch's COSE_Sign1 signature with a device's public key and decodes it; what the
 /// upstream receiver (lamp-ingest) runs on every batch it gets.
 ///
@@ -69,9 +123,18 @@ public struct BatchRecord: Hashable, Sendable {
 /// is the given key's; the Ed25519 signature over the Sig_structure; then the lampd headers and
 /// the SenML pack. Sequence and previous-hash continuity are the receiver's to check against
 /// what it stored (docs/uplink.md), since only it knows the previous batch.
+///
+/// A receiver that holds many keys calls `open` first, picks the key by the envelope's device id
+/// and kid, then `verify(with:)`: the batch is decoded once.
 public enum BatchVerifier {
     /// Verifies and decodes `bytes`.
     public static func verify(bytes: some Collection<UInt8>, publicKey: DevicePublicKey) throws(UplinkError) -> VerifiedBatch {
+        try open(bytes: bytes).verify(with: publicKey)
+    }
+
+    /// Decodes the envelope and checks what needs no key: tag 18, four elements, alg EdDSA, no
+    /// `crit`, a kid and a device id in the protected header.
+    public static func open(bytes: some Collection<UInt8>) throws(UplinkError) -> SignedEnvelope {
         let bytes = Array(bytes)
         let message = try decodeCBOR(bytes, what: "batch")
         guard case .tagged(COSEHeader.sign1Tag, .array(let parts)) = message, parts.count == 4 else {
@@ -98,43 +161,11 @@ public enum BatchVerifier {
         guard let kid = protected[COSEHeader.keyID]?.bytes else {
             throw UplinkError(.malformedBatch, "the protected header has no kid")
         }
-        guard kid == publicKey.kid else {
-            throw UplinkError(
-                .unknownKey,
-                "batch is signed with key \(hexString(kid)), not with \(publicKey.kidHex): was the key rotated? "
-                    + "use the public key shown by `lampctl identity show` on the board")
+        guard let deviceID = protected[COSEHeader.deviceID]?.text else {
+            throw UplinkError(.malformedBatch, "the protected header has no device id (-65537)")
         }
-        let toBeSigned = BatchSigner.toBeSigned(protected: protectedBytes, payload: payload)
-        guard signature.count == 64, publicKey.isValidSignature(signature, for: toBeSigned) else {
-            throw UplinkError(.badSignature, "the signature does not match: the batch was altered or not signed by \(publicKey.kidHex)")
-        }
-
-        guard let contentType = protected[COSEHeader.contentType],
-            contentType == .unsigned(COSEHeader.senMLCBORContentFormat) || contentType == .text("application/senml+cbor")
-        else {
-            throw UplinkError(.malformedBatch, "content type is not application/senml+cbor (112)")
-        }
-        guard let deviceID = protected[COSEHeader.deviceID]?.text,
-            case .unsigned(let sequence)? = protected[COSEHeader.batchSequence],
-            let previousHash = protected[COSEHeader.previousBatchHash]?.bytes, previousHash.isEmpty || previousHash.count == 32,
-            let range = protected[COSEHeader.spoolSequenceRange]?.array, range.count == 2,
-            let firstSpool = range[0].int64, let lastSpool = range[1].int64
-        else {
-            throw UplinkError(
-                .malformedBatch,
-                "the protected header lacks a valid device id (-65537), sequence (-65538), previous hash (-65539) "
-                    + "or spool range (-65540)")
-        }
-        return VerifiedBatch(
-            deviceID: deviceID,
-            kid: kid,
-            sequence: sequence,
-            previousHash: previousHash,
-            firstSpoolSequence: firstSpool,
-            lastSpoolSequence: lastSpool,
-            hash: Array(SHA256.hash(data: bytes)),
-            records: try SenMLPackReader.records(payload)
-        )
+        return SignedEnvelope(deviceID: deviceID, kid: kid, bytes: bytes, protectedBytes: protectedBytes,
+                              protected: protected, payload: payload, signature: signature)
     }
 
     static func decodeCBOR(_ bytes: [UInt8], what: String) throws(UplinkError) -> CBORValue {

@@ -189,7 +189,22 @@ func hex(_ byte: UInt8) -> String {
     return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
 }
 
-/// Lower-case hex of `bytes`, no separators.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map(hex).joined()
+extension Sequence<UInt8> {
+    /// Lower-case hex digits, no separators (kids, batch hashes, the acknowledgement's `hash`).
+    public var hexString: String { map(hex).joined() }
+}
+
+extension Array<UInt8> {
+    /// Bytes from hex digits (either case); nil unless `hexString` is an even number of hex digits.
+    public init?(hexString: String) {
+        let digits = Array(hexString.utf8)
+        guard digits.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self = bytes
+    }
 }

@@ -48,11 +48,11 @@ public struct DevicePublicKey: Hashable, Sendable {
     public var kid: [UInt8] { Array(SHA256.hash(data: rawRepresentation).prefix(8)) }
 
     /// `kid` as 16 lower-case hex digits.
-    public var kidHex: String { hexString(kid) }
+    public var kidHex: String { kid.hexString }
 
     /// First 16 bytes of SHA-256(raw public key), upper-case hex in 8 groups of 4, joined by `:`.
     public var fingerprint: String {
-        let digits = hexString(SHA256.hash(data: rawRepresentation).prefix(16)).uppercased()
+        let digits = SHA256.hash(data: rawRepresentation).prefix(16).hexString.uppercased()
         var groups: [String] = []
         var index = digits.startIndex
         while index < digits.endIndex {
