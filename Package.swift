@@ -4,6 +4,9 @@ import PackageDescription
 /// Settings shared by every Swift target (STYLE.md rule 17).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Members of extensions are visible only from modules a file imports itself, so a file
+    // that imports FoundationEssentials cannot reach full Foundation (and ICU) by accident.
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Lighting
 
 /// `lampctl astro`: the day's sun times for a place, as the lamp's astro clock computes them.
@@ -108,13 +109,13 @@ struct AstroReport {
 
     func offsetText(_ instant: Date) -> String {
         let seconds = timeZone.secondsFromGMT(for: instant)
-        return String(format: "UTC%@%02d:%02d", seconds < 0 ? "-" : "+", abs(seconds) / 3600, abs(seconds) / 60 % 60)
+        return String(printf: "UTC%@%02d:%02d", seconds < 0 ? "-" : "+", abs(seconds) / 3600, abs(seconds) / 60 % 60)
     }
 
     func clock(_ instant: Date, in zone: TimeZone) -> String {
         let local = LocalTimeConversion.local(instant, in: zone)
         let s = Int(local.secondsSinceMidnight.rounded(.down))
-        var text = String(format: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+        var text = String(printf: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
         let shift = local.date.daysSinceEpoch - date.daysSinceEpoch
         if shift != 0 { text += shift > 0 ? " (+\(shift)d)" : " (\(shift)d)" }
         return text
@@ -122,28 +123,28 @@ struct AstroReport {
 
     var lines: [String] {
         let utc = TimeZone(identifier: "UTC")!
-        let lat = String(format: "%.4f° %@", abs(location.latitudeDegrees), location.latitudeDegrees >= 0 ? "N" : "S")
-        let lon = String(format: "%.4f° %@", abs(location.longitudeDegrees), location.longitudeDegrees >= 0 ? "E" : "W")
+        let lat = String(printf: "%.4f° %@", abs(location.latitudeDegrees), location.latitudeDegrees >= 0 ? "N" : "S")
+        let lon = String(printf: "%.4f° %@", abs(location.longitudeDegrees), location.longitudeDegrees >= 0 ? "E" : "W")
         let noon = LocalTimeConversion.instant(on: date, at: TimeOfDay(hours: 12, minutes: 0)!, in: timeZone)
         var lines = [
             "Sun at \(lat), \(lon) on \(date)",
             "time zone \(timeZone.identifier) (\(offsetText(noon)) at noon)",
             "",
-            "event           " + "local".padding(toLength: 16, withPad: " ", startingAt: 0) + "UTC",
+            "event           " + "local".fitted(toWidth: 16) + "UTC",
         ]
         for (event, time) in events {
-            let name = event.displayName.padding(toLength: 16, withPad: " ", startingAt: 0)
+            let name = event.displayName.fitted(toWidth: 16)
             if let instant = time.date {
-                lines.append(name + clock(instant, in: timeZone).padding(toLength: 16, withPad: " ", startingAt: 0) + clock(instant, in: utc))
+                lines.append(name + clock(instant, in: timeZone).fitted(toWidth: 16) + clock(instant, in: utc))
             } else {
                 lines.append(name + Self.plainText(event, time))
             }
         }
         if let length = dayLengthSeconds {
             let minutes = Int((length / 60).rounded())
-            lines.append("day length".padding(toLength: 16, withPad: " ", startingAt: 0) + "\(minutes / 60) h \(minutes % 60) min")
+            lines.append("day length".fitted(toWidth: 16) + "\(minutes / 60) h \(minutes % 60) min")
         } else {
-            lines.append("day length".padding(toLength: 16, withPad: " ", startingAt: 0) + "not defined on this date (sunrise and sunset do not pair up)")
+            lines.append("day length".fitted(toWidth: 16) + "not defined on this date (sunrise and sunset do not pair up)")
         }
         return lines
     }
@@ -165,14 +166,16 @@ struct AstroReport {
     }
 
     var json: JSONReport {
-        let utcFormatter = ISO8601DateFormatter()
-        let localFormatter = ISO8601DateFormatter()
-        localFormatter.timeZone = timeZone
+        func local(_ instant: Date) -> String {
+            // A fixed-offset zone for this instant: the offset is what the text shows.
+            let offset = TimeZone(secondsFromGMT: timeZone.secondsFromGMT(for: instant)) ?? .gmt
+            return instant.formatted(Date.ISO8601FormatStyle(timeZone: offset))
+        }
         var out: [String: JSONEvent] = [:]
         for (event, time) in events {
             switch time {
             case .at(let instant):
-                out[event.rawValue] = JSONEvent(utc: utcFormatter.string(from: instant), local: localFormatter.string(from: instant), state: "at")
+                out[event.rawValue] = JSONEvent(utc: instant.formatted(Date.ISO8601FormatStyle()), local: local(instant), state: "at")
             case .polarNight:
                 out[event.rawValue] = JSONEvent(state: "polarNight", text: Self.plainText(event, time))
             case .midnightSun:

@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 
 /// Options of every command that asks the running lampd.
 struct DaemonOptions: ParsableArguments {
@@ -108,14 +110,14 @@ enum Human {
     /// 1536 → "1.5 KiB".
     static func bytes(_ count: Double) -> String {
         if count < 1024 { return "\(Int(count)) B" }
-        if count < 1024 * 1024 { return String(format: "%.1f KiB", count / 1024) }
-        return String(format: "%.1f MiB", count / 1024 / 1024)
+        if count < 1024 * 1024 { return String(printf: "%.1f KiB", count / 1024) }
+        return String(printf: "%.1f MiB", count / 1024 / 1024)
     }
 
     /// A JSON value as a technician reads it: 231.4, open, "text".
     static func value(_ value: JSONValue?) -> String {
         switch value {
-        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(format: "%.4g", n)
+        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(printf: "%.4g", n)
         case .bool(let b)?: b ? "true" : "false"
         case .string(let s)?: s
         case nil, .null?: "-"

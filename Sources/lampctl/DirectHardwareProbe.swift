@@ -1,5 +1,6 @@
 import Agent
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hardware
 
 /// The self-test's hardware checks when lampd is not running (it normally holds the lines

@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `lampctl events`: what happened recently (door, mains, faults, audit), from lampd's memory.
 struct EventsCommand: AsyncParsableCommand {

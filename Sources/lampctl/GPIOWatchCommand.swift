@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hardware
 
 /// `lampctl gpio watch --chip C LINE`: prints edges as they happen.

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import Agent
+import FoundationEssentials
+import Glibc
+import Lighting
 import Uplink
 
 /// `lampctl identity`: the board's signing key (init, show, rotate).
@@ -49,7 +52,7 @@ struct IdentityInitCommand: AsyncParsableCommand {
                 console,
                 UplinkError(
                     .keyWriteFailed,
-                    "cannot create the state directory \(store.directory.path): \(error.localizedDescription)"))
+                    "cannot create the state directory \(store.directory.path): \(SystemErrorText.describe(error))"))
         }
         do {
             let key = try store.create(replacingExisting: force)
@@ -147,7 +150,7 @@ private func report(
     console.line("Key id (kid)   \(key.kidHex)")
     console.line("Fingerprint    \(key.fingerprint)")
     console.line("Public key     \(key.base64)")
-    console.line(key.pem.trimmingCharacters(in: .newlines))
+    console.line(key.pem.trimmingWhitespace())
 }
 
 /// Reports an Uplink error with its stable code (stdout JSON or stderr text) and returns the exit code.

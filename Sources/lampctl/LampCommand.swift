@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 
 /// `lampctl lamp …`: the lamp, through the running lampd.
 struct LampCommand: AsyncParsableCommand {
@@ -30,7 +32,7 @@ struct LampCommand: AsyncParsableCommand {
         /// The explanation, at most 80 columns wide.
         static func render(_ s: JSONValue) -> [String] {
             func percent(_ key: String) -> String {
-                s[key]?.numberValue.map { String(format: "%.0f %%", $0) } ?? "?"
+                s[key]?.numberValue.map { String(printf: "%.0f %%", $0) } ?? "?"
             }
             var lines: [String] = []
             lines.append("lamp \(percent("levelPercent")) (target \(percent("targetLevelPercent")))   decided by: \(s["source"]?.stringValue ?? "?")")
@@ -40,12 +42,12 @@ struct LampCommand: AsyncParsableCommand {
             }
             var output = "output: " + (s["outputDescription"]?.stringValue ?? "?")
             if let readBack = s["output"], let on = readBack["switchedOn"]?.boolValue {
-                output += on ? String(format: ", reads back on at %.0f %%", readBack["levelPercent"]?.numberValue ?? 0) : ", reads back off"
+                output += on ? String(printf: ", reads back on at %.0f %%", readBack["levelPercent"]?.numberValue ?? 0) : ", reads back off"
             }
             lines += wrap(output)
             if let error = s["outputError"]?.stringValue { lines += wrap("OUTPUT ERROR: " + error) }
             if let override = s["override"], case .object = override {
-                var text = String(format: "override: %.0f %%", override["levelPercent"]?.numberValue ?? 0)
+                var text = String(printf: "override: %.0f %%", override["levelPercent"]?.numberValue ?? 0)
                 if let expiry = override["expiry"]?.stringValue { text += " until \(expiry)" }
                 if let reason = override["reason"]?.stringValue { text += " (\(reason))" }
                 lines += wrap(text)
@@ -57,7 +59,7 @@ struct LampCommand: AsyncParsableCommand {
             }
             let faults = s["activeFaults"]?.arrayValue ?? []
             lines.append("faults: " + (faults.isEmpty ? "none" : faults.compactMap { $0.stringValue ?? $0["kind"]?.stringValue }.joined(separator: ", ")))
-            lines.append(String(format: "counters: %.1f burning hours, %.0f switch-ons, %.2f kWh",
+            lines.append(String(printf: "counters: %.1f burning hours, %.0f switch-ons, %.2f kWh",
                                 s["burnHours"]?.numberValue ?? 0, s["switchOnCount"]?.numberValue ?? 0,
                                 (s["energyWattHours"]?.numberValue ?? 0) / 1000))
             let next = s["nextSwitches"]?.arrayValue ?? []

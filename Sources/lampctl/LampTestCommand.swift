@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Lighting
 
 extension LampCommand {
@@ -67,7 +68,7 @@ extension LampCommand {
                 if state != LampTest.State.running.rawValue {
                     if !options.output.json {
                         if state == LampTest.State.finished.rawValue {
-                            print(String(format: "done: back to the schedule — lamp %.0f %%, decided by %@",
+                            print(String(printf: "done: back to the schedule — lamp %.0f %%, decided by %@",
                                          snapshot["targetLevelPercent"]?.double ?? 0, snapshot["source"]?.string ?? "?"))
                         } else {
                             for line in LampCommand.Explain.wrap("stopped at step \(step): \(test["endReason"]?.string ?? state)") { print(line) }
@@ -81,9 +82,9 @@ extension LampCommand {
 
         /// "step 2/6   25 %   output reads back on at 25 %".
         static func render(step: Int, of count: Int, _ snapshot: JSONValue) -> String {
-            var line = "step \(step)/\(count)  " + String(format: "%3.0f %%", snapshot["targetLevelPercent"]?.double ?? 0)
+            var line = "step \(step)/\(count)  " + String(printf: "%3.0f %%", snapshot["targetLevelPercent"]?.double ?? 0)
             if let readBack = snapshot["output"], let on = readBack["switchedOn"]?.boolValue {
-                line += on ? String(format: "   output reads back on at %.0f %%", readBack["levelPercent"]?.double ?? 0) : "   output reads back off"
+                line += on ? String(printf: "   output reads back on at %.0f %%", readBack["levelPercent"]?.double ?? 0) : "   output reads back off"
             }
             if snapshot["source"]?.stringValue != DecisionSource.override.rawValue {
                 line += "   (\(snapshot["source"]?.string ?? "?") decides)"

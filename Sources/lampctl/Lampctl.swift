@@ -1,5 +1,7 @@
+import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `lampctl`: the field technician's command line tool.
 @main
@@ -34,8 +36,8 @@ struct Lampctl: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(LampctlExit.usage.rawValue)
+                StandardStream.error.write((fullMessage(for: error) + "\n"))
+                Glibc.exit(LampctlExit.usage.rawValue)
             }
             exit(withError: error)
         }

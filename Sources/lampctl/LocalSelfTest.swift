@@ -1,5 +1,7 @@
 import Agent
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 import Uplink
 
 #if canImport(Glibc)
@@ -35,7 +37,7 @@ struct LocalSelfTest {
             return (.fail("config", "\(error.errors.count) problem(s), \(fallback); first: \(first)"), nil, directory)
         }
         let directory = configuration.storage.directory
-        let lastGoodPath = (directory as NSString).appendingPathComponent(LastGoodConfiguration.fileName)
+        let lastGoodPath = FilePaths.join(directory, LastGoodConfiguration.fileName)
         var info = stat()
         if stat(lastGoodPath, &info) == 0 ? access(lastGoodPath, R_OK) != 0 : errno == EACCES {
             return (.pass("config", "valid (run with sudo to compare it with lampd's copy)"), configuration, directory)
@@ -69,7 +71,7 @@ struct LocalSelfTest {
 
     /// lampd can create, write and remove a file in its state directory.
     func stateDirectoryWritable(_ directory: String) -> SelfTestCheck {
-        let probe = (directory as NSString).appendingPathComponent(".selftest-\(getpid())")
+        let probe = FilePaths.join(directory, ".selftest-\(getpid())")
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -96,14 +98,15 @@ struct LocalSelfTest {
             return .fail("disk", "cannot read the free space of \(directory): \(String(cString: strerror(errno)))")
         }
         let freeMegabytes = Double(info.f_bavail) * Double(info.f_frsize) / 1_048_576
-        guard let spoolMaxMegabytes else { return .skip("disk", String(format: "%.0f MB free; spool maximum unknown (configuration invalid)", freeMegabytes)) }
-        let spool = (directory as NSString).appendingPathComponent("spool.sqlite")
+        guard let spoolMaxMegabytes else { return .skip("disk", String(printf: "%.0f MB free; spool maximum unknown (configuration invalid)", freeMegabytes)) }
+        let spool = FilePaths.join(directory, "spool.sqlite")
         let usedMegabytes = ["", "-wal"].reduce(0.0) { sum, suffix in
-            let size = (try? FileManager.default.attributesOfItem(atPath: spool + suffix)[.size] as? NSNumber)?.doubleValue ?? 0
+            var status = stat()
+            let size = stat(spool + suffix, &status) == 0 ? Double(status.st_size) : 0
             return sum + size / 1_048_576
         }
         let needed = max(0, Double(spoolMaxMegabytes) - usedMegabytes)
-        let text = String(format: "%.0f MB free; spool %.1f of at most %d MB", freeMegabytes, usedMegabytes, spoolMaxMegabytes)
+        let text = String(printf: "%.0f MB free; spool %.1f of at most %d MB", freeMegabytes, usedMegabytes, spoolMaxMegabytes)
         guard freeMegabytes >= needed else {
             return .fail("disk", text + ": free space or lower [storage] spool_max_mb")
         }

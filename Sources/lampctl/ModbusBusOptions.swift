@@ -1,5 +1,7 @@
+import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hardware
 
 /// Where the Modbus bus is and which unit to talk to: shared by every
@@ -121,7 +123,7 @@ enum ModbusSession {
         do {
             let bus = try await ModbusBus.open(configuration)
             for warning in bus.warnings {
-                FileHandle.standardError.write(Data("lampctl: warning: \(warning.description)\n".utf8))
+                StandardStream.error.write("lampctl: warning: \(warning.description)\n")
             }
             return bus
         } catch let error as ModbusError where error.kind == .invalidArgument {

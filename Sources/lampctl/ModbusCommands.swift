@@ -1,5 +1,8 @@
+import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 import Hardware
 
 /// `lampctl modbus …`: direct probes of Modbus devices.
@@ -351,7 +354,7 @@ struct ModbusScanCommand: AsyncParsableCommand {
         for (index, unit) in ids.enumerated() {
             if progress {
                 let text = "\rscanning unit \(unit) (\(index + 1)/\(ids.count)), \(found.count) found…"
-                FileHandle.standardError.write(Data(text.utf8))
+                StandardStream.error.write(text)
             }
             do {
                 if probeTable.holdsBits {
@@ -367,14 +370,14 @@ struct ModbusScanCommand: AsyncParsableCommand {
                 case .exception(let exception):
                     found.append(Found(unit: unit, answer: exception.name))
                 default:
-                    if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                    if progress { StandardStream.error.write("\r\u{1B}[K") }
                     throw console.fail(error)
                 }
             } catch {
                 throw console.fail(error)
             }
         }
-        if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if progress { StandardStream.error.write("\r\u{1B}[K") }
 
         console.emit(Report(bus: modbus.description, tried: ids.count, units: found))
         for unit in found {
@@ -392,8 +395,8 @@ struct ModbusScanCommand: AsyncParsableCommand {
         for part in text.split(separator: ",") {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard (1...2).contains(bounds.count),
-                  let low = UInt8(bounds[0].trimmingCharacters(in: .whitespaces)),
-                  let high = UInt8((bounds.last ?? "").trimmingCharacters(in: .whitespaces)),
+                  let low = UInt8(bounds[0].trimmingWhitespace()),
+                  let high = UInt8((bounds.last ?? "").trimmingWhitespace()),
                   low >= 1, high <= 247, low <= high
             else {
                 throw UsageError(message: "--units must be ids 1-247 such as 1-247 or 1-5,10, not '\(text)'.")

@@ -1,5 +1,7 @@
+import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hardware
 
 /// Options every lampctl command takes.
@@ -54,7 +56,7 @@ struct Console {
         if json {
             print(Self.encode(["error": ["code": code, "message": message]]))
         } else {
-            FileHandle.standardError.write(Data("lampctl: \(message)\n".utf8))
+            StandardStream.error.write("lampctl: \(message)\n")
         }
         return exit
     }
@@ -73,5 +75,5 @@ struct UsageError: Error, CustomStringConvertible {
 
 /// Writes one line to stderr.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StandardStream.error.write((text + "\n"))
 }

@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 import Telemetry
 
 /// `lampctl selftest`: every check a technician would do by hand, one line each.
@@ -105,8 +107,8 @@ enum SelfTestText {
         var cut: [SelfTestCheck] = []
         for check in checks {
             let word = check.outcome.rawValue.uppercased()
-            let name = check.name.padding(toLength: max(nameWidth, check.name.count), withPad: " ", startingAt: 0)
-            var line = "\(word.padding(toLength: 4, withPad: " ", startingAt: 0))  \(name)  \(check.detail)"
+            let name = check.name.fitted(toWidth: max(nameWidth, check.name.count))
+            var line = "\(word.fitted(toWidth: 4))  \(name)  \(check.detail)"
             if line.count > width {
                 line = String(line.prefix(width - 1)) + "…"
                 if check.outcome == .fail { cut.append(check) }

@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `lampctl spool …`: the spool of readings and events waiting for upstream.
 struct SpoolCommand: AsyncParsableCommand {
@@ -92,8 +93,8 @@ struct SpoolExportCommand: AsyncParsableCommand {
             ])
             remaining -= page["count"]?.int ?? 0
             if format == .csv {
-                if first { FileHandle.standardOutput.write(Data((page["header"]?.string ?? "").utf8)) }
-                FileHandle.standardOutput.write(Data((page["rows"]?.string ?? "").utf8))
+                if first { StandardStream.output.write((page["header"]?.string ?? "")) }
+                StandardStream.output.write((page["rows"]?.string ?? ""))
             } else {
                 senML += page["records"]?.array ?? []
             }

@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 
 /// `lampctl status`: is this pole healthy, and if not, why — on one screen.
 struct StatusCommand: AsyncParsableCommand {
@@ -39,7 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("")
 
         if let lamp = status["lamp"], case .object = lamp {
-            lines.append(String(format: "Lamp      %.0f %%, decided by %@", lamp["levelPercent"]?.double ?? 0, lamp["source"]?.string ?? "?"))
+            lines.append(String(printf: "Lamp      %.0f %%, decided by %@", lamp["levelPercent"]?.double ?? 0, lamp["source"]?.string ?? "?"))
             lines.append("          why: \(lamp["reason"]?.string ?? "?")")
             if let next = lamp["nextSwitch"]?.stringValue { lines.append("          next switch: \(next)") }
         }

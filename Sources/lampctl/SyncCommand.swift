@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `lampctl sync now`: send everything pending upstream now.
 struct SyncCommand: AsyncParsableCommand {

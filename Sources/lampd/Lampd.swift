@@ -1,10 +1,12 @@
 import Agent
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hardware
 import Logging
 import ServiceLifecycle
 import Telemetry
+import UnixSignals
 
 /// `lampd`: the street-lamp controller agent.
 @main
@@ -78,12 +80,12 @@ struct Lampd: AsyncParsableCommand {
                 configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
             }
         } catch {
-            for problem in error.errors { FileHandle.standardError.write(Data("lampd: \(problem.description)\n".utf8)) }
+            for problem in error.errors { StandardStream.error.write("lampd: \(problem.description)\n") }
             // Light first: a broken edit must not leave the street dark.
             let text = path.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             let stateDirectory = LastGoodConfiguration.stateDirectory(fromBroken: text)
             guard let lastGood = LastGoodConfiguration.load(stateDirectory: stateDirectory) else {
-                FileHandle.standardError.write(Data("lampd: not started; check the file with `lampctl config check` (no last good configuration in \(stateDirectory) to fall back on)\n".utf8))
+                StandardStream.error.write("lampd: not started; check the file with `lampctl config check` (no last good configuration in \(stateDirectory) to fall back on)\n")
                 throw ExitCode(2)
             }
             logger.critical("configuration invalid: running on the last good configuration", metadata: [
@@ -148,6 +150,6 @@ struct Lampd: AsyncParsableCommand {
     func socketPath(for configuration: LampdConfiguration) -> String {
         if let socket = socket ?? configuration.control.socket { return socket }
         guard configuration.board.kind == .simulated else { return ControlProtocol.defaultSocketPath }
-        return (configuration.storage.directory as NSString).appendingPathComponent("control.sock")
+        return FilePaths.join(configuration.storage.directory, "control.sock")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hardware
+import Sampling
 import Testing
 @testable import Agent
 

@@ -1,5 +1,6 @@
 import Foundation
 import Lighting
+import Telemetry
 import Testing
 @testable import Agent
 

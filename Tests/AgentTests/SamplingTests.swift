@@ -1,6 +1,7 @@
 import Foundation
 import Hardware
 import Logging
+import Sampling
 import Synchronization
 import Telemetry
 import Testing

@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Uplink
 #endif
 
 /// The built `lamp-ingest` binary, run as a child process the way an operator runs it.

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import TOMLKit
 
 /// `[control]`: lampd's control socket and who may use it (docs/control-protocol.md).

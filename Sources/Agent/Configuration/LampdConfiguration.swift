@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TOMLKit
 
 /// Everything `lampd` reads from its TOML file (default
@@ -85,7 +85,7 @@ public struct LampdConfiguration: Sendable {
         }
         let diagnostics = ConfigurationDiagnostics(file: file, text: text)
         let configuration = read(TOMLReader(root, path: "", diagnostics: diagnostics),
-                                 directory: (file as NSString).deletingLastPathComponent)
+                                 directory: FilePaths.directory(of: file))
         guard diagnostics.errors.isEmpty, let configuration else {
             throw ConfigurationErrors(errors: diagnostics.errors)
         }
@@ -176,8 +176,10 @@ public struct LampdConfiguration: Sendable {
 public enum DeviceIdentifier {
     /// 1–64 of `A–Z a–z 0–9 - _ .`, starting with a letter or digit.
     public static func isValid(_ text: String) -> Bool {
-        guard (1...64).contains(text.count), let first = text.unicodeScalars.first,
-              CharacterSet.alphanumerics.contains(first), first.isASCII else { return false }
-        return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
+        func isLetterOrDigit(_ s: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s)
+        }
+        guard (1...64).contains(text.count), let first = text.unicodeScalars.first, isLetterOrDigit(first) else { return false }
+        return text.unicodeScalars.allSatisfy { isLetterOrDigit($0) || "-_.".unicodeScalars.contains($0) }
     }
 }

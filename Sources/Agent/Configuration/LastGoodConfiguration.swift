@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TOMLKit
 
 /// The last configuration lampd started with successfully, kept in the
@@ -13,7 +13,7 @@ public enum LastGoodConfiguration {
     /// Replaced durably (`DurableFile`): a power cut leaves either the old
     /// or the new file, never half of one.
     public static func save(_ text: String, stateDirectory: String) throws {
-        let path = (stateDirectory as NSString).appendingPathComponent(fileName)
+        let path = FilePaths.join(stateDirectory, fileName)
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == text { return }
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         try DurableFile.replace(path: path, with: Data(text.utf8))
@@ -31,7 +31,7 @@ public enum LastGoodConfiguration {
 
     /// The last good configuration in `stateDirectory`, if there is one that still loads.
     public static func load(stateDirectory: String) -> LampdConfiguration? {
-        let path = (stateDirectory as NSString).appendingPathComponent(fileName)
+        let path = FilePaths.join(stateDirectory, fileName)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try? LampdConfiguration.load(path: path)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Lighting
 import TOMLKit
 
@@ -327,8 +327,8 @@ public enum ScheduleFile {
             throw AgentError("cannot read the schedule file \(path): \(FileManager.default.fileExists(atPath: path) ? "check its permissions" : "it does not exist")")
         }
         do {
-            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-            if object?["controlPrograms"] != nil {
+            let object = try JSONDecoder().decode(JSONValue.self, from: data)
+            if object["controlPrograms"] != nil {
                 let file = try JSONDecoder().decode(TALQFile.self, from: data)
                 return try TALQ.schedule(calendar: file.calendar, programs: file.controlPrograms)
             }
@@ -338,7 +338,7 @@ public enum ScheduleFile {
         } catch let error as DecodingError {
             throw AgentError("schedule file \(path): \(describe(error))")
         } catch {
-            throw AgentError("schedule file \(path) is not valid JSON: \(error.localizedDescription)")
+            throw AgentError("schedule file \(path) is not valid JSON: \(error)")
         }
     }
 

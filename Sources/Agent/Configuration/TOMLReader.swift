@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TOMLKit
 
 /// Collects the problems found while reading one configuration file.
@@ -189,6 +189,6 @@ final class TOMLReader {
 /// File paths written in the configuration: absolute, or relative to the configuration file's directory.
 enum ConfigurationPath {
     static func resolve(_ path: String, relativeTo configurationDirectory: String) -> String {
-        path.hasPrefix("/") ? path : (configurationDirectory as NSString).appendingPathComponent(path)
+        path.hasPrefix("/") ? path : FilePaths.join(configurationDirectory, path)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `[uplink]`: where and how signed batches go upstream (docs/uplink.md §6).
 ///

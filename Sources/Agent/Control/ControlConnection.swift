@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ public final class ControlConnection: @unchecked Sendable {
     // @unchecked Sendable: `buffer` and `nextID` are only touched under `lock`,
     // which is held for one whole request/answer exchange.
     private let fd: Int32
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var buffer = Data()
     private var nextID = 1
     /// What each request claims about the person behind it (unverified by lampd).
@@ -43,20 +44,20 @@ public final class ControlConnection: @unchecked Sendable {
 
     /// Sends one raw line (a newline is added) and returns the answer line, without parsing it.
     public func exchange(line: Data) throws(ControlSocketError) -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        guard UnixSocket.sendAll(fd, line + Data("\n".utf8)) else {
-            // lampd may have answered and hung up before reading (busy, request too large): read that answer.
-            let sendError = errno
-            if let answer = try? readLine() { return answer }
-            throw ControlSocketError("daemon-unreachable", "lampd closed the connection — check `systemctl status lampd`", errno: sendError)
+        try lock.withLock { _ throws(ControlSocketError) -> Data in
+            guard UnixSocket.sendAll(fd, line + Data("\n".utf8)) else {
+                // lampd may have answered and hung up before reading (busy, request too large): read that answer.
+                let sendError = errno
+                if let answer = try? readLine() { return answer }
+                throw ControlSocketError("daemon-unreachable", "lampd closed the connection — check `systemctl status lampd`", errno: sendError)
+            }
+            return try readLine()
         }
-        return try readLine()
     }
 
     /// Sends a request and returns lampd's response (which may be an error answer).
     public func send(_ command: String, arguments: JSONValue? = nil, version: Int = ControlProtocol.version) throws(ControlSocketError) -> ControlResponse {
-        let id = lock.withLock { () -> Int in
+        let id = lock.withLock { _ -> Int in
             defer { nextID += 1 }
             return nextID
         }
@@ -100,10 +101,9 @@ public final class ControlConnection: @unchecked Sendable {
     /// Runs blocking connection work on a thread of its own and awaits the result.
     public static func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
+            DetachedThread.start(name: "lampctl-io") {
                 do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
             }
-            thread.start()
         }
     }
 }

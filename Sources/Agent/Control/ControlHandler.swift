@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a control command may do, and so who may run it (see `ControlPolicy`).
 public enum ControlPermission: String, Codable, Hashable, Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -93,9 +94,7 @@ public final class ControlServer: Service, Sendable {
         let group = directory.groupID(named: configuration.policy.readGroup)
         let fd = try UnixSocket.listen(at: configuration.socketPath, mode: mode_t(configuration.socketMode), group: group)
         state.withLock { $0.listener = fd; $0.stopping = false }
-        let thread = Thread { [self] in acceptLoop(fd) }
-        thread.name = "lampd-control-accept"
-        thread.start()
+        DetachedThread.start(name: "control-accept") { [self] in acceptLoop(fd) }
     }
 
     /// Stops accepting, hangs up every connection and removes the socket file.
@@ -138,13 +137,11 @@ public final class ControlServer: Service, Sendable {
                 logger.warning("control connection refused: busy", metadata: ["limit": "\(limit)"])
                 continue
             }
-            let thread = Thread { [self] in
+            DetachedThread.start(name: "control-conn") { [self] in
                 serve(fd)
                 state.withLock { _ = $0.connections.remove(fd) }
                 close(fd)
             }
-            thread.name = "lampd-control-connection"
-            thread.start()
         }
     }
 

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Lighting
+import Telemetry
 
 extension ControlCommandRegistry {
     /// Adds the lamp's commands: `lamp.explain` (read), `lamp.set`,
@@ -116,7 +117,7 @@ struct LampTestCommand: ControlHandler {
         let arguments = try call.arguments(Arguments.self, command: command)
         let stepSeconds = arguments.stepSeconds ?? LampTest.defaultStepSeconds
         guard LampTest.stepSecondsRange.contains(stepSeconds) else {
-            throw ControlError.badArguments(command, String(format: "stepSeconds must be %.0f to %.0f",
+            throw ControlError.badArguments(command, String(printf: "stepSeconds must be %.0f to %.0f",
                                                             LampTest.stepSecondsRange.lowerBound, LampTest.stepSecondsRange.upperBound))
         }
         let technician = technicianName(call.caller)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Telemetry
 
 /// How `spool.export` writes spooled records: SenML-JSON (RFC 8428, JSON
@@ -71,6 +71,6 @@ enum SpoolExportFormat {
     /// RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.
     static func quote(_ field: String) -> String {
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + field.replacing("\"", with: "\"\"") + "\""
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,7 +79,7 @@ enum UnixSocket {
     /// stale socket file left by a lampd that died. Refuses to take the path
     /// over while another process still answers on it.
     static func listen(at path: String, mode: mode_t, group: gid_t?) throws(ControlSocketError) -> Int32 {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePaths.directory(of: path)
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var status = stat()
         if lstat(path, &status) == 0 {

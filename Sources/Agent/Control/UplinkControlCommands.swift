@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ControlCommandRegistry {
     /// `uplink.status` and `sync.now`; without `[uplink]` both answer with a clear error.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Hardware
+import Lighting
 import Logging
 import ServiceLifecycle
 import Telemetry
@@ -40,11 +41,11 @@ public struct LampdAgent: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw AgentError("cannot create the state directory \(directory): \(error.localizedDescription) — check [storage] directory and its permissions (lampd runs as the lampd user)")
+            throw AgentError("cannot create the state directory \(directory): \(SystemErrorText.describe(error)) — check [storage] directory and its permissions (lampd runs as the lampd user)")
         }
         let spool = try await Spool.open(
             SpoolConfiguration(
-                path: (directory as NSString).appendingPathComponent("spool.sqlite"),
+                path: FilePaths.join(directory, "spool.sqlite"),
                 maxSizeMegabytes: Double(configuration.storage.spoolMaxMegabytes),
                 commitWindow: configuration.storage.commitWindow),
             timeSource: timeSource)

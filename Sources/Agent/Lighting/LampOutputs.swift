@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hardware
 
 /// Opens the lamp output `[lighting]` describes, on the live board or the simulated one.

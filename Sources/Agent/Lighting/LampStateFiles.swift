@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Lighting
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +66,7 @@ public enum LampStateStore {
 
     /// Reads `name` in `directory`; nil when absent. Throws when present but unreadable or corrupt.
     public static func load<T: Decodable>(_ type: T.Type, directory: String, name: String) throws -> T? {
-        let path = (directory as NSString).appendingPathComponent(name)
+        let path = FilePaths.join(directory, name)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try decoder().decode(T.self, from: data)
@@ -75,7 +75,7 @@ public enum LampStateStore {
     /// Writes `value` to `name` in `directory` atomically and durably.
     public static func save<T: Encodable>(_ value: T, directory: String, name: String) throws {
         let data = try encoder().encode(value)
-        try DurableFile.replace(path: (directory as NSString).appendingPathComponent(name), with: data)
+        try DurableFile.replace(path: FilePaths.join(directory, name), with: data)
     }
 }
 
@@ -111,7 +111,7 @@ enum DurableFile {
             throw error
         }
         // The rename itself is durable only once the directory is synced.
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePaths.directory(of: path)
         let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)

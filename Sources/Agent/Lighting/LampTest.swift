@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Lighting
+import Logging
 import Telemetry
 
 /// A visible lamp test (`lampctl lamp test`): the lamp steps through `levelsPercent`, each
@@ -55,8 +56,8 @@ extension LightingService {
                               levelsPercent: [Int] = LampTest.defaultLevelsPercent,
                               technician: String) async throws(LightingError) -> LampTest {
         guard LampTest.stepSecondsRange.contains(stepSeconds) else {
-            throw LightingError(code: "bad-step", String(
-                format: "a lamp test step must last %.0f to %.0f s, not %g s",
+            throw LightingError(code: "bad-step", String(printf:
+                "a lamp test step must last %.0f to %.0f s, not %g s",
                 LampTest.stepSecondsRange.lowerBound, LampTest.stepSecondsRange.upperBound, stepSeconds))
         }
         guard !levelsPercent.isEmpty, levelsPercent.allSatisfy({ (0...100).contains($0) }) else {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Lighting
 import Synchronization
 import Telemetry

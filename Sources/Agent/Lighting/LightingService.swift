@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Hardware
 import Lighting
 import Logging
@@ -176,7 +176,7 @@ public actor LightingService: Service {
             logger.notice("lamp restored", metadata: ["level": "\(level)", "reason": "\(restored.reason)"])
             sink.record(Event(kind: "lamp.restored", severity: .info, channel: Self.levelChannel, value: .number(level),
                               time: timeSource.now(),
-                              message: String(format: "lamp restored to %.0f %% as commanded before the restart (%@)", level, restored.reason)))
+                              message: String(printf: "lamp restored to %.0f %% as commanded before the restart (%@)", level, restored.reason)))
         } catch {
             noteOutputFailure(error, time: timeSource.now())
         }
@@ -237,8 +237,8 @@ public actor LightingService: Service {
 
         if decision.targetLevelPercent != recordedTarget {
             let from = recordedTarget ?? restored?.lastCommanded.levelPercent
-            let change = from.map { String(format: "%.0f %% → %.0f %%", $0, decision.targetLevelPercent) }
-                ?? String(format: "→ %.0f %%", decision.targetLevelPercent)
+            let change = from.map { String(printf: "%.0f %% → %.0f %%", $0, decision.targetLevelPercent) }
+                ?? String(printf: "→ %.0f %%", decision.targetLevelPercent)
             let failSafe = decision.source != .program && decision.source != .override
             sink.record(Event(kind: "lamp.level", severity: failSafe ? .warning : .info, channel: Self.levelChannel,
                               value: .number(decision.targetLevelPercent), time: now, message: "lamp \(change): \(decision.reason)"))
@@ -272,7 +272,7 @@ public actor LightingService: Service {
         var changed = decision
         changed.levelPercent = level
         changed.targetLevelPercent = level
-        changed.reason = decision.reason.replacingOccurrences(of: "→ 100 %", with: String(format: "→ %.0f %% (fail_safe_level)", level))
+        changed.reason = decision.reason.replacing("→ 100 %", with: String(printf: "→ %.0f %% (fail_safe_level)", level))
         return changed
     }
 
@@ -298,7 +298,7 @@ public actor LightingService: Service {
             countersDirty = true
             if step == .reset {
                 sink.record(Event(kind: "lamp.energy-meter-reset", severity: .warning, time: now,
-                                  message: String(format: "the energy meter went back to %.3f kWh (reset or replaced); counting on from there", kWh)))
+                                  message: String(printf: "the energy meter went back to %.3f kWh (reset or replaced); counting on from there", kWh)))
             }
         }
     }
@@ -379,8 +379,8 @@ public actor LightingService: Service {
             // Timed on the board's own clock; cleared when NTP synchronises it (see step).
             accepted = overrides.markTimedOnUnsynchronisedClock() ?? accepted
         }
-        var text = String(format: "override %d %% by %@", accepted.levelPercent, accepted.source.description)
-        if let expiry = accepted.expiry { text += " until \(ISO8601DateFormatter().string(from: expiry))" }
+        var text = String(printf: "override %d %% by %@", accepted.levelPercent, accepted.source.description)
+        if let expiry = accepted.expiry { text += " until \(expiry.formatted(Date.ISO8601FormatStyle()))" }
         if let reason = accepted.reason, !reason.isEmpty { text += " (\(reason))" }
         sink.record(Event(kind: "lamp.override", severity: .info, channel: Self.levelChannel,
                           value: .number(Double(accepted.levelPercent)), time: now, message: text))

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Telemetry
 
 /// The checks only the running lampd can make, because it holds the GPIO lines and the

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Lighting
 
 /// One line of `lampctl selftest`: a named check and its outcome, with what was
 /// found in words a technician acts on.
@@ -38,7 +39,7 @@ public enum MeterPlausibility {
     /// What is wrong with a reading of `value` in SenML `unit` (`V`, `Hz`, `kWh`, `Wh`), or nil
     /// if plausible or not a meter quantity.
     public static func problem(channel: String, value: Double, unit: String) -> String? {
-        func format(_ v: Double) -> String { v.rounded() == v ? String(Int(v)) : String(format: "%.1f", v) }
+        func format(_ v: Double) -> String { v.rounded() == v ? String(Int(v)) : String(printf: "%.1f", v) }
         switch unit {
         case "V" where !voltageVolts.contains(value):
             return "\(channel) \(format(value)) V outside \(format(voltageVolts.lowerBound))–\(format(voltageVolts.upperBound)) V"

@@ -1,5 +1,6 @@
 internal import CSystemd
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Tells systemd about the daemon's state through `sd_notify(3)`: readiness,

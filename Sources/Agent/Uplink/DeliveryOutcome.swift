@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Uplink
 
 /// What one attempt to deliver a batch came to, from the board's side (docs/uplink.md §6).
@@ -13,14 +13,17 @@ public enum DeliveryOutcome: Sendable, Equatable {
     /// Classifies a receiver's answer to `batch`: only a 200 whose JSON names this batch's sequence and
     /// hash is an acknowledgement; anything else means the batch was not delivered.
     public static func classify(status: Int, body: [UInt8], retryAfterHeader: String?, batch: SignedBatch, now: Date) -> DeliveryOutcome {
-        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        let object: [String: JSONValue]? = switch try? JSONDecoder().decode(JSONValue.self, from: Data(body)) {
+        case .object(let members)?: members
+        default: nil
+        }
         switch status {
         case 200:
             guard let object else {
                 return .retry(reason: "HTTP 200 without a JSON acknowledgement (\(body.count) bytes of something else)", retryAfter: nil)
             }
-            let sequence = (object["sequence"] as? NSNumber)?.uint64Value
-            let hash = (object["hash"] as? String)?.lowercased()
+            let sequence = object["sequence"]?.numberValue.flatMap { UInt64(exactly: $0) }
+            let hash = object["hash"]?.stringValue?.lowercased()
             let expectedHash = batch.hash.hexString
             guard sequence == batch.sequence else {
                 return .retry(reason: "the acknowledgement names sequence \(sequence.map(String.init) ?? "none"), not \(batch.sequence)", retryAfter: nil)
@@ -28,13 +31,13 @@ public enum DeliveryOutcome: Sendable, Equatable {
             guard hash == expectedHash else {
                 return .retry(reason: "the acknowledgement of sequence \(batch.sequence) names another batch hash", retryAfter: nil)
             }
-            let statusWord = object["status"] as? String
+            let statusWord = object["status"]?.stringValue
             guard statusWord == "stored" || statusWord == "duplicate" else {
                 return .retry(reason: "the acknowledgement has status \(statusWord.map { "\"\($0)\"" } ?? "none"), not \"stored\" or \"duplicate\"", retryAfter: nil)
             }
             var gap: String?
-            if let g = object["gap"] as? [String: Any] {
-                gap = "receiver expected sequence \(g["expected"].map { "\($0)" } ?? "?"), got \(g["received"].map { "\($0)" } ?? "?")"
+            if case .object(let g)? = object["gap"] {
+                gap = "receiver expected sequence \(number(g["expected"])), got \(number(g["received"]))"
             }
             return .acknowledged(duplicate: statusWord == "duplicate", gap: gap)
         case 429, 503:
@@ -44,16 +47,25 @@ public enum DeliveryOutcome: Sendable, Equatable {
             let retryAfter = retryAfterHeader.flatMap { UplinkBackoff.parseRetryAfter($0, now: now) }
             return .retry(reason: "receiver error (HTTP \(status))\(describe(object))", retryAfter: retryAfter)
         case 400...499:
-            let code = object?["error"] as? String ?? "http-\(status)"
-            let message = object?["message"] as? String ?? "HTTP \(status) without an explanation"
+            let code = object?["error"]?.stringValue ?? "http-\(status)"
+            let message = object?["message"]?.stringValue ?? "HTTP \(status) without an explanation"
             return .rejected(status: status, code: code, message: message)
         default:
             return .retry(reason: "unexpected HTTP \(status)", retryAfter: nil)
         }
     }
 
-    private static func describe(_ object: [String: Any]?) -> String {
-        guard let object, let code = object["error"] as? String else { return "" }
+    private static func describe(_ object: [String: JSONValue]?) -> String {
+        guard let code = object?["error"]?.stringValue else { return "" }
         return ": \(code)"
+    }
+
+    /// A sequence number from the acknowledgement as text ("?" when absent or not a number).
+    private static func number(_ value: JSONValue?) -> String {
+        switch value {
+        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .string(let s)?: s
+        default: "?"
+        }
     }
 }

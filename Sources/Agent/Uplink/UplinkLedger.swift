@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import Uplink
 
 /// The uplink's durable memory, in the state directory: the hash chain, the batch in flight and
@@ -47,7 +47,7 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
 
     /// Reads the ledger from `directory`; a missing file is a fresh ledger.
     public static func load(directory: String) throws -> UplinkLedger {
-        let path = (directory as NSString).appendingPathComponent(stateFileName)
+        let path = FilePaths.join(directory, stateFileName)
         guard FileManager.default.fileExists(atPath: path) else { return UplinkLedger() }
         do {
             return try JSONDecoder().decode(UplinkLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -60,18 +60,18 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
     public func save(directory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try DurableFile.replace(path: (directory as NSString).appendingPathComponent(Self.stateFileName), with: encoder.encode(self))
+        try DurableFile.replace(path: FilePaths.join(directory, Self.stateFileName), with: encoder.encode(self))
     }
 
     /// Writes a signed batch as the batch in flight (before the ledger names it).
     static func saveBatch(_ bytes: [UInt8], directory: String) throws {
-        try DurableFile.replace(path: (directory as NSString).appendingPathComponent(batchFileName), with: Data(bytes))
+        try DurableFile.replace(path: FilePaths.join(directory, batchFileName), with: Data(bytes))
     }
 
     /// The bytes of the batch in flight, if the file is there and its hash matches; nil otherwise.
     func loadInFlightBatch(directory: String) -> SignedBatch? {
         guard let inFlight else { return nil }
-        let path = (directory as NSString).appendingPathComponent(Self.batchFileName)
+        let path = FilePaths.join(directory, Self.batchFileName)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let bytes = [UInt8](data)
         let hash = Array(SHA256.hash(data: bytes))

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Lighting
 
 /// When to try again: exponential backoff with full jitter, and `Retry-After`.
 ///
@@ -36,18 +38,10 @@ public struct UplinkBackoff: Sendable {
     /// Parses a `Retry-After` value (RFC 9110 §10.2.3): delay seconds, or an HTTP date.
     /// Returns nil for anything else (the ordinary backoff then applies).
     public static func parseRetryAfter(_ value: String, now: Date) -> Duration? {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = value.trimmingWhitespace()
         if let seconds = Int(text), seconds >= 0 { return .seconds(seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) {
-                return .nanoseconds(Int64(max(0, date.timeIntervalSince(now)) * 1e9))
-            }
-        }
-        return nil
+        guard let date = HTTPDate.parse(text) else { return nil }
+        return .nanoseconds(Int64(max(0, date.timeIntervalSince(now)) * 1e9))
     }
 }
 
@@ -65,10 +59,7 @@ public struct DailyByteBudget: Codable, Sendable, Equatable {
 
     /// The UTC day of `date`, `YYYY-MM-DD`.
     public static func utcDay(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        LocalDate(daysSinceEpoch: Int((date.timeIntervalSince1970 / 86_400).rounded(.down))).description
     }
 
     /// Adds `count` bytes sent or received at `date` (a new day starts from zero).

@@ -1,6 +1,7 @@
 internal import CGPIOD
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A GPIO chip opened through libgpiod v1.6 (`/dev/gpiochipN`).
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a photocell (light sensor) input says, when the pole has one.
 public enum PhotocellReading: String, Hashable, Sendable, Codable {
@@ -111,7 +111,7 @@ public enum LightArbiter {
     public static func decide(now: Date, context: LightContext) -> LightDecision {
         let restarting = context.secondsSinceStart < startupSeconds
         let restartNote = restarting
-            ? (context.lastCommanded.map { String(format: " (just restarted; last commanded %.0f %%)", $0.levelPercent) } ?? " (just restarted)")
+            ? (context.lastCommanded.map { String(printf: " (just restarted; last commanded %.0f %%)", $0.levelPercent) } ?? " (just restarted)")
             : ""
         guard context.clockSynchronised else {
             // A technician's override timed on this (unsynchronised, but
@@ -143,7 +143,7 @@ public enum LightArbiter {
             let night = elevation < failSafeSunElevationDegrees
             let level = night ? 100.0 : 0.0
             return LightDecision(levelPercent: level, targetLevelPercent: level, source: .failSafeAstroClock,
-                                 reason: "fail-safe: \(cause), astro clock says \(night ? "night" : "day") (sun at \(String(format: "%.1f", elevation))°) → \(Int(level)) %")
+                                 reason: "fail-safe: \(cause), astro clock says \(night ? "night" : "day") (sun at \(String(printf: "%.1f", elevation))°) → \(Int(level)) %")
         }
         if let photocell = context.photocell {
             let level = photocell == .dark ? 100.0 : 0.0
@@ -159,7 +159,7 @@ public enum LightArbiter {
         let target = LocalTimeConversion.local(instant, in: timeZone)
         let today = LocalTimeConversion.local(now, in: timeZone).date
         let seconds = Int(target.secondsSinceMidnight)
-        let time = String(format: "%02d:%02d", seconds / 3600, seconds / 60 % 60)
+        let time = String(printf: "%02d:%02d", seconds / 3600, seconds / 60 % 60)
         return target.date == today ? time : "\(target.date) \(time)"
     }
 }

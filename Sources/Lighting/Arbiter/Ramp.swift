@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Level changes that take time (TALQ `rampToLevelTime`): a straight line in percent.
 public enum Ramp {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Accumulates energy from a meter's cumulative register, surviving wrap-around and resets.
 ///

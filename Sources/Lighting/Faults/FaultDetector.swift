@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One meter reading at the lamp (from the Modbus energy meter or the driver).
 public struct LampMeasurement: Hashable, Sendable, Codable {
@@ -59,7 +59,7 @@ public struct FaultDetector: Hashable, Sendable, Codable {
         var judged: Set<LampFault> = [.voltageOutOfRange]
         if let volts = measurement.voltageVolts,
            volts < lampType.minimumVoltageVolts || volts > lampType.maximumVoltageVolts {
-            present[.voltageOutOfRange] = String(format: "supply %.1f V outside %.0f–%.0f V", volts,
+            present[.voltageOutOfRange] = String(printf: "supply %.1f V outside %.0f–%.0f V", volts,
                                                  lampType.minimumVoltageVolts, lampType.maximumVoltageVolts)
         }
         let settled = now.timeIntervalSince(levelSetAt) >= lampType.warmUpSeconds
@@ -68,7 +68,7 @@ public struct FaultDetector: Hashable, Sendable, Codable {
             let expected = lampType.expectedPowerWatts(levelPercent: commandedLevelPercent)
             let tolerance = expected * lampType.tolerancePercent / 100
             let watts = measurement.powerWatts
-            let detail = String(format: "commanded %.0f %%, expected %.1f W ± %.0f %%, measured %.1f W",
+            let detail = String(printf: "commanded %.0f %%, expected %.1f W ± %.0f %%, measured %.1f W",
                                 commandedLevelPercent, expected, lampType.tolerancePercent, watts)
             if commandedLevelPercent > 0 {
                 if watts < max(lampType.standbyPowerWatts * 2, expected * 0.1) {
@@ -77,7 +77,7 @@ public struct FaultDetector: Hashable, Sendable, Codable {
                     present[.dimmingFailure] = detail
                 }
                 if let pf = measurement.powerFactor, pf < lampType.minimumPowerFactor, present[.lampFailure] == nil {
-                    present[.lowPowerFactor] = String(format: "power factor %.2f below %.2f", pf, lampType.minimumPowerFactor)
+                    present[.lowPowerFactor] = String(printf: "power factor %.2f below %.2f", pf, lampType.minimumPowerFactor)
                 }
             } else if watts > max(lampType.standbyPowerWatts * (1 + lampType.tolerancePercent / 100), lampType.minimumPowerWatts * 0.5) {
                 present[.dayBurner] = detail
@@ -91,7 +91,7 @@ public struct FaultDetector: Hashable, Sendable, Codable {
             } else if present[fault] == nil, active.contains(fault) {
                 active.remove(fault)
                 events.append(FaultEvent(fault: fault, transition: .cleared, at: now,
-                                         detail: String(format: "measured %.1f W", measurement.powerWatts)))
+                                         detail: String(printf: "measured %.1f W", measurement.powerWatts)))
             }
         }
         return events

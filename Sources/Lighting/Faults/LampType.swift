@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Electrical characteristics of a lamp and its driver (after TALQ `LampType`), used to tell
 /// whether the measured power matches the commanded level.

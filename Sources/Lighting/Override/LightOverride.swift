@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Who asked for an override.
 public enum OverrideSource: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -148,10 +148,8 @@ public struct OverrideState: Hashable, Sendable, Codable {
         }
         func date(_ text: String?) throws(OverrideError) -> Date? {
             guard let text else { return nil }
-            let formatter = ISO8601DateFormatter()
-            if let d = formatter.date(from: text) { return d }
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let d = formatter.date(from: text) { return d }
+            if let d = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return d }
+            if let d = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return d }
             throw OverrideError(code: "bad-date", description: "TALQ override: '\(text)' is not an RFC 3339 date-time")
         }
         try apply(OverrideRequest(levelPercent: level, start: try date(target.start), expiry: try date(target.expiration),

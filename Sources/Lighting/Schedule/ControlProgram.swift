@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When a switch point fires: a fixed local wall-clock time, or a solar event ± an offset.
 ///
@@ -38,7 +38,7 @@ public enum SwitchTime: Hashable, Sendable, Codable, CustomStringConvertible {
             return time.description
         case .solar(let event, let offset):
             if offset == 0 { return event.rawValue }
-            return String(format: "%@%@%02d:%02d", event.rawValue, offset < 0 ? "-" : "+", abs(offset) / 60, abs(offset) % 60)
+            return String(printf: "%@%@%02d:%02d", event.rawValue, offset < 0 ? "-" : "+", abs(offset) / 60, abs(offset) % 60)
         }
     }
 

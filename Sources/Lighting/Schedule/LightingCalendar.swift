@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A date bound of a calendar rule: a full date (`2025-12-24`) or a yearly one (`--12-24`, TALQ `gMonthDay`).
 public enum RuleDate: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -20,7 +20,7 @@ public enum RuleDate: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .date(let date): date.description
-        case .everyYear(let m, let d): String(format: "--%02d-%02d", m, d)
+        case .everyYear(let m, let d): String(printf: "--%02d-%02d", m, d)
         }
     }
 
@@ -56,8 +56,8 @@ public enum DayPattern: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .dayOfMonth(let d): String(format: "---%02d", d)
-        case .dayOfYear(let m, let d): String(format: "--%02d-%02d", m, d)
+        case .dayOfMonth(let d): String(printf: "---%02d", d)
+        case .dayOfYear(let m, let d): String(printf: "--%02d-%02d", m, d)
         }
     }
 

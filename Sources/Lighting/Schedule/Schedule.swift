@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What is wrong with a schedule (calendar + programs); `code` is stable, `description` actionable.
 public struct ScheduleError: Error, Hashable, Sendable, CustomStringConvertible {

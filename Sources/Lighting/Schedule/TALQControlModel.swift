@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decoding of the TALQ 2.7.1 control model (`Calendar`, `CalendarRule`, `ControlProgramOne`,
 /// `OverrideCommand`) into lampd's ``Schedule`` and overrides.

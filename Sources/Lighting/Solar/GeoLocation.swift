@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where the pole stands: WGS-84 latitude and longitude in decimal degrees.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Sunrise, sunset and twilight times from the NOAA / Meeus low-precision solar model.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A solar event a switch point can follow: the sun crossing a given altitude, rising or setting.
 ///

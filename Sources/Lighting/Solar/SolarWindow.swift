@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension SolarCalculator {
     /// The first instant in [`start`, `end`) at which `event` happens, or nil.

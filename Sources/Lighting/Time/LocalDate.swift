@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A calendar date (proleptic Gregorian) with no time zone attached: "the 2025-03-30" of a place.
 ///
@@ -70,7 +70,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        String(printf: "%04d-%02d-%02d", year, month, day)
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
@@ -127,8 +127,8 @@ public struct TimeOfDay: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     /// `HH:MM`, or `HH:MM:SS` when seconds are not zero.
     public var description: String {
-        seconds == 0 ? String(format: "%02d:%02d", hours, minutes)
-            : String(format: "%02d:%02d:%02d", hours, minutes, seconds)
+        seconds == 0 ? String(printf: "%02d:%02d", hours, minutes)
+            : String(printf: "%02d:%02d:%02d", hours, minutes, seconds)
     }
 
     public static func < (lhs: TimeOfDay, rhs: TimeOfDay) -> Bool { lhs.secondsSinceMidnight < rhs.secondsSinceMidnight }

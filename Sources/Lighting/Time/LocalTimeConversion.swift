@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Converts between instants and wall-clock time in an IANA time zone, with the DST rules
 /// lampd documents (see docs/lighting.md, "Daylight saving time").

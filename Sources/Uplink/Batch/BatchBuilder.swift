@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Telemetry
 
 /// The SenML pack of one batch, CBOR-encoded (`application/senml+cbor`), ready to be signed.

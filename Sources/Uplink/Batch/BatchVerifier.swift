@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import Telemetry
 
 /// A batch whose signature checked out, with its header and its records decoded.
@@ -232,7 +232,7 @@ enum SenMLPackReader {
                 guard let raw = severityField.int64, let severity = EventSeverity(rawValue: Int(raw)) else {
                     throw bad("sev is not 0, 1 or 2")
                 }
-                let kindStart = n.range(of: "/event/", options: .backwards).map { ($0.upperBound, String(n[..<$0.lowerBound])) }
+                let kindStart = n.ranges(of: "/event/").last.map { ($0.upperBound, String(n[..<$0.lowerBound])) }
                     ?? (n.hasPrefix("event/") ? (n.index(n.startIndex, offsetBy: 6), nil) : nil)
                 guard let (start, channel) = kindStart else { throw bad("event name \(n) has no /event/") }
                 record.kind = .event(kind: String(n[start...]), severity: severity)

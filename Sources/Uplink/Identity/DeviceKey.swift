@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// The board's Ed25519 signing key (principle 3: it is made on the board and never leaves it).
 ///

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// A board's Ed25519 public key: what an installer registers upstream and a receiver verifies with.
 ///
@@ -27,7 +27,7 @@ public struct DevicePublicKey: Hashable, Sendable {
 
     /// Reads the key from base64 of its 32 raw bytes (what `lampctl identity show` prints).
     public init(base64: String) throws(UplinkError) {
-        guard let data = Data(base64Encoded: base64.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let data = Data(base64Encoded: String(base64.filter { !$0.isWhitespace })) else {
             throw UplinkError(.invalidPublicKey, "public key is not base64: copy it from `lampctl identity show`")
         }
         try self.init(rawRepresentation: data)
