@@ -150,8 +150,10 @@ private struct TZifReader {
         var rawTypes: [(utOffset: Int64, isDaylight: Bool, designationIndex: Int)] = []
         for _ in 0..<header.typeCount {
             let utOffset = try integer(size: 4, what: "a local time type")
-            guard utOffset != Int64(Int32.min) else {
-                throw .invalid(identifier, "a local time type has the forbidden UT offset -2^31")
+            // RFC 8536 §3.2: -2^31 is forbidden and offsets should lie within −25:59:59 … +25:59:59;
+            // the schedule's DST handling relies on offsets of at most a day, so both are refused.
+            guard (-89_999...93_599).contains(utOffset) else {
+                throw .invalid(identifier, "a local time type has the UT offset \(utOffset) s, beyond ±26 hours")
             }
             let flags = try take(2, what: "a local time type")
             let designationIndex = Int(flags[flags.startIndex + 1])
@@ -190,7 +192,11 @@ private struct TZifReader {
             var leap = -1
             for index in times.indices {
                 while leap + 1 < leapOccurrences.count, leapOccurrences[leap + 1] <= times[index] { leap += 1 }
-                if leap >= 0 { times[index] -= leapCorrections[leap] }
+                if leap >= 0 {
+                    let (posix, overflow) = times[index].subtractingReportingOverflow(leapCorrections[leap])
+                    guard !overflow else { throw .invalid(identifier, "a transition time is out of range") }
+                    times[index] = posix
+                }
                 if index > 0, times[index] <= times[index - 1] {
                     throw .invalid(identifier, "its transition times are not ascending once leap seconds are removed")
                 }
