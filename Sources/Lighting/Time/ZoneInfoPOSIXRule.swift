@@ -55,14 +55,16 @@ struct ZoneInfoPOSIXRule: Sendable, Hashable {
         // among these. On a tie (DST all year: one year's end at the next year's start),
         // the start wins.
         var latest: (instant: Int64, isDaylight: Bool)?
+        func consider(_ instant: Int64, isDaylight: Bool) {
+            guard instant <= seconds else { return }
+            if let current = latest,
+               current.instant > instant || (current.instant == instant && current.isDaylight) { return }
+            latest = (instant, isDaylight)
+        }
         for y in (year - 2)...(year + 1) {
-            let start = instant(of: daylight.start, in: y, localOffset: standard.utOffsetSeconds)
-            let end = instant(of: daylight.end, in: y, localOffset: daylight.designation.utOffsetSeconds)
-            for candidate in [(end, false), (start, true)] where candidate.0 <= seconds {
-                if let current = latest, current.instant > candidate.0 { continue }
-                if let current = latest, current.instant == candidate.0, current.isDaylight { continue }
-                latest = candidate
-            }
+            consider(instant(of: daylight.end, in: y, localOffset: daylight.designation.utOffsetSeconds),
+                     isDaylight: false)
+            consider(instant(of: daylight.start, in: y, localOffset: standard.utOffsetSeconds), isDaylight: true)
         }
         return latest?.isDaylight == true ? (daylight.designation, true) : (standard, false)
     }
