@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
@@ -40,14 +41,13 @@ struct AstroCommand: AsyncParsableCommand {
         guard let longitude = Double(lon), longitude.isFinite, (-180...180).contains(longitude) else {
             throw console.usage("--lon '\(lon)' is not a longitude: use decimal degrees from -180 to 180 (east positive)")
         }
-        let zone: TimeZone
+        let zone: ZoneInfo
         if let tz {
-            guard let named = TimeZone(identifier: tz) else {
-                throw console.usage("--tz '\(tz)' is not a known IANA time zone (for example Europe/Berlin, UTC)")
+            do { zone = try TimeZoneDatabase.zone(named: tz) } catch {
+                throw console.usage("--tz '\(tz)': \(error.description)")
             }
-            zone = named
         } else {
-            zone = TimeZone.current
+            zone = TimeZoneDatabase.systemZone()
         }
         let day: LocalDate
         if let date {
@@ -73,10 +73,10 @@ struct AstroCommand: AsyncParsableCommand {
 struct AstroReport {
     let location: GeoLocation
     let date: LocalDate
-    let timeZone: TimeZone
+    let timeZone: ZoneInfo
     let events: [(SolarEvent, SolarEventTime)]
 
-    init(location: GeoLocation, date: LocalDate, timeZone: TimeZone) {
+    init(location: GeoLocation, date: LocalDate, timeZone: ZoneInfo) {
         self.location = location
         self.date = date
         self.timeZone = timeZone
@@ -112,7 +112,7 @@ struct AstroReport {
         return String(printf: "UTC%@%02d:%02d", seconds < 0 ? "-" : "+", abs(seconds) / 3600, abs(seconds) / 60 % 60)
     }
 
-    func clock(_ instant: Date, in zone: TimeZone) -> String {
+    func clock(_ instant: Date, in zone: ZoneInfo) -> String {
         let local = LocalTimeConversion.local(instant, in: zone)
         let s = Int(local.secondsSinceMidnight.rounded(.down))
         var text = String(printf: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
@@ -122,7 +122,7 @@ struct AstroReport {
     }
 
     var lines: [String] {
-        let utc = TimeZone(identifier: "UTC")!
+        let utc = ZoneInfo.utc
         let lat = String(printf: "%.4f° %@", abs(location.latitudeDegrees), location.latitudeDegrees >= 0 ? "N" : "S")
         let lon = String(printf: "%.4f° %@", abs(location.longitudeDegrees), location.longitudeDegrees >= 0 ? "E" : "W")
         let noon = LocalTimeConversion.instant(on: date, at: TimeOfDay(hours: 12, minutes: 0)!, in: timeZone)

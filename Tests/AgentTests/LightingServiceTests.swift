@@ -117,7 +117,7 @@ struct LightingServiceTests {
         for _ in 0..<(24 * 12) {  // every 5 minutes for 24 h
             let snapshot = await pole.step()
             let lamp = pole.board.lamp()
-            let local = LocalTimeConversion.local(clock.now().date, in: TimeZone(identifier: "Europe/Berlin")!)
+            let local = LocalTimeConversion.local(clock.now().date, in: try! TimeZoneDatabase.zone(named: "Europe/Berlin"))
             let hhmm = String(format: "%02d:%02d", Int(local.secondsSinceMidnight) / 3600, Int(local.secondsSinceMidnight) / 60 % 60)
             seen.append((hhmm, lamp.relayClosed, lamp.levelPercent))
             #expect(snapshot.source == .program)

@@ -10,10 +10,11 @@ struct AstroCommandTests {
         return products.appendingPathComponent("lampctl")
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    func run(_ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = Self.lampctl
         process.arguments = ["astro"] + arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -54,5 +55,21 @@ struct AstroCommandTests {
             #expect(result.status == 2, "\(arguments)")
             #expect(result.stderr.contains(words), "\(result.stderr)")
         }
+    }
+
+    @Test("without --tz the system's zone is used: TZ as a name, a file or a POSIX rule, else UTC")
+    func systemZone() throws {
+        let arguments = ["--lat", "52.52", "--lon", "13.405", "--date", "2025-06-21"]
+        for tz in ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"] {
+            let result = try run(arguments, environment: ["TZ": tz, "PATH": "/usr/bin:/bin"])
+            #expect(result.status == 0, "\(tz): \(result.stderr)")
+            #expect(result.stdout.contains("sunrise         04:43:07        02:43:07"), "TZ=\(tz): \(result.stdout)")
+            #expect(result.stdout.contains("UTC+02:00"), "TZ=\(tz): \(result.stdout)")
+        }
+        let json = try run(arguments + ["--json"], environment: ["TZ": "Europe/Berlin"])
+        #expect(json.stdout.contains("\"timeZone\":\"Europe\\/Berlin\"") || json.stdout.contains("\"timeZone\":\"Europe/Berlin\""), "\(json.stdout)")
+        #expect(json.stdout.contains("2025-06-21T04:43:07+02:00"), "\(json.stdout)")
+        let utc = try run(arguments, environment: ["TZ": "UTC"])
+        #expect(utc.stdout.contains("sunrise         02:43:07        02:43:07"), "\(utc.stdout)")
     }
 }

@@ -2,11 +2,11 @@ import Foundation
 import Testing
 @testable import Lighting
 
-let berlinZone = TimeZone(identifier: "Europe/Berlin")!
+let berlinZone = try! systemZone("Europe/Berlin")
 let berlinLocation = GeoLocation(latitudeDegrees: 52.52, longitudeDegrees: 13.405)!
 
 /// Instant of a local wall-clock time (first occurrence) in `zone`.
-func local(_ date: String, _ time: String, _ zone: TimeZone = berlinZone) -> Date {
+func local(_ date: String, _ time: String, _ zone: ZoneInfo = berlinZone) -> Date {
     LocalTimeConversion.instant(on: LocalDate(iso: date)!, at: TimeOfDay(time)!, in: zone)
 }
 
@@ -149,7 +149,7 @@ struct ScheduleTests {
     @Test("polar night keeps a dusk-to-dawn program on; midnight sun keeps it off")
     func polar() throws {
         let tromso = GeoLocation(latitudeDegrees: 69.6492, longitudeDegrees: 18.9553)!
-        let oslo = TimeZone(identifier: "Europe/Oslo")!
+        let oslo = try! systemZone("Europe/Oslo")
         let s = try schedule()
         for time in ["12:30", "18:00", "23:30", "03:00", "09:00"] {
             let day = time < "12:00" ? "2025-12-22" : "2025-12-21"

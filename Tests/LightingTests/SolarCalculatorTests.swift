@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Lighting
 
-private let utc = TimeZone(identifier: "UTC")!
+private let utc = try! systemZone("UTC")
 
 private func parseUTC(_ text: String) -> Date {
     let formatter = ISO8601DateFormatter()
@@ -20,7 +20,7 @@ struct SolarCalculatorTests {
     @Test("matches the published Almanac for Computers example")
     func publishedExample() throws {
         let calculator = SolarCalculator(location: try #require(GeoLocation(latitudeDegrees: 40.9, longitudeDegrees: -74.3)))
-        let newYork = try #require(TimeZone(identifier: "America/New_York"))
+        let newYork = try systemZone("America/New_York")
         let sunrise = try #require(calculator.time(of: .sunrise, on: LocalDate(year: 1990, month: 6, day: 25)!, timeZone: newYork).date)
         #expect(abs(sunrise.timeIntervalSince(parseUTC("1990-06-25T09:26:28.000Z"))) <= 60)
     }
@@ -55,7 +55,7 @@ struct SolarCalculatorTests {
         var compared = 0
         for reference in file.cases {
             let location = try #require(GeoLocation(latitudeDegrees: reference.latitude, longitudeDegrees: reference.longitude))
-            let zone = try #require(TimeZone(identifier: reference.timeZone))
+            let zone = try systemZone(reference.timeZone)
             let date = try #require(LocalDate(iso: reference.date))
             let calculator = SolarCalculator(location: location)
             for (name, expected) in reference.events {
@@ -95,7 +95,7 @@ struct SolarCalculatorTests {
     @Test("polar night and midnight sun are explicit, never NaN")
     func polarCases() throws {
         let tromso = SolarCalculator(location: GeoLocation(latitudeDegrees: 69.6492, longitudeDegrees: 18.9553)!)
-        let oslo = TimeZone(identifier: "Europe/Oslo")!
+        let oslo = try! systemZone("Europe/Oslo")
         #expect(tromso.time(of: .sunrise, on: LocalDate(year: 2025, month: 12, day: 21)!, timeZone: oslo) == .polarNight)
         #expect(tromso.time(of: .sunset, on: LocalDate(year: 2025, month: 12, day: 21)!, timeZone: oslo) == .polarNight)
         // Civil twilight still happens around noon in Tromsø's polar night.
@@ -110,7 +110,7 @@ struct SolarCalculatorTests {
 
     @Test("events at the date line fall within the requested local date")
     func dateLine() throws {
-        let fiji = TimeZone(identifier: "Pacific/Fiji")!
+        let fiji = try! systemZone("Pacific/Fiji")
         let calculator = SolarCalculator(location: GeoLocation(latitudeDegrees: -17, longitudeDegrees: 180)!)
         let date = LocalDate(year: 2025, month: 1, day: 5)!
         let start = LocalTimeConversion.startOfDay(date, in: fiji)

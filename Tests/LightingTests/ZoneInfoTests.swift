@@ -2,12 +2,6 @@ import Foundation
 import Testing
 @testable import Lighting
 
-/// The system's compiled zone file for `identifier` (tzdata is installed on every build machine).
-private func systemZone(_ identifier: String) throws -> ZoneInfo {
-    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "/usr/share/zoneinfo/" + identifier)))
-    return try ZoneInfo(identifier: identifier, tzif: bytes)
-}
-
 private func offset(_ zone: ZoneInfo, _ isoInstant: String) -> Int {
     zone.secondsFromGMT(for: iso(isoInstant))
 }

@@ -106,8 +106,8 @@ public struct LampdConfiguration: Sendable {
             let latitude = siteTable.double("latitude", in: -90...90, required: true)
             let longitude = siteTable.double("longitude", in: -180...180, required: true)
             let zone = siteTable.string("timezone") ?? "UTC"
-            if TimeZone(identifier: zone) == nil {
-                siteTable.report("timezone", "\"\(zone)\" is not an IANA time zone name; write e.g. \"Europe/Berlin\"")
+            do { _ = try TimeZoneDatabase.zone(named: zone) } catch {
+                siteTable.report("timezone", error.description)
             }
             siteTable.rejectUnknownKeys()
             if let latitude, let longitude {

@@ -68,7 +68,7 @@ public struct LightingConfiguration: Sendable {
     /// Where the schedule came from, for messages: `[lighting.program]` or the file path.
     public var scheduleOrigin: String
     public var location: GeoLocation?
-    public var timeZone: TimeZone
+    public var timeZone: ZoneInfo
     public var overridePolicy: OverridePolicy
     /// Level used when the fail-safe says "on", percent 1–100 (default 100).
     public var failSafeLevelPercent: Double
@@ -83,7 +83,7 @@ public struct LightingConfiguration: Sendable {
     public var counterSaveInterval: Duration
 
     public init(output: Output, schedule: Schedule?, scheduleOrigin: String = "[lighting.program]", location: GeoLocation?,
-                timeZone: TimeZone, overridePolicy: OverridePolicy = OverridePolicy(), failSafeLevelPercent: Double = 100,
+                timeZone: ZoneInfo, overridePolicy: OverridePolicy = OverridePolicy(), failSafeLevelPercent: Double = 100,
                 lampType: LampType? = nil, meter: MeterChannels = .standard, photocellChannel: String? = nil,
                 stepInterval: Duration = .seconds(5), counterSaveInterval: Duration = .seconds(600)) {
         self.output = output
@@ -220,7 +220,8 @@ public struct LightingConfiguration: Sendable {
         return LightingConfiguration(
             output: output, schedule: schedule, scheduleOrigin: origin,
             location: GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees),
-            timeZone: TimeZone(identifier: site.timeZone) ?? TimeZone(identifier: "UTC")!,
+            // Checked with [site] already; UTC only if the zone file vanished since.
+            timeZone: (try? TimeZoneDatabase.zone(named: site.timeZone)) ?? .utc,
             overridePolicy: policy, failSafeLevelPercent: Double(failSafe), lampType: lampType, meter: meter,
             photocellChannel: photocell, stepInterval: step, counterSaveInterval: save)
     }

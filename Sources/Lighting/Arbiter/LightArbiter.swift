@@ -26,7 +26,7 @@ public struct LightContext: Sendable {
     public var configurationProblem: String?
     /// Where the pole stands; nil when not configured.
     public var location: GeoLocation?
-    public var timeZone: TimeZone
+    public var timeZone: ZoneInfo
     /// True when the system clock is synchronised (NTP/GNSS); otherwise `now` cannot be trusted.
     public var clockSynchronised: Bool
     /// Seconds since lampd started (a monotonic count, not wall-clock time).
@@ -37,7 +37,7 @@ public struct LightContext: Sendable {
     /// What lampd commanded before the restart (nil on a first start).
     public var lastCommanded: LastCommandedState?
 
-    public init(schedule: Schedule?, configurationProblem: String? = nil, location: GeoLocation?, timeZone: TimeZone,
+    public init(schedule: Schedule?, configurationProblem: String? = nil, location: GeoLocation?, timeZone: ZoneInfo,
                 clockSynchronised: Bool, secondsSinceStart: Double = .infinity, photocell: PhotocellReading? = nil,
                 overrides: OverrideState = OverrideState(), lastCommanded: LastCommandedState? = nil) {
         self.schedule = schedule
@@ -155,7 +155,7 @@ public enum LightArbiter {
     }
 
     /// `23:30` today, or `2025-06-12 23:30` on another date, in `timeZone`.
-    static func localText(_ instant: Date, relativeTo now: Date, in timeZone: TimeZone) -> String {
+    static func localText(_ instant: Date, relativeTo now: Date, in timeZone: ZoneInfo) -> String {
         let target = LocalTimeConversion.local(instant, in: timeZone)
         let today = LocalTimeConversion.local(now, in: timeZone).date
         let seconds = Int(target.secondsSinceMidnight)

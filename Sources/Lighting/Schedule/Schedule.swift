@@ -111,7 +111,7 @@ public struct Schedule: Hashable, Sendable, Codable {
 
     /// The lighting day containing `instant`: the local date D such that the instant lies
     /// between local noon of D and local noon of D+1.
-    public static func lightingDay(containing instant: Date, timeZone: TimeZone) -> LocalDate {
+    public static func lightingDay(containing instant: Date, timeZone: ZoneInfo) -> LocalDate {
         let local = LocalTimeConversion.local(instant, in: timeZone)
         return local.secondsSinceMidnight < 43_200 ? local.date.adding(days: -1) : local.date
     }
@@ -127,7 +127,7 @@ public struct Schedule: Hashable, Sendable, Codable {
     /// after the lighting day ends are dropped; before it starts, moved to its start.
     /// With an active period, its start and end appear as switch points too (the start with
     /// the level the switch points are at, the end with 0 %).
-    public func switches(forLightingDay day: LocalDate, location: GeoLocation, timeZone: TimeZone) -> [ScheduledSwitch] {
+    public func switches(forLightingDay day: LocalDate, location: GeoLocation, timeZone: ZoneInfo) -> [ScheduledSwitch] {
         let (programID, ruleIndex) = calendar.program(for: day)
         guard let program = programs.first(where: { $0.id == programID }) else { return [] }
         let start = LocalTimeConversion.instant(on: day, at: TimeOfDay(hours: 12, minutes: 0)!, in: timeZone)
@@ -175,7 +175,7 @@ public struct Schedule: Hashable, Sendable, Codable {
     }
 
     /// The program level at `instant` (ramps included) and the switch point that set it.
-    public func level(at instant: Date, location: GeoLocation, timeZone: TimeZone) -> ScheduledLevel {
+    public func level(at instant: Date, location: GeoLocation, timeZone: ZoneInfo) -> ScheduledLevel {
         let day = Schedule.lightingDay(containing: instant, timeZone: timeZone)
         let (programID, ruleIndex) = calendar.program(for: day)
         // Switches up to `instant`, looking back at most a week (carry-over across days).
@@ -203,7 +203,7 @@ public struct Schedule: Hashable, Sendable, Codable {
     }
 
     /// The next `count` switch points strictly after `instant` (searching at most 400 days ahead).
-    public func nextSwitchPoints(after instant: Date, count: Int, location: GeoLocation, timeZone: TimeZone) -> [ScheduledSwitch] {
+    public func nextSwitchPoints(after instant: Date, count: Int, location: GeoLocation, timeZone: ZoneInfo) -> [ScheduledSwitch] {
         // Only switches that change the level: the day's bookkeeping entries
         // (off at the lighting day's start, before an active period) are no
         // news to a technician.
@@ -227,7 +227,7 @@ struct SwitchPlacer {
     let day: LocalDate
     let start: Date
     let end: Date
-    let timeZone: TimeZone
+    let timeZone: ZoneInfo
     let solar: SolarCalculator
 
     /// The instant and an optional note, or nil when the time does not happen this lighting day.

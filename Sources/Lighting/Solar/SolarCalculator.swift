@@ -10,7 +10,7 @@ import Glibc
 /// **"The day"** is a local calendar date in a given IANA time zone: the events returned
 /// for `2025-06-21` in `Europe/Berlin` are those whose instant falls between local midnight
 /// at the start and local midnight at the end of that date (23 or 25 hours on DST days).
-/// Pass `TimeZone(identifier: "UTC")` to get the events of a UTC date.
+/// Pass `ZoneInfo.utc` to get the events of a UTC date.
 ///
 /// Accuracy: compared with the `ephem` ephemeris (see Tests/LightingTests/Reference),
 /// within 30 s at |latitude| ≤ 65° (measured figures in docs/lighting.md). Never returns
@@ -24,7 +24,7 @@ public struct SolarCalculator: Sendable {
     }
 
     /// All six events of `date` in `timeZone`.
-    public func events(on date: LocalDate, timeZone: TimeZone) -> [SolarEvent: SolarEventTime] {
+    public func events(on date: LocalDate, timeZone: ZoneInfo) -> [SolarEvent: SolarEventTime] {
         var result: [SolarEvent: SolarEventTime] = [:]
         for event in SolarEvent.allCases {
             result[event] = time(of: event, on: date, timeZone: timeZone)
@@ -33,7 +33,7 @@ public struct SolarCalculator: Sendable {
     }
 
     /// When `event` happens on the local `date` in `timeZone`.
-    public func time(of event: SolarEvent, on date: LocalDate, timeZone: TimeZone) -> SolarEventTime {
+    public func time(of event: SolarEvent, on date: LocalDate, timeZone: ZoneInfo) -> SolarEventTime {
         let dayStart = LocalTimeConversion.startOfDay(date, in: timeZone).timeIntervalSince1970
         let dayEnd = LocalTimeConversion.startOfDay(date.adding(days: 1), in: timeZone).timeIntervalSince1970
         if let first = crossingInstants(of: event, from: dayStart, to: dayEnd).min() {

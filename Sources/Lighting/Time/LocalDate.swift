@@ -4,7 +4,7 @@ import FoundationEssentials
 ///
 /// Dates are compared and stepped with plain day arithmetic, so they never depend on a
 /// system calendar or clock. ``LocalDate`` is what a schedule means by "a day": a date in
-/// the pole's IANA time zone (use `TimeZone(identifier: "UTC")` for a UTC date).
+/// the pole's IANA time zone (use `ZoneInfo.utc` for a UTC date).
 public struct LocalDate: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var year: Int
     /// 1–12.

@@ -10,15 +10,15 @@ import FoundationEssentials
 ///   Sunday of October in Europe/Berlin) resolves to its **first** occurrence (still
 ///   summer time), so a switch point fires once.
 ///
-/// Only `TimeZone.secondsFromGMT(for:)` is used: no system calendar, no clock.
+/// Only `ZoneInfo.secondsFromGMT(for:)` is used: no system calendar, no clock.
 public enum LocalTimeConversion {
     /// The instant at which `time` on `date` happens in `timeZone` (rules above).
-    public static func instant(on date: LocalDate, at time: TimeOfDay, in timeZone: TimeZone) -> Date {
+    public static func instant(on date: LocalDate, at time: TimeOfDay, in timeZone: ZoneInfo) -> Date {
         instant(on: date, secondsSinceMidnight: time.secondsSinceMidnight, in: timeZone)
     }
 
     /// Same as ``instant(on:at:in:)`` for a seconds-after-midnight value (may exceed 86 400).
-    public static func instant(on date: LocalDate, secondsSinceMidnight: Int, in timeZone: TimeZone) -> Date {
+    public static func instant(on date: LocalDate, secondsSinceMidnight: Int, in timeZone: ZoneInfo) -> Date {
         let naive = Double(date.daysSinceEpoch * 86_400 + secondsSinceMidnight)
         let offsetBefore = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: naive - 86_400)))
         let offsetAfter = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: naive + 86_400)))
@@ -50,14 +50,14 @@ public enum LocalTimeConversion {
     }
 
     /// The local date and seconds after local midnight of `instant` in `timeZone`.
-    public static func local(_ instant: Date, in timeZone: TimeZone) -> (date: LocalDate, secondsSinceMidnight: Double) {
+    public static func local(_ instant: Date, in timeZone: ZoneInfo) -> (date: LocalDate, secondsSinceMidnight: Double) {
         let shifted = instant.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: instant))
         let days = Int((shifted / 86_400).rounded(.down))
         return (LocalDate(daysSinceEpoch: days), shifted - Double(days) * 86_400)
     }
 
     /// Local midnight at the start of `date` (or the first existing instant of that date).
-    public static func startOfDay(_ date: LocalDate, in timeZone: TimeZone) -> Date {
+    public static func startOfDay(_ date: LocalDate, in timeZone: ZoneInfo) -> Date {
         instant(on: date, secondsSinceMidnight: 0, in: timeZone)
     }
 }
