@@ -74,7 +74,7 @@ let package = Package(
         // Readings, events and the on-disk spool.
         .target(
             name: "Telemetry",
-            dependencies: ["CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CSQLite"],
             swiftSettings: swiftSettings
         ),
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,7 +66,8 @@ public struct SystemTimeSource: TimeSource {
     /// Reads `/proc/sys/kernel/random/boot_id` (a UUID, new at every boot).
     public static func readBootID(path: String = "/proc/sys/kernel/random/boot_id") -> UUID? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return UUID(uuidString: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        // One line: the UUID, then a newline.
+        return text.split(whereSeparator: \.isWhitespace).first.flatMap { UUID(uuidString: String($0)) }
     }
 
     private static func nanoseconds(_ clock: clockid_t) -> Int64 {
