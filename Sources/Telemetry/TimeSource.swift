@@ -56,7 +56,8 @@ public struct SystemTimeSource: TimeSource {
     #if os(Linux)
     /// glibc's `adjtimex`, looked up with dlsym because Swift's Glibc module does not import
     /// <sys/timex.h>; the C function type gives the C calling convention. A one-function C
-    /// target would be the alternative; only `Hardware` has C targets (STYLE.md rule 3).
+    /// target would be the alternative; apart from `CSQLite` for the spool, C modules belong to
+    /// `Hardware` (STYLE.md rule 3).
     private static let adjtimex: (@convention(c) (UnsafeMutableRawPointer) -> Int32)? = {
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "adjtimex") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutableRawPointer) -> Int32).self)

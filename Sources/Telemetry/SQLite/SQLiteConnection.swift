@@ -67,7 +67,7 @@ final class SQLiteConnection {
     }
 
     /// The open handle; `SQLITE_MISUSE` after `close()`.
-    func openHandle() throws(SQLiteError) -> OpaquePointer {
+    private func openHandle() throws(SQLiteError) -> OpaquePointer {
         guard let handle else {
             throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "the connection to \(path) is closed")
         }
