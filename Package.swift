@@ -49,6 +49,13 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // SQLite, for the spool (Telemetry). Used through its C API, not GRDB: GRDB links the whole of
+        // Foundation and ICU into lampd and lampctl (docs/performance.md).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // sd_notify for Type=notify readiness and the watchdog.
         .systemLibrary(
             name: "CSystemd",
@@ -70,7 +77,7 @@ let package = Package(
         // Readings, events and the on-disk spool.
         .target(
             name: "Telemetry",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CSQLite"],
             swiftSettings: swiftSettings
         ),
 

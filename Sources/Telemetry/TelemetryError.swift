@@ -2,7 +2,8 @@
 ///
 /// `code` is stable (log lines, `lampctl --json`, upstream reports may match on it);
 /// `message` tells a technician what happened and what to do. `underlying` keeps the
-/// original error (for example a GRDB `DatabaseError` with its SQLite result code).
+/// original error: for the spool usually an `SQLiteError`, with SQLite's result code and message
+/// (also reachable as `sqlite`).
 public struct TelemetryError: Error, Sendable, CustomStringConvertible {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
@@ -42,5 +43,13 @@ public struct TelemetryError: Error, Sendable, CustomStringConvertible {
             return "[\(code.rawValue)] \(message) (\(underlying))"
         }
         return "[\(code.rawValue)] \(message)"
+    }
+}
+
+extension TelemetryError {
+    /// The SQLite failure behind a spool error (`underlying`), with its result code and message; nil if
+    /// the error did not come from SQLite.
+    public var sqlite: SQLiteError? {
+        underlying as? SQLiteError
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +56,8 @@ public struct SystemTimeSource: TimeSource {
     #if os(Linux)
     /// glibc's `adjtimex`, looked up with dlsym because Swift's Glibc module does not import
     /// <sys/timex.h>; the C function type gives the C calling convention. A one-function C
-    /// target would be the alternative; only `Hardware` has C targets (STYLE.md rule 3).
+    /// target would be the alternative; apart from `CSQLite` for the spool, C modules belong to
+    /// `Hardware` (STYLE.md rule 3).
     private static let adjtimex: (@convention(c) (UnsafeMutableRawPointer) -> Int32)? = {
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "adjtimex") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutableRawPointer) -> Int32).self)
@@ -66,7 +67,8 @@ public struct SystemTimeSource: TimeSource {
     /// Reads `/proc/sys/kernel/random/boot_id` (a UUID, new at every boot).
     public static func readBootID(path: String = "/proc/sys/kernel/random/boot_id") -> UUID? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return UUID(uuidString: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        // One line: the UUID, then a newline.
+        return text.split(whereSeparator: \.isWhitespace).first.flatMap { UUID(uuidString: String($0)) }
     }
 
     private static func nanoseconds(_ clock: clockid_t) -> Int64 {

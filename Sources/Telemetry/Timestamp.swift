@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When something was measured: UTC wall-clock time plus the monotonic time since boot.
 ///

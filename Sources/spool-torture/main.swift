@@ -6,11 +6,17 @@
 // append it prints that reading's sequence number on its own line: every sequence up to the
 // printed one is committed. Reading values equal their expected sequence numbers, so the test
 // can check order. The test kills it with SIGKILL at a random moment.
-import Foundation
+import Glibc
 import Telemetry
 
+/// Writes `text` to file descriptor `fd` with one write(2), unbuffered.
+func writeUnbuffered(_ text: String, to fd: Int32) {
+    var text = text
+    text.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+}
+
 guard CommandLine.arguments.count == 2 else {
-    FileHandle.standardError.write(Data("usage: spool-torture PATH\n".utf8))
+    writeUnbuffered("usage: spool-torture PATH\n", to: STDERR_FILENO)
     exit(2)
 }
 var configuration = SpoolConfiguration(path: CommandLine.arguments[1], maxSizeMegabytes: 512)
@@ -33,10 +39,10 @@ await withTaskGroup(of: Void.self) { group in
                 Reading(channel: channel, value: .number(Double(next)), unit: .count, time: time.now()))
             next += 1
             // One write(2) per line, unbuffered: a printed line was really reported before a kill.
-            FileHandle.standardOutput.write(Data("\(sequence)\n".utf8))
+            writeUnbuffered("\(sequence)\n", to: STDOUT_FILENO)
         }
     } catch {
-        FileHandle.standardError.write(Data("spool-torture: \(error)\n".utf8))
+        writeUnbuffered("spool-torture: \(error)\n", to: STDERR_FILENO)
         exit(1)
     }
 }

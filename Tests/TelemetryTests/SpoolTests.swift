@@ -236,3 +236,60 @@ struct SpoolCorruptionTests {
         #expect(try Data(contentsOf: folder.url.appendingPathComponent(aside)) == originalBytes)
     }
 }
+
+@Suite("Spool errors from SQLite")
+struct SpoolSQLiteErrorTests {
+    @Test("A spool in a missing folder: spool.open-failed, with SQLite's code underneath; nothing created")
+    func openInMissingFolder() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = SpoolConfiguration(path: folder.path("missing/spool.sqlite"))
+        let error = await #expect(throws: TelemetryError.self) { try await Spool.open(config) }
+        #expect(error?.code == .spoolOpenFailed)
+        #expect(error?.message.contains("check that the folder exists") == true)
+        #expect(error?.sqlite?.resultCodeName == "SQLITE_CANTOPEN")
+        #expect(error?.description.contains("SQLite error 14 (SQLITE_CANTOPEN)") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).isEmpty)
+    }
+
+    @Test("Reads and writes after close fail with spool errors, not a crash")
+    func useAfterClose() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let spool = try await Spool.open(SpoolConfiguration(path: folder.path("spool.sqlite")))
+        try spool.close()
+        let read = await #expect(throws: TelemetryError.self) { try await spool.oldestPending(limit: 1) }
+        #expect(read?.code == .spoolReadFailed)
+        #expect(read?.sqlite?.resultCodeName == "SQLITE_MISUSE")
+        let write = await #expect(throws: TelemetryError.self) { try await spool.acknowledge(throughSequence: 1) }
+        #expect(write?.code == .spoolWriteFailed)
+    }
+
+    @Test("A file written by another SQLite client with the spool's schema opens, keeping its records")
+    func opensFileWrittenByGRDB() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource()
+        let config = SpoolConfiguration(path: folder.path("spool.sqlite"), commitWindow: .milliseconds(5))
+        let spool = try await Spool.open(config, timeSource: time)
+        let spoolID = spool.spoolID
+        _ = try await withRunningSpool(spool) { try await $0.append(try reading(7, time: time.now())) }
+
+        // GRDB appends a reading the way the GRDB version of the spool did, on the same schema.
+        let pool = try DatabasePool(path: config.path)
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO reading(seq, channel, flags, utcNs, bootNs, boot, value)
+                SELECT 2, channel, flags, utcNs + 1, bootNs + 1, boot, 8.5 FROM reading WHERE seq = 1
+                """)
+        }
+        try pool.close()
+
+        let reopened = try await Spool.open(config, timeSource: time)
+        #expect(reopened.spoolID == spoolID && reopened.startupEvents.isEmpty)
+        let pending = try await withRunningSpool(reopened) { try await $0.oldestPending(limit: 10) }
+        #expect(pending.map(\.sequence) == [1, 2])
+        guard case .reading(let second) = try #require(pending.last).record else { Issue.record("not a reading"); return }
+        #expect(second.value == .number(8.5) && second.channel.rawValue == "lamp1/power" && second.unit == .watt)
+    }
+}

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads this process's storage I/O counters from `/proc/self/io` (Linux).
 enum ProcessIO {
@@ -7,7 +7,7 @@ enum ProcessIO {
     static func writeBytes() -> Int64? {
         guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
-            return Int64(line.dropFirst("write_bytes:".count).trimmingCharacters(in: .whitespaces))
+            return line.dropFirst("write_bytes:".count).split(whereSeparator: \.isWhitespace).first.flatMap { Int64($0) }
         }
         return nil
     }

@@ -1,5 +1,6 @@
-import Foundation
-import GRDB
+import FoundationEssentials
+import Glibc
+import Synchronization
 
 /// The on-disk store of readings and events that upstream has not acknowledged yet
 /// (DESIGN.md principle 2, "Nothing lost"). One SQLite file in WAL mode, `synchronous = FULL`.
@@ -30,13 +31,18 @@ public final class Spool: Sendable {
     /// Events produced while opening (e.g. the corrupt file that was moved aside); also stored in the spool.
     public let startupEvents: [Event]
 
-    private let pool: DatabasePool
+    /// The one connection that writes (group commits, acknowledgements).
+    private let writer: SerializedConnection
+    /// A read-only connection for the uplink's reads and the counters: in WAL mode it reads the last
+    /// committed state while the writer commits, and neither waits for the other.
+    private let reader: SerializedConnection
     private let timeSource: any TimeSource
     private let clock: any Clock<Duration>
-    private let state = Locked(BufferState())
+    private let state = Mutex(BufferState())
     /// The latest group commit; each commit waits for the one before it.
-    private let commitChain = Locked<Task<Void, Never>?>(nil)
-    private let writer: Locked<SpoolStore.WriterCache>
+    private let commitChain = Mutex<Task<Void, Never>?>(nil)
+    /// Only used inside the writer's transactions (so in their order), taken after the writer connection.
+    private let writerCache: Mutex<SpoolStore.WriterCache>
     private let writeBytesAtOpen: Int64?
 
     private struct Pending: Sendable {
@@ -71,9 +77,9 @@ public final class Spool: Sendable {
     ) async throws(TelemetryError) -> Spool {
         let writeBytesAtOpen = ProcessIO.writeBytes()
         var startupEvents: [Event] = []
-        let pool: DatabasePool
+        let connections: (writer: SerializedConnection, reader: SerializedConnection)
         do {
-            pool = try openChecked(configuration)
+            connections = try openChecked(configuration)
         } catch let corruption as CorruptSpool {
             let movedTo = try moveAside(configuration.path, time: timeSource.now())
             startupEvents.append(Event(
@@ -81,7 +87,7 @@ public final class Spool: Sendable {
                 message: "spool file was corrupt (\(corruption.detail)); moved aside to \(movedTo) and started a new "
                     + "spool. Records in the old file were not sent: copy it off the board for recovery."))
             do {
-                pool = try openChecked(configuration)
+                connections = try openChecked(configuration)
             } catch {
                 throw TelemetryError(.spoolOpenFailed, "could not create a new spool at \(configuration.path) after "
                     + "moving the corrupt one aside — check the disk", underlying: error)
@@ -95,31 +101,33 @@ public final class Spool: Sendable {
 
         let eventsToStore = startupEvents
         do {
-            let (cache, spoolID) = try await pool.write { db in
+            let (cache, spoolID) = try await write(connections.writer) { db in
                 var cache = SpoolStore.WriterCache()
                 cache.nextSequence = try SpoolStore.loadNextSequence(db)
                 if !eventsToStore.isEmpty {
                     try SpoolStore.insert(db, &cache, eventsToStore.map(SpoolRecord.event))
                 }
-                let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'spoolID'") ?? ""
-                return (cache, id)
+                return (cache, try SpoolStore.spoolID(db) ?? "")
             }
-            return Spool(configuration: configuration, spoolID: spoolID, startupEvents: startupEvents, pool: pool,
-                         cache: cache, timeSource: timeSource, clock: clock, writeBytesAtOpen: writeBytesAtOpen)
+            return Spool(configuration: configuration, spoolID: spoolID, startupEvents: startupEvents,
+                         connections: connections, cache: cache, timeSource: timeSource, clock: clock,
+                         writeBytesAtOpen: writeBytesAtOpen)
         } catch {
             throw TelemetryError(.spoolOpenFailed, "could not read the spool at \(configuration.path)", underlying: error)
         }
     }
 
     private init(
-        configuration: SpoolConfiguration, spoolID: String, startupEvents: [Event], pool: DatabasePool,
-        cache: SpoolStore.WriterCache, timeSource: any TimeSource, clock: any Clock<Duration>, writeBytesAtOpen: Int64?
+        configuration: SpoolConfiguration, spoolID: String, startupEvents: [Event],
+        connections: (writer: SerializedConnection, reader: SerializedConnection), cache: SpoolStore.WriterCache,
+        timeSource: any TimeSource, clock: any Clock<Duration>, writeBytesAtOpen: Int64?
     ) {
         self.configuration = configuration
         self.spoolID = spoolID
         self.startupEvents = startupEvents
-        self.pool = pool
-        self.writer = Locked(cache)
+        self.writer = connections.writer
+        self.reader = connections.reader
+        self.writerCache = Mutex(cache)
         self.timeSource = timeSource
         self.clock = clock
         self.writeBytesAtOpen = writeBytesAtOpen
@@ -130,64 +138,91 @@ public final class Spool: Sendable {
         var detail: String
     }
 
-    /// Opens the pool with lampd's settings, creating the schema; throws `CorruptSpool` for a damaged file.
-    private static func openChecked(_ configuration: SpoolConfiguration) throws -> DatabasePool {
-        var config = Configuration()
-        config.label = "spool"
-        config.busyMode = .timeout(5)
+    /// Opens the writer and reader connections with lampd's settings, creating the schema; throws
+    /// `CorruptSpool` for a damaged file.
+    ///
+    /// The same steps as the GRDB `DatabasePool` the spool used before, so files written by either
+    /// open in the other.
+    private static func openChecked(
+        _ configuration: SpoolConfiguration
+    ) throws -> (writer: SerializedConnection, reader: SerializedConnection) {
+        let path = configuration.path
         let pageSize = configuration.pageSizeBytes
         let checkpointPages = configuration.walAutocheckpointPages
-        config.prepareDatabase { db in
-            // page_size only takes effect on a new, empty file (before WAL is enabled).
-            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
-        }
         do {
-            // Check an existing file read-only first: opening a pool writes to the file (GRDB makes sure
-            // the WAL is not empty), and a corrupt file must be moved aside exactly as it was found.
-            if FileManager.default.fileExists(atPath: configuration.path) {
-                var readOnly = Configuration()
-                readOnly.readonly = true
-                let queue = try DatabaseQueue(path: configuration.path, configuration: readOnly)
-                defer { try? queue.close() }
-                let check = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
-                guard check == ["ok"] else {
-                    throw CorruptSpool(detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
+            // Check an existing file read-only first: opening the writer writes to the file (journal
+            // mode, schema), and a corrupt file must be moved aside exactly as it was found.
+            if FileManager.default.fileExists(atPath: path) {
+                let check = try SQLiteConnection.open(path: path, mode: .readOnly)
+                defer { try? check.close() }
+                try validateFormat(check)
+                let result = try check.fetchStrings(sql: "PRAGMA quick_check")
+                guard result == ["ok"] else {
+                    throw CorruptSpool(detail: "quick_check: " + result.prefix(3).joined(separator: "; "))
                 }
             }
-            let pool = try DatabasePool(path: configuration.path, configuration: config)
-            try pool.writeWithoutTransaction { db in
-                // GRDB's pool sets synchronous = NORMAL for WAL; NORMAL may lose the last commits on a
-                // power cut (the WAL is only fsynced at checkpoints). FULL fsyncs the WAL at every commit,
-                // which is what makes a returned `append` durable.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
-                // Keep the WAL file after a checkpoint (reused from its start) up to this size: truncating and
-                // regrowing it would add file-system metadata writes.
-                try db.execute(sql: "PRAGMA journal_size_limit = \(checkpointPages * pageSize * 2)")
-                try db.inTransaction {
-                    try SpoolStore.createSchema(db)
-                    return .commit
-                }
+
+            let writer = try SQLiteConnection.open(path: path, mode: .readWriteCreate)
+            try writer.setBusyTimeout(.seconds(5))
+            // page_size only takes effect on a new, empty file (before WAL is enabled).
+            try writer.execute(sql: "PRAGMA page_size = \(pageSize)")
+            try validateFormat(writer)
+            guard try writer.fetchStrings(sql: "PRAGMA journal_mode = WAL") == ["wal"] else {
+                throw SQLiteError.failed("could not switch \(path) to WAL mode")
             }
-            return pool
-        } catch let error as DatabaseError
-            where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-        {
-            throw CorruptSpool(detail: "SQLite \(error.resultCode): \(error.message ?? "")")
+            // NORMAL may lose the last commits on a power cut (in WAL mode the WAL is only fsynced at
+            // checkpoints). FULL fsyncs the WAL at every commit, which is what makes a returned
+            // `append` durable.
+            try writer.execute(sql: "PRAGMA synchronous = FULL")
+            try writer.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
+            // Keep the WAL file after a checkpoint (reused from its start) up to this size: truncating and
+            // regrowing it would add file-system metadata writes.
+            try writer.execute(sql: "PRAGMA journal_size_limit = \(checkpointPages * pageSize * 2)")
+            // Always writes (user_version), so the WAL exists and is not empty when the reader opens.
+            try writer.transaction(.immediate) { try SpoolStore.createSchema(writer) }
+
+            let reader = try SQLiteConnection.open(path: path, mode: .readOnly)
+            // Readers should never wait in WAL mode, except in rare cases (recovery after a crash of
+            // another process, the last connection closing): GRDB gave its readers 10 s.
+            try reader.setBusyTimeout(.seconds(10))
+            return (SerializedConnection(writer, label: "lampd.spool.writer"),
+                    SerializedConnection(reader, label: "lampd.spool.reader"))
+        } catch let error as SQLiteError where error.isDamagedFile {
+            throw CorruptSpool(detail: "SQLite \(error.resultCode) (\(error.resultCodeName)): \(error.message)")
         }
+    }
+
+    /// Reads the schema: fails with `SQLITE_NOTADB` for a file that is not SQLite (opening does not read it).
+    private static func validateFormat(_ db: SQLiteConnection) throws(SQLiteError) {
+        _ = try db.fetchStrings(sql: "SELECT * FROM sqlite_master LIMIT 1")
+    }
+
+    /// A transaction on `connection` (BEGIN IMMEDIATE … COMMIT, rolled back if `body` throws).
+    private static func write<T: Sendable>(
+        _ connection: SerializedConnection, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
+        try await connection.run { db in try db.transaction(.immediate) { try body(db) } }
+    }
+
+    /// A write transaction on the writer connection.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await Self.write(writer, body)
+    }
+
+    /// A read transaction on the reader connection: every query in `body` sees the same committed state.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await reader.run { db in try db.transaction(.deferred) { try body(db) } }
     }
 
     /// Renames the spool file and its WAL/SHM to `<path>.corrupt-<UTC>`; never deletes anything.
     private static func moveAside(_ path: String, time: Timestamp) throws(TelemetryError) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        var target = "\(path).corrupt-\(formatter.string(from: time.date))"
+        // 20250615T150640Z: UTC, whole seconds, no separators.
+        let format = Date.ISO8601FormatStyle(dateSeparator: .omitted, timeSeparator: .omitted)
+        var target = "\(path).corrupt-\(format.format(time.date))"
         var n = 1
         while FileManager.default.fileExists(atPath: target) {
             n += 1
-            target = "\(path).corrupt-\(formatter.string(from: time.date))-\(n)"
+            target = "\(path).corrupt-\(format.format(time.date))-\(n)"
         }
         do {
             for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
@@ -336,10 +371,10 @@ public final class Spool: Sendable {
         return state.withLock { $0.highestCommitted }
     }
 
-    /// Commits the buffered group in a task of its own: GRDB's async `write`
-    /// gives up on a cancelled task, and the last commit happens exactly when
-    /// lampd is being stopped (SIGTERM cancels the spool's loop), so it must
-    /// not inherit that cancellation or the buffered records would be lost.
+    /// Commits the buffered group in a task of its own: the last commit happens
+    /// exactly when lampd is being stopped (SIGTERM cancels the spool's loop), so
+    /// it must not inherit that cancellation, whatever the database calls do
+    /// with a cancelled task, or the buffered records would be lost.
     ///
     /// Commits also run one after another: `flush()` while the loop's own
     /// commit is writing waits for it, so when `flush()` returns every record
@@ -366,11 +401,10 @@ public final class Spool: Sendable {
         guard !group.isEmpty else { return }
         let maxBytes = configuration.maxSizeBytes
         let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
-        let writer = self.writer
         let now = timeSource.now()
         do {
-            let (first, last) = try await pool.write { db in
-                try writer.withLock { cache in
+            let (first, last) = try await write { db in
+                try self.writerCache.withLock { cache in
                     var working = cache
                     let first = working.nextSequence
                     try SpoolStore.insert(db, &working, group.lazy.map(\.record))
@@ -403,8 +437,8 @@ public final class Spool: Sendable {
         case .event: noun = "events"
         case .alarm: noun = "alarms"
         }
-        func iso(_ ns: Int64) -> String {
-            ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+        func iso(_ ns: Int64) -> String {  // 2025-06-15T15:06:40Z
+            Date.ISO8601FormatStyle().format(Date(timeIntervalSince1970: Double(ns) / 1e9))
         }
         return Event(
             kind: "spool.full", severity: drop.recordClass == .telemetry ? .warning : .alarm,
@@ -419,7 +453,7 @@ public final class Spool: Sendable {
     /// (pass the last sequence of a batch in flight to fetch the next one without acknowledging).
     public func oldestPending(limit: Int, afterSequence: Int64 = 0) async throws(TelemetryError) -> [SpooledRecord] {
         do {
-            return try await pool.read { db in try SpoolStore.oldestPending(db, limit: limit, afterSequence: afterSequence) }
+            return try await read { db in try SpoolStore.oldestPending(db, limit: limit, afterSequence: afterSequence) }
         } catch {
             throw TelemetryError(.spoolReadFailed, "could not read pending records from the spool", underlying: error)
         }
@@ -429,10 +463,9 @@ public final class Spool: Sendable {
     /// Durable when it returns. Returns how many records were deleted.
     @discardableResult
     public func acknowledge(throughSequence sequence: Int64) async throws(TelemetryError) -> Int {
-        let writer = self.writer
         do {
-            return try await pool.write { db in
-                let highest = writer.withLock { $0.nextSequence - 1 }
+            return try await write { db in
+                let highest = self.writerCache.withLock { $0.nextSequence - 1 }
                 return try SpoolStore.acknowledge(db, through: sequence, highestAssigned: highest)
             }
         } catch {
@@ -444,18 +477,17 @@ public final class Spool: Sendable {
     @discardableResult
     public func acknowledge(sequences: [Int64]) async throws(TelemetryError) -> Int {
         guard !sequences.isEmpty else { return 0 }
-        let writer = self.writer
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 var deleted = 0
                 for chunk in stride(from: 0, to: sequences.count, by: 500).map({ sequences[$0..<min($0 + 500, sequences.count)] }) {
                     let list = chunk.map(String.init).joined(separator: ",")
                     try db.execute(sql: "DELETE FROM reading WHERE seq IN (\(list))")
-                    deleted += db.changesCount
+                    deleted += db.changes
                     try db.execute(sql: "DELETE FROM event WHERE seq IN (\(list))")
-                    deleted += db.changesCount
+                    deleted += db.changes
                 }
-                let highest = writer.withLock { $0.nextSequence - 1 }
+                let highest = self.writerCache.withLock { $0.nextSequence - 1 }
                 try SpoolStore.setMeta(db, "sequenceFloor", max(try SpoolStore.metaInt(db, "sequenceFloor"), highest))
                 return deleted
             }
@@ -471,10 +503,10 @@ public final class Spool: Sendable {
         let now = timeSource.now()
         let (buffered, lost, highest) = state.withLock { ($0.buffer.count, $0.lostToWriteErrors, $0.highestCommitted) }
         do {
-            var stats = try await pool.read { db -> SpoolStatistics in
-                let readings = try Int.fetchOne(db, sql: "SELECT count(*) FROM reading") ?? 0
-                let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE class = 1") ?? 0
-                let alarms = try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE class = 2") ?? 0
+            var stats = try await read { db -> SpoolStatistics in
+                let readings = Int(try db.fetchInt64(sql: "SELECT count(*) FROM reading") ?? 0)
+                let events = Int(try db.fetchInt64(sql: "SELECT count(*) FROM event WHERE class = 1") ?? 0)
+                let alarms = Int(try db.fetchInt64(sql: "SELECT count(*) FROM event WHERE class = 2") ?? 0)
                 let oldest = try SpoolStore.oldestPending(db, limit: 1, afterSequence: 0).first
                 var dropped: [SpoolRecordClass: Int64] = [:]
                 for c in SpoolRecordClass.allCases { dropped[c] = try SpoolStore.metaInt(db, "dropped.\(c)") }
@@ -489,8 +521,8 @@ public final class Spool: Sendable {
             stats.highestSequence = highest
             stats.maxSizeBytes = configuration.maxSizeBytes
             stats.fileBytes = ["", "-wal", "-shm"].reduce(0) { sum, suffix in
-                let size = (try? FileManager.default.attributesOfItem(atPath: configuration.path + suffix)[.size]) as? NSNumber
-                return sum + (size?.int64Value ?? 0)
+                var status = stat()
+                return sum + (stat(configuration.path + suffix, &status) == 0 ? Int64(status.st_size) : 0)
             }
             if let start = writeBytesAtOpen, let current = ProcessIO.writeBytes() {
                 stats.bytesWrittenSinceStart = current - start
@@ -515,12 +547,16 @@ public final class Spool: Sendable {
 
     /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests.
     func writerSynchronousSetting() async throws -> Int {
-        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+        try await writer.run { Int(try $0.fetchInt64(sql: "PRAGMA synchronous") ?? -1) }
     }
 
-    /// Closes the database. Call after `run()` returned.
+    /// Closes the database (the reader, then the writer, which checkpoints the WAL into the file).
+    /// Call after `run()` returned.
     public func close() throws(TelemetryError) {
-        do { try pool.close() } catch {
+        do {
+            try reader.runHere { try $0.close() }
+            try writer.runHere { try $0.close() }
+        } catch {
             throw TelemetryError(.spoolWriteFailed, "could not close the spool cleanly", underlying: error)
         }
     }

@@ -1,9 +1,8 @@
-import Foundation
-import GRDB
+import FoundationEssentials
 
 /// The SQL side of the spool: schema, row encoding, inserts, drops, acknowledgements.
 ///
-/// All methods run inside GRDB's serialized writer (or a reader), never concurrently with each
+/// All methods run on the spool's writer connection (or its reader), never concurrently with each
 /// other on the writer side; `WriterCache` is only touched there.
 enum SpoolStore {
     static let schemaVersion = 1
@@ -11,7 +10,7 @@ enum SpoolStore {
     /// Creates the tables on a new file. One table per kind so that dropping the oldest telemetry
     /// frees whole pages (events would otherwise pin half-empty pages), and no secondary indexes:
     /// every query walks the rowid (= sequence) order, and each index would cost flash writes.
-    static func createSchema(_ db: Database) throws {
+    static func createSchema(_ db: SQLiteConnection) throws(SQLiteError) {
         try db.execute(sql: """
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS channel(id INTEGER PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(name, unit));
@@ -36,11 +35,16 @@ enum SpoolStore {
                 kind TEXT NOT NULL,
                 message TEXT NOT NULL);
             """)
-        if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'spoolID'") == nil {
+        if try spoolID(db) == nil {
             try db.execute(
-                sql: "INSERT INTO meta(key, value) VALUES ('spoolID', ?)", arguments: [UUID().uuidString])
+                sql: "INSERT INTO meta(key, value) VALUES ('spoolID', ?)", arguments: [.text(UUID().uuidString)])
         }
         try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
+    }
+
+    /// The spool file's random id (`meta.spoolID`); nil before `createSchema`.
+    static func spoolID(_ db: SQLiteConnection) throws(SQLiteError) -> String? {
+        try db.fetchStrings(sql: "SELECT value FROM meta WHERE key = 'spoolID'").first
     }
 
     // MARK: flags
@@ -60,20 +64,24 @@ enum SpoolStore {
         return Int64(quality.rawValue) | (type << valueTypeShift) | (Int64(severity.rawValue) << severityShift)
     }
 
-    static func databaseValue(_ value: ReadingValue?) -> DatabaseValue {
+    static func databaseValue(_ value: ReadingValue?) -> SQLiteValue {
         switch value {
         case nil: return .null
-        case .number(let d): return d.databaseValue
-        case .boolean(let b): return (b ? 1 : 0).databaseValue
-        case .string(let s): return s.databaseValue
+        case .number(let d): return .real(d)  // SQLite stores NaN as NULL; it reads back as nil
+        case .boolean(let b): return .integer(b ? 1 : 0)
+        case .string(let s): return .text(s)
         }
     }
 
-    static func readingValue(_ dbValue: DatabaseValue, flags: Int64) -> ReadingValue? {
-        switch (flags >> valueTypeShift) & 0x3 {
-        case 1: return Double.fromDatabaseValue(dbValue).map(ReadingValue.number)
-        case 2: return Int64.fromDatabaseValue(dbValue).map { .boolean($0 != 0) }
-        case 3: return String.fromDatabaseValue(dbValue).map(ReadingValue.string)
+    /// The stored `value` column as the type its flags say (the conversions GRDB made before).
+    static func readingValue(_ dbValue: SQLiteValue, flags: Int64) -> ReadingValue? {
+        switch ((flags >> valueTypeShift) & 0x3, dbValue) {
+        case (1, .real(let d)): return .number(d)
+        case (1, .integer(let i)): return .number(Double(i))
+        case (2, .integer(let i)): return .boolean(i != 0)
+        case (2, .real(let d)): return Int64(exactly: d).map { .boolean($0 != 0) }
+        case (3, .text(let s)): return .string(s)
+        case (3, .blob(let bytes)): return String(validating: bytes, as: UTF8.self).map(ReadingValue.string)
         default: return nil
         }
     }
@@ -87,41 +95,57 @@ enum SpoolStore {
         var boots: [UUID: Int64] = [:]
     }
 
-    static func loadNextSequence(_ db: Database) throws -> Int64 {
-        let maxReading = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM reading") ?? 0
-        let maxEvent = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM event") ?? 0
+    static func loadNextSequence(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        let maxReading = try db.fetchInt64(sql: "SELECT max(seq) FROM reading") ?? 0
+        let maxEvent = try db.fetchInt64(sql: "SELECT max(seq) FROM event") ?? 0
         let floor = try metaInt(db, "sequenceFloor")
         return max(maxReading, maxEvent, floor) + 1
     }
 
-    static func metaInt(_ db: Database, _ key: String) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) ?? 0
+    static func metaInt(_ db: SQLiteConnection, _ key: String) throws(SQLiteError) -> Int64 {
+        try db.fetchInt64(sql: "SELECT value FROM meta WHERE key = ?", arguments: [.text(key)]) ?? 0
     }
 
-    static func setMeta(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    static func setMeta(_ db: SQLiteConnection, _ key: String, _ value: Int64) throws(SQLiteError) {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [.text(key), .integer(value)])
     }
 
-    static func channelID(_ db: Database, _ cache: inout WriterCache, name: String, unit: String) throws -> Int64 {
+    static func channelID(
+        _ db: SQLiteConnection, _ cache: inout WriterCache, name: String, unit: String
+    ) throws(SQLiteError) -> Int64 {
         let key = name + "\u{0}" + unit
         if let id = cache.channels[key] { return id }
-        try db.execute(sql: "INSERT OR IGNORE INTO channel(name, unit) VALUES (?, ?)", arguments: [name, unit])
-        let id = try Int64.fetchOne(
-            db, sql: "SELECT id FROM channel WHERE name = ? AND unit = ?", arguments: [name, unit])!
+        let id = try insertOrFind(
+            db, insert: "INSERT OR IGNORE INTO channel(name, unit) VALUES (?, ?)",
+            find: "SELECT id FROM channel WHERE name = ? AND unit = ?", [.text(name), .text(unit)])
         cache.channels[key] = id
         return id
     }
 
-    static func bootRowID(_ db: Database, _ cache: inout WriterCache, _ bootID: UUID) throws -> Int64 {
+    static func bootRowID(_ db: SQLiteConnection, _ cache: inout WriterCache, _ bootID: UUID) throws(SQLiteError) -> Int64 {
         if let id = cache.boots[bootID] { return id }
-        try db.execute(sql: "INSERT OR IGNORE INTO boot(bootID) VALUES (?)", arguments: [bootID.uuidString])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM boot WHERE bootID = ?", arguments: [bootID.uuidString])!
+        let id = try insertOrFind(
+            db, insert: "INSERT OR IGNORE INTO boot(bootID) VALUES (?)", find: "SELECT id FROM boot WHERE bootID = ?",
+            [.text(bootID.uuidString)])
         cache.boots[bootID] = id
         return id
     }
 
+    /// Runs `insert` (an INSERT OR IGNORE) and returns the id that `find` selects with the same arguments.
+    private static func insertOrFind(
+        _ db: SQLiteConnection, insert: String, find: String, _ arguments: [SQLiteValue]
+    ) throws(SQLiteError) -> Int64 {
+        try db.execute(sql: insert, arguments: arguments)
+        guard let id = try db.fetchInt64(sql: find, arguments: arguments) else {
+            throw SQLiteError.failed("no row found right after inserting it", sql: find)
+        }
+        return id
+    }
+
     /// Inserts `records` with consecutive sequence numbers from `cache.nextSequence`; returns the first.
-    static func insert(_ db: Database, _ cache: inout WriterCache, _ records: some Sequence<SpoolRecord>) throws {
+    static func insert(
+        _ db: SQLiteConnection, _ cache: inout WriterCache, _ records: some Sequence<SpoolRecord>
+    ) throws(SQLiteError) {
         let readingStatement = try db.cachedStatement(sql: """
             INSERT INTO reading(seq, channel, flags, utcNs, bootNs, boot, value) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
@@ -135,20 +159,23 @@ enum SpoolStore {
             case .reading(let r):
                 let channel = try channelID(db, &cache, name: r.channel.rawValue, unit: r.unit.rawValue)
                 let boot = try bootRowID(db, &cache, r.time.bootID)
-                readingStatement.setUncheckedArguments([
-                    seq, channel, flags(quality: r.quality, value: r.value), r.time.utcNanoseconds,
-                    r.time.bootNanoseconds, boot, databaseValue(r.value),
+                try readingStatement.execute([
+                    .integer(seq), .integer(channel), .integer(flags(quality: r.quality, value: r.value)),
+                    .integer(r.time.utcNanoseconds), .integer(r.time.bootNanoseconds), .integer(boot),
+                    databaseValue(r.value),
                 ])
-                try readingStatement.execute()
             case .event(let e):
-                let channel = try e.channel.map { try channelID(db, &cache, name: $0.rawValue, unit: "") }
+                let channel = try e.channel.map { (name) throws(SQLiteError) in
+                    try channelID(db, &cache, name: name.rawValue, unit: "")
+                }
                 let boot = try bootRowID(db, &cache, e.time.bootID)
                 let quality: ReadingQuality = e.time.isClockSynchronised ? .good : .clockUnsynchronised
-                eventStatement.setUncheckedArguments([
-                    seq, record.recordClass.rawValue, channel, flags(quality: quality, value: e.value, severity: e.severity),
-                    e.time.utcNanoseconds, e.time.bootNanoseconds, boot, databaseValue(e.value), e.kind, e.message,
+                try eventStatement.execute([
+                    .integer(seq), .integer(Int64(record.recordClass.rawValue)), channel.map(SQLiteValue.integer) ?? .null,
+                    .integer(flags(quality: quality, value: e.value, severity: e.severity)),
+                    .integer(e.time.utcNanoseconds), .integer(e.time.bootNanoseconds), .integer(boot),
+                    databaseValue(e.value), .text(e.kind), .text(e.message),
                 ])
-                try eventStatement.execute()
             }
             cache.nextSequence += 1
         }
@@ -156,8 +183,8 @@ enum SpoolStore {
 
     // MARK: reading back
 
-    static func oldestPending(_ db: Database, limit: Int, afterSequence: Int64) throws -> [SpooledRecord] {
-        let rows = try Row.fetchAll(db, sql: """
+    static func oldestPending(_ db: SQLiteConnection, limit: Int, afterSequence: Int64) throws(SQLiteError) -> [SpooledRecord] {
+        try db.prepare(sql: """
             SELECT * FROM (
                 SELECT r.seq, 0 AS class, c.name, c.unit, r.flags, r.utcNs, r.bootNs, b.bootID, r.value,
                        NULL AS kind, NULL AS message
@@ -169,41 +196,41 @@ enum SpoolStore {
                 FROM event e LEFT JOIN channel c ON c.id = e.channel JOIN boot b ON b.id = e.boot
                 WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2)
             ORDER BY seq LIMIT ?2
-            """, arguments: [afterSequence, limit])
-        return rows.map(decode)
+            """).fetchAll([.integer(afterSequence), .integer(Int64(limit))], decode)
     }
 
-    static func decode(_ row: Row) -> SpooledRecord {
-        let flags: Int64 = row["flags"]
-        let bootID = UUID(uuidString: row["bootID"] as String) ?? Timestamp.unknownBootID
+    /// One row of `oldestPending`'s query; columns: 0 seq, 1 class, 2 name, 3 unit, 4 flags, 5 utcNs,
+    /// 6 bootNs, 7 bootID, 8 value, 9 kind, 10 message.
+    static func decode(_ row: SQLiteStatement) -> SpooledRecord {
+        let flags = row.int64(4)
+        let bootID = row.string(7).flatMap(UUID.init(uuidString:)) ?? Timestamp.unknownBootID
         let quality = ReadingQuality(rawValue: UInt8(flags & 0x7))
         let time = Timestamp(
-            utcNanoseconds: row["utcNs"], bootNanoseconds: row["bootNs"], bootID: bootID,
+            utcNanoseconds: row.int64(5), bootNanoseconds: row.int64(6), bootID: bootID,
             isClockSynchronised: !quality.contains(.clockUnsynchronised))
-        let value = readingValue(row["value"], flags: flags)
-        let channel = (row["name"] as String?).flatMap(ChannelName.init(rawValue:))
-        let recordClass: Int64 = row["class"]
+        let value = readingValue(row.value(8), flags: flags)
+        let channel = row.string(2).flatMap(ChannelName.init(rawValue:))
         let record: SpoolRecord
-        if recordClass == 0 {
+        if row.int64(1) == 0 {
             record = .reading(Reading(
                 channel: channel ?? ChannelName(rawValue: "unknown")!,
                 value: value ?? .number(.nan),
-                unit: SenMLUnit(rawValue: row["unit"] as String? ?? "") ?? .none,
+                unit: SenMLUnit(rawValue: row.string(3) ?? "") ?? .none,
                 time: time, quality: quality))
         } else {
             record = .event(Event(
-                kind: row["kind"], severity: EventSeverity(rawValue: Int((flags >> severityShift) & 0x3)) ?? .alarm,
-                channel: channel, value: value, time: time, message: row["message"]))
+                kind: row.string(9) ?? "", severity: EventSeverity(rawValue: Int((flags >> severityShift) & 0x3)) ?? .alarm,
+                channel: channel, value: value, time: time, message: row.string(10) ?? ""))
         }
-        return SpooledRecord(sequence: row["seq"], record: record)
+        return SpooledRecord(sequence: row.int64(0), record: record)
     }
 
     // MARK: size and drops
 
-    static func usedBytes(_ db: Database) throws -> Int64 {
-        let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
-        let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
-        let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+    static func usedBytes(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        let pages = try db.fetchInt64(sql: "PRAGMA page_count") ?? 0
+        let free = try db.fetchInt64(sql: "PRAGMA freelist_count") ?? 0
+        let size = try db.fetchInt64(sql: "PRAGMA page_size") ?? 4096
         return (pages - free) * size
     }
 
@@ -219,7 +246,7 @@ enum SpoolStore {
 
     /// Deletes the oldest records, telemetry first, then events, then alarms, until the live data is at
     /// most `targetBytes`. Rows are deleted in chunks sized from the average row size.
-    static func dropOldest(_ db: Database, targetBytes: Int64) throws -> [Drop] {
+    static func dropOldest(_ db: SQLiteConnection, targetBytes: Int64) throws(SQLiteError) -> [Drop] {
         var drops: [Drop] = []
         var used = try usedBytes(db)
         for recordClass in SpoolRecordClass.allCases where used > targetBytes {
@@ -228,24 +255,24 @@ enum SpoolStore {
                 : ("event", "class = \(recordClass.rawValue)")
             var drop: Drop?
             while used > targetBytes {
-                let rowCount = try Int64.fetchOne(db, sql: "SELECT (SELECT count(*) FROM reading) + (SELECT count(*) FROM event)") ?? 0
+                let rowCount = try db.fetchInt64(sql: "SELECT (SELECT count(*) FROM reading) + (SELECT count(*) FROM event)") ?? 0
                 guard rowCount > 0 else { break }
                 let averageRowBytes = max(1, used / rowCount)
                 let chunk = max(64, (used - targetBytes) / averageRowBytes + 1)
-                guard let row = try Row.fetchOne(db, sql: """
+                // (n, first, last, t0, t1) of the oldest `chunk` rows of this class.
+                guard let row = try db.prepare(sql: """
                     SELECT count(*) AS n, min(seq) AS first, max(seq) AS last, min(utcNs) AS t0, max(utcNs) AS t1
                     FROM (SELECT seq, utcNs FROM \(table) WHERE \(filter) ORDER BY seq LIMIT ?)
-                    """, arguments: [chunk]), (row["n"] as Int64) > 0
+                    """).fetchAll([.integer(chunk)], { row in (0...4).map { row.int64(Int32($0)) } }).first, row[0] > 0
                 else { break }
-                let last: Int64 = row["last"]
-                try db.execute(sql: "DELETE FROM \(table) WHERE seq <= ? AND \(filter)", arguments: [last])
-                let n: Int64 = row["n"]
+                let (n, first, last, t0, t1) = (row[0], row[1], row[2], row[3], row[4])
+                try db.execute(sql: "DELETE FROM \(table) WHERE seq <= ? AND \(filter)", arguments: [.integer(last)])
                 if var d = drop {
-                    d.count += n; d.lastSequence = last; d.lastUTCNanoseconds = max(d.lastUTCNanoseconds, row["t1"])
+                    d.count += n; d.lastSequence = last; d.lastUTCNanoseconds = max(d.lastUTCNanoseconds, t1)
                     drop = d
                 } else {
-                    drop = Drop(recordClass: recordClass, count: n, firstSequence: row["first"], lastSequence: last,
-                                firstUTCNanoseconds: row["t0"], lastUTCNanoseconds: row["t1"])
+                    drop = Drop(recordClass: recordClass, count: n, firstSequence: first, lastSequence: last,
+                                firstUTCNanoseconds: t0, lastUTCNanoseconds: t1)
                 }
                 used = try usedBytes(db)
             }
@@ -259,11 +286,13 @@ enum SpoolStore {
     }
 
     /// Deletes every record with a sequence ≤ `sequence`; returns how many.
-    static func acknowledge(_ db: Database, through sequence: Int64, highestAssigned: Int64) throws -> Int {
-        try db.execute(sql: "DELETE FROM reading WHERE seq <= ?", arguments: [sequence])
-        var deleted = db.changesCount
-        try db.execute(sql: "DELETE FROM event WHERE seq <= ?", arguments: [sequence])
-        deleted += db.changesCount
+    static func acknowledge(
+        _ db: SQLiteConnection, through sequence: Int64, highestAssigned: Int64
+    ) throws(SQLiteError) -> Int {
+        try db.execute(sql: "DELETE FROM reading WHERE seq <= ?", arguments: [.integer(sequence)])
+        var deleted = db.changes
+        try db.execute(sql: "DELETE FROM event WHERE seq <= ?", arguments: [.integer(sequence)])
+        deleted += db.changes
         try setMeta(db, "acknowledgedThrough", max(try metaInt(db, "acknowledgedThrough"), sequence))
         try setMeta(db, "sequenceFloor", max(try metaInt(db, "sequenceFloor"), highestAssigned))
         return deleted
