@@ -3,7 +3,8 @@
 #   deploy/build-deb.sh [OUTPUT_DIR]
 # Release build with the Swift standard library linked statically, so the
 # board needs only the C libraries (libgpiod2, libmodbus5, libsqlite3-0,
-# libsystemd0), not a Swift toolchain. For arm64/armhf boards see
+# libsystemd0) and tzdata (time zones are read from /usr/share/zoneinfo), not a
+# Swift toolchain. For arm64/armhf boards see
 # docs/cross-building.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +55,7 @@ Maintainer: lampd developers <maintainers@lampd.invalid>
 Section: misc
 Priority: optional
 Installed-Size: $size
-Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g, adduser
+Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g, adduser, tzdata
 Description: street-lamp controller agent
  lampd runs on the board in a smart street lamp's pole or a roadside
  cabinet: it dims the lamp on an astronomical schedule, watches the traffic

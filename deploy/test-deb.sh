@@ -63,6 +63,15 @@ systemd-analyze security --offline=true "$root/lib/systemd/system/lampd.service"
     | grep -q "Overall exposure level for lampd.service: [01]\.[0-9]\|Overall exposure level for lampd.service: 2\.0" \
     || fail "the shipped unit's exposure is above 2.0"
 
+# What runs on the board stays lean (issue 6: ≤ 40 MB stripped each). lampd and lampctl link
+# only FoundationEssentials; full Foundation would add ICU's ~37 MB of data, so a stray
+# `import Foundation` (or a dependency that needs it) fails here rather than on a pole.
+budget=40000000
+for binary in lampd lampctl; do
+    size=$(stat -c %s "$root/usr/bin/$binary")
+    [ "$size" -le "$budget" ] || fail "$binary is $size bytes stripped, above the $budget-byte budget (does it link full Foundation? docs/performance.md)"
+done
+
 echo "test-deb: $deb"
 printf '  %-12s %s\n' lampd "$(stat -c %s "$root/usr/bin/lampd") bytes (stripped)" lampctl "$(stat -c %s "$root/usr/bin/lampctl") bytes (stripped)" \
     lamp-ingest "$(stat -c %s "$root/usr/bin/lamp-ingest") bytes (stripped)"

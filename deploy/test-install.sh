@@ -158,6 +158,11 @@ run() { # run VARIANT TARBALL: every step and check in a fresh root from TARBALL
     check "lampctl --version does not run in the root (missing shared libraries?)" in_root lampctl --version
     check "lampd --version does not run in the root (missing shared libraries?)" in_root lampd --version
     check "lamp-ingest --help does not run in the root (missing shared libraries?)" in_root lamp-ingest --help
+    # Time zones come from tzdata (a Depends), read by lampd itself: the shipped examples' zone loads.
+    check "lampctl astro --tz Europe/Berlin fails in the root (tzdata missing?)" \
+        in_root lampctl astro --lat 52.52 --lon 13.4 --date 2026-03-29 --tz Europe/Berlin
+    check "the shipped raspberry-pi example does not pass config check in the root" \
+        in_root lampctl config check /usr/share/lampd/examples/raspberry-pi.toml
 
     # 2. Reinstall over itself: postinst runs again and must keep the key.
     if dpkg_in_root reinstall.log -i /tmp/lampd.deb; then pass; else fail "dpkg -i over the installed package failed (output above)"; fi

@@ -169,7 +169,7 @@ struct AstroReport {
         func local(_ instant: Date) -> String {
             // A fixed-offset zone for this instant: the offset is what the text shows.
             let offset = TimeZone(secondsFromGMT: timeZone.secondsFromGMT(for: instant)) ?? .gmt
-            return instant.formatted(Date.ISO8601FormatStyle(timeZone: offset))
+            return instant.formatted(Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: offset))
         }
         var out: [String: JSONEvent] = [:]
         for (event, time) in events {

@@ -67,8 +67,10 @@ struct AstroCommandTests {
             #expect(result.stdout.contains("UTC+02:00"), "TZ=\(tz): \(result.stdout)")
         }
         let json = try run(arguments + ["--json"], environment: ["TZ": "Europe/Berlin"])
-        #expect(json.stdout.contains("\"timeZone\":\"Europe\\/Berlin\"") || json.stdout.contains("\"timeZone\":\"Europe/Berlin\""), "\(json.stdout)")
-        #expect(json.stdout.contains("2025-06-21T04:43:07+02:00"), "\(json.stdout)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["timeZone"] as? String == "Europe/Berlin")
+        let events = try #require(object["events"] as? [String: [String: Any]])
+        #expect(events["sunrise"]?["local"] as? String == "2025-06-21T04:43:07+02:00")
         let utc = try run(arguments, environment: ["TZ": "UTC"])
         #expect(utc.stdout.contains("sunrise         02:43:07        02:43:07"), "\(utc.stdout)")
     }

@@ -1,3 +1,4 @@
+internal import CGPIOD  // for `timespec`: clang files it under libgpiod's module, which includes <time.h> first
 import Synchronization
 
 #if canImport(Glibc)
