@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
@@ -101,10 +102,22 @@ let package = Package(
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
                 .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The HTTPS client of the uplink (AsyncHTTPClient, SwiftNIO, BoringSSL): only lampd links
+        // it, so lampctl stays small (docs/performance.md, "Binary sizes").
+        .target(
+            name: "UplinkHTTP",
+            dependencies: [
+                "Agent", "Uplink",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +126,7 @@ let package = Package(
             name: "lampd",
             dependencies: [
                 "Agent",
+                "UplinkHTTP",
                 "Hardware",
                 "Telemetry",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

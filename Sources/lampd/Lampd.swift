@@ -7,6 +7,7 @@ import Logging
 import ServiceLifecycle
 import Telemetry
 import UnixSignals
+import UplinkHTTP
 
 /// `lampd`: the street-lamp controller agent.
 @main
@@ -110,6 +111,7 @@ struct Lampd: AsyncParsableCommand {
             agent = try await LampdAgent.build(
                 configuration: configuration, board: board,
                 control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
+                makeTransport: { try HTTPBatchTransport(configuration: $0) },
                 logger: logger)
         } catch {
             let message = String(describing: error)

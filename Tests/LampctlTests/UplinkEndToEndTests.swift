@@ -291,7 +291,9 @@ struct UplinkEndToEndTests {
         var stats: [String: Any] = [:]
         while ContinuousClock.now < deadline {
             stats = try await rig.proxyControl("/_proxy/stats")
-            if (stats["faulted_total"] as? Int ?? 0) >= 11, (stats["upstream_200"] as? Int ?? 0) >= 10 { break }
+            // …and enough data that order and duplicates mean something (> 100 records upstream).
+            if (stats["faulted_total"] as? Int ?? 0) >= 11, (stats["upstream_200"] as? Int ?? 0) >= 10,
+               (try await rig.ingestStatus()["records"] as? Int ?? 0) > 120 { break }
             try await Task.sleep(for: .milliseconds(300))
         }
         #expect(stats["faulted_total"] as? Int == 11, "\(stats)")

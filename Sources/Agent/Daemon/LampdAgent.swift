@@ -35,6 +35,7 @@ public struct LampdAgent: Sendable {
         board: SimulatedBoard?,
         timeSource: any TimeSource = SystemTimeSource(),
         control: ControlServerConfiguration = ControlServerConfiguration(),
+        makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,
         logger: Logger
     ) async throws -> LampdAgent {
         let directory = configuration.storage.directory
@@ -120,7 +121,7 @@ public struct LampdAgent: Sendable {
         context.site = configuration.site
         let lamp = lighting
         context.lamp = { await lamp?.explain() }
-        let uplink = makeUplink(configuration: configuration, spool: spool, trigger: uplinkTrigger, sink: sink,
+        let uplink = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
                                 timeSource: timeSource, heartbeats: heartbeats, logger: logger)
         context.uplink = { uplink?.status() }
         var commands = ControlCommandRegistry.agentCommands(context)
@@ -161,12 +162,13 @@ public struct LampdAgent: Sendable {
 extension LampdAgent {
     /// The uplink service for `[uplink]`, or nil without one. A TLS file that cannot be loaded does
     /// not stop lampd (the lamp must keep working): it raises an alarm and everything stays in the spool.
-    static func makeUplink(configuration: LampdConfiguration, spool: Spool, trigger: UplinkTrigger, sink: any TelemetrySink,
+    static func makeUplink(configuration: LampdConfiguration, makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,
+                           spool: Spool, trigger: UplinkTrigger, sink: any TelemetrySink,
                            timeSource: any TimeSource, heartbeats: LoopHeartbeats, logger: Logger) -> UplinkService? {
         guard let section = configuration.uplink, let deviceID = DeviceID(rawValue: configuration.board.id) else { return nil }
-        let transport: HTTPBatchTransport
+        let transport: any BatchTransport
         do {
-            transport = try HTTPBatchTransport(configuration: section)
+            transport = try makeTransport(section)
         } catch {
             logger.critical("uplink disabled", metadata: ["error": "\(error)"])
             sink.record(Event(kind: "uplink.misconfigured", severity: .alarm, time: timeSource.now(),

@@ -1,17 +1,10 @@
+import Agent
 import AsyncHTTPClient
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Uplink
-
-/// Sends one batch and reports what came of it; the HTTP implementation is `HTTPBatchTransport`.
-public protocol BatchTransport: Sendable {
-    /// Sends `batch` once. Never throws: every failure is a `DeliveryOutcome`.
-    func deliver(_ batch: SignedBatch, deviceID: String) async -> (outcome: DeliveryOutcome, wireBytes: Int)
-    /// Releases connections (at shutdown).
-    func shutdown() async
-}
 
 /// HTTPS POST of batches with AsyncHTTPClient (docs/uplink.md §6): the configured CA bundle,
 /// optional client certificate (mutual TLS), connect and request timeouts, no redirects, and
