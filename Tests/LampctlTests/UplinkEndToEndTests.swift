@@ -347,6 +347,36 @@ struct UplinkEndToEndTests {
         #expect(try await rig.ingestStatus()["records"] == nil)
     }
 
+    /// `max_bytes_per_day` is enforced on lampd's own count of HTTP bytes (it cannot see inside
+    /// AsyncHTTPClient); the proxy counts every HTTP byte that really crossed. They must agree.
+    @Test func theDailyByteCountMatchesWhatCrossedTheWire() async throws {
+        let rig = try await UplinkRig()
+        defer { rig.stop() }
+        try await rig.startIngest()
+        try await rig.startProxy()
+        try rig.startLampd(uplink: rig.uplinkThroughProxy)
+        try await rig.waitForLampd()
+        let deadline = ContinuousClock.now + .seconds(60)
+        var compared = false
+        while ContinuousClock.now < deadline, !compared {
+            try await Task.sleep(for: .milliseconds(500))
+            let before = try await rig.proxyControl("/_proxy/stats")
+            guard before["upstream_200"] as? Int ?? 0 >= 8 else { continue }
+            let uplink = try #require(try await rig.lampctl(["status"])["uplink"] as? [String: Any])
+            let after = try await rig.proxyControl("/_proxy/stats")
+            // Only when no batch went through while lampd was asked (both proxy reads agree).
+            let wire = (after["bytes_from_clients"] as? Int ?? 0) + (after["bytes_to_clients"] as? Int ?? 0)
+            guard before["forwarded"] as? Int == after["forwarded"] as? Int,
+                  wire == (before["bytes_from_clients"] as? Int ?? 0) + (before["bytes_to_clients"] as? Int ?? 0),
+                  (uplink["batchesSent"] as? Int ?? 0) == after["upstream_200"] as? Int else { continue }
+            let counted = uplink["bytesToday"] as? Int ?? 0
+            #expect(wire > 0)
+            #expect(abs(counted - wire) <= wire / 100, "lampd counted \(counted) bytes, the proxy saw \(wire)")
+            compared = true
+        }
+        #expect(compared, "no quiet moment to compare the counts in 60 s")
+    }
+
     @Test func aLongOfflinePeriodIsBufferedThenDrained() async throws {
         let rig = try await UplinkRig()
         defer { rig.stop() }
