@@ -126,7 +126,7 @@ let options = Options(arguments.dropFirst(2))
 switch arguments.count > 1 ? arguments[1] : "all" {
 case "throughput": try await throughput(options)
 case "wear": try await wear(options)
-default:
+case "all":
     try await throughput(options)
     for (window, page, ack) in [(1, 4096, 0), (1, 4096, 60), (1, 1024, 60), (5, 4096, 60), (10, 4096, 60)] {
         var o = options
@@ -135,4 +135,11 @@ default:
         o.values["ack-every"] = "\(ack)"
         try await wear(o)
     }
+default:
+    print("""
+        usage: spool-bench throughput [--readings N] [--dir DIR]
+               spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--ack-every A] [--dir DIR]
+               spool-bench all [--readings N] [--seconds S] [--dir DIR]
+        """)
+    exit(arguments[1] == "--help" || arguments[1] == "-h" ? 0 : 2)
 }
