@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Telemetry
 import TOMLKit
 
 /// The last configuration lampd started with successfully, kept in the

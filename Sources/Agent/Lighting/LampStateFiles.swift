@@ -2,6 +2,7 @@ import FoundationEssentials
 import Lighting
 #if canImport(Glibc)
 import Glibc
+import Telemetry
 #endif
 
 /// What `lamp-state.json` in the state directory holds: the level lampd last commanded and
@@ -76,50 +77,5 @@ public enum LampStateStore {
     public static func save<T: Encodable>(_ value: T, directory: String, name: String) throws {
         let data = try encoder().encode(value)
         try DurableFile.replace(path: FilePaths.join(directory, name), with: data)
-    }
-}
-
-/// Replaces a file so that after a power cut it holds either the old or the new content.
-enum DurableFile {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func replace(path: String, with data: Data) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure("create", temporary) }
-        var ok = true
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                offset += n
-            }
-        }
-        guard ok, fsync(fd) == 0 else {
-            let error = failure("write", temporary)
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let error = failure("rename", temporary)
-            unlink(temporary)
-            throw error
-        }
-        // The rename itself is durable only once the directory is synced.
-        let directory = FilePaths.directory(of: path)
-        let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
-        }
-    }
-
-    private static func failure(_ what: String, _ path: String) -> Failure {
-        Failure(description: "cannot \(what) \(path): \(String(cString: strerror(errno))) — check the state directory's permissions and free space")
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import Telemetry
 import Uplink
 
 /// The uplink's durable memory, in the state directory: the hash chain, the batch in flight and

@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import Telemetry
 
 #if canImport(Glibc)
     import Glibc
@@ -119,61 +120,21 @@ public struct DeviceKeyStore: Sendable {
         return key
     }
 
-    /// Writes `key` to `file` atomically with mode 0600 (temp file, fsync, rename, fsync directory).
+    /// Writes `key` to `file` durably with mode 0600 (`DurableFile`: a temporary file created 0600,
+    /// fsync, rename, fsync of the directory).
     func write(_ key: DeviceKey, to file: URL) throws(UplinkError) {
-        func failure(_ what: String) -> UplinkError {
-            UplinkError(
-                .keyWriteFailed,
-                "could not \(what) in \(directory.path): \(String(cString: strerror(errno))); "
-                    + "check that the state directory exists and is writable")
-        }
-        let temporary = directory.appendingPathComponent(".\(Self.keyFileName).\(getpid()).tmp")
-        unlink(temporary.path)
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create \(temporary.lastPathComponent)") }
         var bytes = Array(Self.pem(of: key).utf8)
         defer {
             // Overwrite the PEM copy in memory; best effort, the key object itself remains.
             for i in bytes.indices { bytes[i] = 0 }
         }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let error = failure("write the key")
-                close(fd)
-                unlink(temporary.path)
-                throw error
-            }
-            written += n
-        }
-        // umask may have narrowed the mode further, never widened it; make it exactly 0600.
-        guard fchmod(fd, 0o600) == 0, fsync(fd) == 0 else {
-            let error = failure("sync the key file")
-            close(fd)
-            unlink(temporary.path)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary.path, file.path) == 0 else {
-            let error = failure("rename the key file into place")
-            unlink(temporary.path)
-            throw error
-        }
-        let directoryFD = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        do {
+            try DurableFile.replace(path: file.path, with: bytes, mode: 0o600)
+        } catch {
+            throw UplinkError(
+                .keyWriteFailed,
+                "could not \(error.step) the key file in \(directory.path): \(String(cString: strerror(error.code))); "
+                    + "check that the state directory exists and is writable")
         }
     }
-}
-
-/// `write(2)`, under a name that the store's own `write(_:to:)` does not hide.
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-        Glibc.write(fd, buffer, count)
-    #else
-        Darwin.write(fd, buffer, count)
-    #endif
 }

@@ -1,0 +1,82 @@
+import FoundationEssentials
+import Glibc
+
+/// Replaces a small file so that after a power cut or `kill -9` it holds either the old or the new
+/// content, never a mix or nothing (DESIGN.md principle 2, "Nothing lost").
+///
+/// The steps: a temporary file beside it (`.<name>.<pid>.tmp`, created exclusively with `mode`,
+/// so a secret is never readable by others, not even for a moment), every byte written, `fchmod`
+/// to exactly `mode` (the umask may have narrowed it), `fsync`, `rename` over the file, `fsync`
+/// of the directory (the rename is durable only then). On failure the temporary file is removed
+/// and the old file is untouched.
+///
+/// Used for the lamp's state, the uplink ledger and in-flight batch, the last good configuration
+/// and the device key.
+public enum DurableFile {
+    /// A step that failed, with the system's reason.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// "create", "write", "sync" or "rename".
+        public let step: String
+        /// The file being replaced.
+        public let path: String
+        /// `errno` of the failed call.
+        public let code: Int32
+
+        public var description: String {
+            "cannot \(step) \(path): \(String(cString: strerror(code))) — check the directory's permissions and free space"
+        }
+    }
+
+    /// Replaces `path` with `bytes`, durably; the new file has exactly `mode`.
+    public static func replace(path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws(Failure) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = (directory == "/" ? "" : directory) + "/.\(name).\(getpid()).tmp"
+        func failure(_ step: String) -> Failure { Failure(step: step, path: path, code: errno) }
+
+        unlink(temporary)  // left over from a process with the same pid that died mid-write
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw failure("create") }
+        var written = 0
+        var writeFailure: Failure?
+        bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    writeFailure = failure("write")
+                    return
+                }
+                written += n
+            }
+        }
+        if let writeFailure {
+            close(fd)
+            unlink(temporary)
+            throw writeFailure
+        }
+        guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+            let error = failure("sync")
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = failure("rename")
+            unlink(temporary)
+            throw error
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    /// Replaces `path` with `data`, durably; the new file has exactly `mode`.
+    public static func replace(path: String, with data: Data, mode: mode_t = 0o644) throws(Failure) {
+        try replace(path: path, with: [UInt8](data), mode: mode)
+    }
+}
