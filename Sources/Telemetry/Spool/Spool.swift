@@ -501,7 +501,7 @@ public final class Spool: Sendable {
     /// The spool's counters; see `SpoolStatistics`.
     public func statistics() async throws(TelemetryError) -> SpoolStatistics {
         let now = timeSource.now()
-        let (buffered, lost, highest) = state.withLock { ($0.buffer.count, $0.lostToWriteErrors, $0.highestCommitted) }
+        let (buffered, lost) = state.withLock { ($0.buffer.count, $0.lostToWriteErrors) }
         do {
             var stats = try await read { db -> SpoolStatistics in
                 let readings = Int(try db.fetchInt64(sql: "SELECT count(*) FROM reading") ?? 0)
@@ -513,12 +513,14 @@ public final class Spool: Sendable {
                 return SpoolStatistics(
                     pendingReadings: readings, pendingEvents: events, pendingAlarms: alarms, bufferedRecords: 0,
                     oldestPendingAge: oldest.map { Self.age(of: $0, now: now) }, oldestPendingSequence: oldest?.sequence,
-                    highestSequence: 0, usedBytes: try SpoolStore.usedBytes(db), maxSizeBytes: 0, fileBytes: 0,
+                    // From the same snapshot as the counts, so pending + acknowledged adds up even
+                    // while group commits go on.
+                    highestSequence: try SpoolStore.loadNextSequence(db) - 1,
+                    usedBytes: try SpoolStore.usedBytes(db), maxSizeBytes: 0, fileBytes: 0,
                     droppedRecords: dropped, recordsLostToWriteErrors: 0, bytesWrittenSinceStart: nil)
             }
             stats.bufferedRecords = buffered
             stats.recordsLostToWriteErrors = lost
-            stats.highestSequence = highest
             stats.maxSizeBytes = configuration.maxSizeBytes
             stats.fileBytes = ["", "-wal", "-shm"].reduce(0) { sum, suffix in
                 var status = stat()

@@ -6,14 +6,17 @@ public struct SpoolStatistics: Hashable, Sendable {
     public var pendingEvents: Int
     /// Alarms stored and not yet acknowledged.
     public var pendingAlarms: Int
-    /// Records accepted by `enqueue`/`append` but not yet committed (lost on a power cut).
+    /// Records accepted by `enqueue`/`append` but not yet committed (lost on a power cut). Sampled a
+    /// moment before the other counts: a group commit in between may count a record here and in
+    /// the pending counts.
     public var bufferedRecords: Int
     /// Age of the oldest pending record, from the monotonic clock when it was taken in this
     /// boot, else from wall-clock time; nil when nothing is pending.
     public var oldestPendingAge: Duration?
     /// Sequence number of the oldest pending record, nil when nothing is pending.
     public var oldestPendingSequence: Int64?
-    /// Highest sequence number committed so far (0 if none).
+    /// Highest sequence number committed so far (0 if none), read in the same database snapshot as
+    /// the pending counts.
     public var highestSequence: Int64
     /// Live data in the main file: (pages − free pages) × page size, in bytes. Bounded by `maxSizeBytes`.
     public var usedBytes: Int64
