@@ -29,10 +29,9 @@ public enum DurableFile {
 
     /// Replaces `path` with `bytes`, durably; the new file has exactly `mode`.
     public static func replace(path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws(Failure) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory == "/" ? "" : directory) + "/.\(name).\(getpid()).tmp"
+        let directory = FilePaths.directory(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let temporary = FilePaths.join(directory, ".\(name).\(getpid()).tmp")
         func failure(_ step: String) -> Failure { Failure(step: step, path: path, code: errno) }
 
         unlink(temporary)  // left over from a process with the same pid that died mid-write
@@ -68,7 +67,7 @@ public enum DurableFile {
             unlink(temporary)
             throw error
         }
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {
             fsync(directoryFD)
             close(directoryFD)

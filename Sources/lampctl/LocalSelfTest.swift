@@ -2,6 +2,7 @@ import Agent
 import FoundationEssentials
 import Glibc
 import Lighting
+import Telemetry
 import Uplink
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import Telemetry
 import Testing
 
 /// The small replacements for full-Foundation APIs that lampd does not link.

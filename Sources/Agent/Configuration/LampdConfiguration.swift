@@ -1,4 +1,6 @@
 import FoundationEssentials
+import Lighting
+import Telemetry
 import TOMLKit
 
 /// Everything `lampd` reads from its TOML file (default
@@ -27,6 +29,9 @@ public struct LampdConfiguration: Sendable {
         public var longitudeDegrees: Double
         /// IANA time zone name, e.g. `Europe/Berlin`.
         public var timeZone: String
+        /// Its rules, read from tzdata once when the configuration is read (UTC when the name is
+        /// invalid: the configuration is then reported invalid anyway).
+        public var zone: ZoneInfo
     }
 
     /// Local storage.
@@ -105,13 +110,14 @@ public struct LampdConfiguration: Sendable {
         if let siteTable = root.table("site") {
             let latitude = siteTable.double("latitude", in: -90...90, required: true)
             let longitude = siteTable.double("longitude", in: -180...180, required: true)
-            let zone = siteTable.string("timezone") ?? "UTC"
-            do { _ = try TimeZoneDatabase.zone(named: zone) } catch {
+            let zoneName = siteTable.string("timezone") ?? "UTC"
+            var zone = ZoneInfo.utc
+            do { zone = try TimeZoneDatabase.zone(named: zoneName) } catch {
                 siteTable.report("timezone", error.description)
             }
             siteTable.rejectUnknownKeys()
             if let latitude, let longitude {
-                site = Site(latitudeDegrees: latitude, longitudeDegrees: longitude, timeZone: zone)
+                site = Site(latitudeDegrees: latitude, longitudeDegrees: longitude, timeZone: zoneName, zone: zone)
             }
         }
 

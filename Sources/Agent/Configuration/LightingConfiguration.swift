@@ -220,8 +220,7 @@ public struct LightingConfiguration: Sendable {
         return LightingConfiguration(
             output: output, schedule: schedule, scheduleOrigin: origin,
             location: GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees),
-            // Checked with [site] already; UTC only if the zone file vanished since.
-            timeZone: (try? TimeZoneDatabase.zone(named: site.timeZone)) ?? .utc,
+            timeZone: site.zone,
             overridePolicy: policy, failSafeLevelPercent: Double(failSafe), lampType: lampType, meter: meter,
             photocellChannel: photocell, stepInterval: step, counterSaveInterval: save)
     }

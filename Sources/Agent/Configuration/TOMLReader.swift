@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Telemetry
 import TOMLKit
 
 /// Collects the problems found while reading one configuration file.

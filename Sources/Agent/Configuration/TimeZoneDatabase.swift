@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Lighting
+import Telemetry
 
 /// The IANA time zones of this system: the compiled zone files of the `tzdata` package under
 /// `/usr/share/zoneinfo` (or `$TZDIR`), read with ``Lighting/ZoneInfo``.

@@ -113,8 +113,9 @@ struct StatusCommand: ControlHandler {
 
     /// Today's sunrise and sunset at the site, in UTC (or "never"), for the status screen.
     static func sun(site: LampdConfiguration.Site?, now: Date) -> SunJSON? {
-        guard let site, let location = GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees),
-              let zone = try? TimeZoneDatabase.zone(named: site.timeZone) else { return nil }
+        guard let site, let location = GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees)
+        else { return nil }
+        let zone = site.zone
         let today = LocalTimeConversion.local(now, in: zone).date
         let calculator = SolarCalculator(location: location)
         func text(_ event: SolarEvent) -> String {

@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
@@ -101,7 +102,8 @@ public final class ControlConnection: @unchecked Sendable {
     /// Runs blocking connection work on a thread of its own and awaits the result.
     public static func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DetachedThread.start(name: "lampctl-io") {
+            // A queue of its own, as for every blocking call in Hardware: Dispatch gives it a thread.
+            DispatchQueue(label: "lampd.control.client").async {
                 do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
             }
         }

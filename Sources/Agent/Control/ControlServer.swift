@@ -42,8 +42,8 @@ public struct ControlServerConfiguration: Sendable {
 /// lampd's control socket: answers lampctl's newline-delimited JSON requests
 /// (docs/control-protocol.md) with the commands in a `ControlCommandRegistry`.
 ///
-/// Sockets are plain POSIX, served by one accept thread and one thread per
-/// connection (at most `maximumConnections`), so no blocking call runs on
+/// Sockets are plain POSIX, served by one accept queue and one Dispatch queue
+/// (so one thread) per connection (at most `maximumConnections`), so no blocking call runs on
 /// Swift's cooperative pool; handlers run as tasks. Nothing a client sends
 /// stops lampd: bad lines get an error answer, oversized ones close the
 /// connection. If the socket cannot be created lampd keeps running (light
@@ -94,7 +94,7 @@ public final class ControlServer: Service, Sendable {
         let group = directory.groupID(named: configuration.policy.readGroup)
         let fd = try UnixSocket.listen(at: configuration.socketPath, mode: mode_t(configuration.socketMode), group: group)
         state.withLock { $0.listener = fd; $0.stopping = false }
-        DetachedThread.start(name: "control-accept") { [self] in acceptLoop(fd) }
+        DispatchQueue(label: "lampd.control.accept").async { [self] in acceptLoop(fd) }
     }
 
     /// Stops accepting, hangs up every connection and removes the socket file.
@@ -137,7 +137,7 @@ public final class ControlServer: Service, Sendable {
                 logger.warning("control connection refused: busy", metadata: ["limit": "\(limit)"])
                 continue
             }
-            DetachedThread.start(name: "control-conn") { [self] in
+            DispatchQueue(label: "lampd.control.connection").async { [self] in
                 serve(fd)
                 state.withLock { _ = $0.connections.remove(fd) }
                 close(fd)

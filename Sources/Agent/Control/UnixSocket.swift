@@ -1,6 +1,7 @@
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
+import Telemetry
 #endif
 
 /// A control-socket system call that failed, with the errno kept and a

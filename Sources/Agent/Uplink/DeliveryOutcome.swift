@@ -22,7 +22,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
             guard let object else {
                 return .retry(reason: "HTTP 200 without a JSON acknowledgement (\(body.count) bytes of something else)", retryAfter: nil)
             }
-            let sequence = object["sequence"]?.numberValue.flatMap { UInt64(exactly: $0) }
+            let sequence = sequenceNumber(object["sequence"])
             let hash = object["hash"]?.stringValue?.lowercased()
             let expectedHash = batch.hash.hexString
             guard sequence == batch.sequence else {
@@ -37,7 +37,8 @@ public enum DeliveryOutcome: Sendable, Equatable {
             }
             var gap: String?
             if case .object(let g)? = object["gap"] {
-                gap = "receiver expected sequence \(number(g["expected"])), got \(number(g["received"]))"
+                func text(_ value: JSONValue?) -> String { sequenceNumber(value).map(String.init) ?? "?" }
+                gap = "receiver expected sequence \(text(g["expected"])), got \(text(g["received"]))"
             }
             return .acknowledged(duplicate: statusWord == "duplicate", gap: gap)
         case 429, 503:
@@ -60,12 +61,8 @@ public enum DeliveryOutcome: Sendable, Equatable {
         return ": \(code)"
     }
 
-    /// A sequence number from the acknowledgement as text ("?" when absent or not a number).
-    private static func number(_ value: JSONValue?) -> String {
-        switch value {
-        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s)?: s
-        default: "?"
-        }
+    /// A batch sequence number in the acknowledgement JSON (nil unless a whole number ≥ 0).
+    private static func sequenceNumber(_ value: JSONValue?) -> UInt64? {
+        value?.numberValue.flatMap { UInt64(exactly: $0) }
     }
 }
