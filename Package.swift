@@ -177,41 +177,48 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What the test targets share: seeded fuzzing, child processes, peers.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "HardwareTests",
-            dependencies: ["Hardware"],
+            dependencies: ["TestSupport", "Hardware"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LightingTests",
-            dependencies: ["Lighting"],
+            dependencies: ["TestSupport", "Lighting"],
             exclude: ["Reference"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TestSupport", "Telemetry", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SamplingTests",
-            dependencies: ["Sampling"],
+            dependencies: ["TestSupport", "Sampling"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent"],
+            dependencies: ["TestSupport", "Agent"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "UplinkTests",
-            dependencies: ["Uplink", "Telemetry", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TestSupport", "Uplink", "Telemetry", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IngestTests",
-            dependencies: [
+            dependencies: ["TestSupport", 
                 "Ingest", "Uplink", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -222,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LampctlTests",
-            dependencies: ["Hardware"],
+            dependencies: ["TestSupport", "Hardware"],
             swiftSettings: swiftSettings
         ),
     ]
