@@ -44,6 +44,7 @@ public final class Spool: Sendable {
     /// Only used inside the writer's transactions (so in their order), taken after the writer connection.
     private let writerCache: Mutex<SpoolStore.WriterCache>
     private let writeBytesAtOpen: Int64?
+    private let ownEventObserver = Mutex<(@Sendable (Event) -> Void)?>(nil)
 
     private struct Pending: Sendable {
         var record: SpoolRecord
@@ -59,6 +60,8 @@ public final class Spool: Sendable {
         var isRunning = false
         var lostToWriteErrors: Int64 = 0
         var highestCommitted: Int64 = 0
+        var markerSavedAtBootNanoseconds: Int64 = 0
+        var markerFailures = 0
     }
 
     // MARK: opening
@@ -77,10 +80,20 @@ public final class Spool: Sendable {
     ) async throws(TelemetryError) -> Spool {
         let writeBytesAtOpen = ProcessIO.writeBytes()
         var startupEvents: [Event] = []
+        try SpoolFileCheck.check(configuration.path)
+        let marker = SpoolMarker.load(spoolPath: configuration.path)
+        if case .unreadable(let why) = marker {
+            startupEvents.append(Event(
+                kind: "spool.marker-unreadable", severity: .warning, time: timeSource.now(),
+                message: "\(SpoolMarker.path(forSpoolAt: configuration.path)) is unreadable (\(why)); it is replaced, "
+                    + "and a spool lost before this start would not be noticed"))
+        }
+        var movedAside = false
         let connections: (writer: SerializedConnection, reader: SerializedConnection)
         do {
             connections = try openChecked(configuration)
         } catch let corruption as CorruptSpool {
+            movedAside = true
             let movedTo = try moveAside(configuration.path, time: timeSource.now())
             startupEvents.append(Event(
                 kind: "spool.corrupt", severity: .alarm, time: timeSource.now(),
@@ -99,22 +112,76 @@ public final class Spool: Sendable {
                 + "the folder exists, is writable by lampd and the disk is not full", underlying: error)
         }
 
-        let eventsToStore = startupEvents
+        let eventsBeforeOpen = startupEvents
+        let previousFileMovedAside = movedAside
+        let lossTime = timeSource.now()
         do {
-            let (cache, spoolID) = try await write(connections.writer) { db in
+            let (cache, spoolID, stored) = try await write(connections.writer) { db in
                 var cache = SpoolStore.WriterCache()
                 cache.nextSequence = try SpoolStore.loadNextSequence(db)
-                if !eventsToStore.isEmpty {
-                    try SpoolStore.insert(db, &cache, eventsToStore.map(SpoolRecord.event))
+                let spoolID = try SpoolStore.spoolID(db) ?? ""
+                var events = eventsBeforeOpen
+                let comparison = SpoolMarker.compare(marker, spoolID: spoolID, highestSequence: cache.nextSequence - 1,
+                                                     movedAside: previousFileMovedAside)
+                if let message = comparison.lossMessage {
+                    events.append(Event(kind: "spool.lost", severity: .alarm, time: lossTime, message: message))
                 }
-                return (cache, try SpoolStore.spoolID(db) ?? "")
+                if comparison.minimumNextSequence > cache.nextSequence {
+                    // Never reuse a sequence number upstream may already hold.
+                    cache.nextSequence = comparison.minimumNextSequence
+                    try SpoolStore.setMeta(db, "sequenceFloor", comparison.minimumNextSequence - 1)
+                }
+                if !events.isEmpty {
+                    try SpoolStore.insert(db, &cache, events.map(SpoolRecord.event))
+                }
+                return (cache, spoolID, events)
             }
-            return Spool(configuration: configuration, spoolID: spoolID, startupEvents: startupEvents,
-                         connections: connections, cache: cache, timeSource: timeSource, clock: clock,
-                         writeBytesAtOpen: writeBytesAtOpen)
+            let spool = Spool(configuration: configuration, spoolID: spoolID, startupEvents: stored,
+                              connections: connections, cache: cache, timeSource: timeSource, clock: clock,
+                              writeBytesAtOpen: writeBytesAtOpen)
+            await spool.saveMarker(cleanShutdown: false)
+            return spool
         } catch {
             throw TelemetryError(.spoolOpenFailed, "could not read the spool at \(configuration.path)", underlying: error)
         }
+    }
+
+    // MARK: the marker and the spool's own events
+
+    /// Writes the marker (what this spool holds) on the writer's queue, off the cooperative pool.
+    /// A failure is counted in `markerFailures` and reported once as a `spool.marker-failed` event.
+    private func saveMarker(cleanShutdown: Bool) async {
+        let marker = SpoolMarker(spoolID: spoolID, highestSequence: highestCommittedSequence, cleanShutdown: cleanShutdown)
+        let path = configuration.path
+        let bootNanoseconds = timeSource.now().bootNanoseconds
+        state.withLock { $0.markerSavedAtBootNanoseconds = bootNanoseconds }
+        let failure: DurableFile.Failure? = try? await writer.run { _ -> DurableFile.Failure? in
+            do throws(DurableFile.Failure) { try marker.save(spoolPath: path) } catch { return error }
+            return nil
+        }
+        guard let failure else { return }
+        let first = state.withLock { s in
+            s.markerFailures += 1
+            return s.markerFailures == 1
+        }
+        if first {
+            notifyOwnEvent(Event(kind: "spool.marker-failed", severity: .warning, time: timeSource.now(),
+                                 message: "could not update the spool's marker (\(failure)); a later loss of the spool "
+                                    + "file may go unnoticed"))
+        }
+    }
+
+    /// Hands every event the spool records about itself (`spool.corrupt`, `spool.lost`, `spool.full`,
+    /// `spool.marker-unreadable`, `spool.marker-failed`) to `observer`, so they are seen outside the
+    /// spool (`lampctl events`, `lampctl status`): first those of the start-up, then each as it happens.
+    /// The events are already stored in the spool (except `spool.marker-failed`): do not store them again.
+    public func observeOwnEvents(_ observer: @escaping @Sendable (Event) -> Void) {
+        ownEventObserver.withLock { $0 = observer }
+        for event in startupEvents { observer(event) }
+    }
+
+    private func notifyOwnEvent(_ event: Event) {
+        ownEventObserver.withLock { $0 }?(event)
     }
 
     private init(
@@ -403,24 +470,32 @@ public final class Spool: Sendable {
         let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
         let now = timeSource.now()
         do {
-            let (first, last) = try await write { db in
+            let (first, last, dropEvents) = try await write { db in
                 try self.writerCache.withLock { cache in
                     var working = cache
                     let first = working.nextSequence
+                    var dropEvents: [Event] = []
                     try SpoolStore.insert(db, &working, group.lazy.map(\.record))
                     if try SpoolStore.usedBytes(db) > maxBytes {
-                        let drops = try SpoolStore.dropOldest(db, targetBytes: targetBytes)
-                        try SpoolStore.insert(db, &working, drops.map { .event(Self.dropEvent($0, now: now)) })
+                        dropEvents = try SpoolStore.dropOldest(db, targetBytes: targetBytes).map { Self.dropEvent($0, now: now) }
+                        try SpoolStore.insert(db, &working, dropEvents.map(SpoolRecord.event))
                         try SpoolStore.setMeta(db, "sequenceFloor", working.nextSequence - 1)
                     }
                     cache = working  // only after every statement succeeded; a rollback keeps the old cache
-                    return (first, working.nextSequence - 1)
+                    return (first, working.nextSequence - 1, dropEvents)
                 }
             }
-            state.withLock { $0.highestCommitted = max($0.highestCommitted, last) }
+            let interval = configuration.markerInterval.components
+            let intervalSeconds = Double(interval.seconds) + Double(interval.attoseconds) / 1e18
+            let markerDue = state.withLock { s in
+                s.highestCommitted = max(s.highestCommitted, last)
+                return Double(now.bootNanoseconds &- s.markerSavedAtBootNanoseconds) / 1e9 >= intervalSeconds
+            } || group.contains { if case .event(let event) = $0.record { event.severity == .alarm } else { false } }
             for (offset, pending) in group.enumerated() {
                 pending.waiter?.resume(returning: first + Int64(offset))
             }
+            for event in dropEvents { notifyOwnEvent(event) }
+            if markerDue { await saveMarker(cleanShutdown: false) }
         } catch {
             let lost = group.filter { $0.waiter == nil }.count
             state.withLock { $0.lostToWriteErrors += Int64(lost) }
@@ -555,6 +630,8 @@ public final class Spool: Sendable {
     /// Closes the database (the reader, then the writer, which checkpoints the WAL into the file).
     /// Call after `run()` returned.
     public func close() throws(TelemetryError) {
+        let marker = SpoolMarker(spoolID: spoolID, highestSequence: highestCommittedSequence, cleanShutdown: true)
+        try? marker.save(spoolPath: configuration.path)
         do {
             try reader.runHere { try $0.close() }
             try writer.runHere { try $0.close() }

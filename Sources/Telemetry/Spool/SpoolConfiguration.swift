@@ -19,6 +19,11 @@ public struct SpoolConfiguration: Sendable {
     public var pageSizeBytes: Int
     /// WAL pages after which SQLite checkpoints the WAL into the main file.
     public var walAutocheckpointPages: Int
+    /// Longest time between two updates of the spool's marker (`SpoolMarker`) after group commits; a
+    /// commit that holds an alarm updates it at once. A loss at the end of the file (a damaged WAL) is
+    /// detected for records committed before the marker's last update; each update is one small
+    /// file write (flash wear: about 12 KiB a minute at the default).
+    public var markerInterval: Duration
 
     /// - Parameters:
     ///   - path: the SQLite file.
@@ -31,15 +36,19 @@ public struct SpoolConfiguration: Sendable {
         commitBatchRecords: Int = 512,
         maxBufferedRecords: Int = 200_000,
         pageSizeBytes: Int = 4096,
-        walAutocheckpointPages: Int = 1000
+        walAutocheckpointPages: Int = 1000,
+        markerInterval: Duration = .seconds(60)
     ) {
         self.path = path
-        self.maxSizeBytes = Int64(maxSizeMegabytes * 1_048_576)
+        // Checked: at most 1 TiB, and a value that is not a positive number falls back to the default.
+        let megabytes = maxSizeMegabytes.isFinite && maxSizeMegabytes > 0 ? min(maxSizeMegabytes, 1_048_576) : 64
+        self.maxSizeBytes = Int64((megabytes * 1_048_576).rounded())
         self.dropTargetFraction = dropTargetFraction
         self.commitWindow = commitWindow
         self.commitBatchRecords = commitBatchRecords
         self.maxBufferedRecords = maxBufferedRecords
         self.pageSizeBytes = pageSizeBytes
         self.walAutocheckpointPages = walAutocheckpointPages
+        self.markerInterval = markerInterval
     }
 }
