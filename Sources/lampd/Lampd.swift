@@ -137,7 +137,7 @@ struct Lampd: AsyncParsableCommand {
             "socket": "\(socketPath(for: configuration))",
         ]
         let boardKind = configuration.board.kind.rawValue
-        services.append(ReadinessService {
+        services.append(ReadinessService(gate: agent.startup) {
             logger.notice("lampd running", metadata: metadata)
             notifier.ready(status: "running on the \(boardKind) board")
         })

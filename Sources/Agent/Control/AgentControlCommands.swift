@@ -23,6 +23,8 @@ public struct AgentControlContext: Sendable {
     public var site: LampdConfiguration.Site?
     /// The uplink's state, if `[uplink]` is configured.
     public var uplink: @Sendable () -> UplinkStatus? = { nil }
+    /// Problems of the state directory and the spool since start (`StorageHealth`), for the health verdict.
+    public var storageProblems: @Sendable () -> [String] = { [] }
 
     public init(
         version: String, deviceID: String, boardKind: String, spool: Spool, telemetry: RecentTelemetry,
@@ -139,6 +141,7 @@ struct StatusCommand: ControlHandler {
         if !now.isClockSynchronised {
             problems.append("clock not synchronised: check timesyncd or chrony and the network")
         }
+        problems += context.storageProblems()
         if kept.contains(where: { $0.event.kind == "spool.full" }) || stats.refusedRecords > 0 || stats.lostToWriteErrors > 0 {
             problems.append("spool dropping records since lampd started: check the uplink and `lampctl spool stats`")
         }

@@ -21,6 +21,9 @@ public struct ControlServerConfiguration: Sendable {
     public var maximumRequestBytes: Int
     /// Who may run what.
     public var policy: ControlPolicy
+    /// Called once the socket listens, or its creation failed and was logged (lampd is ready either
+    /// way: light first). lampd's `StartupGate` waits for it before `READY=1`.
+    public var onStarted: @Sendable () -> Void = {}
 
     public init(
         socketPath: String = ControlProtocol.defaultSocketPath,
@@ -85,6 +88,7 @@ public final class ControlServer: Service, Sendable {
             logger.error("control socket unavailable; lampctl cannot reach lampd, the lamp is not affected",
                          metadata: ["socket": "\(configuration.socketPath)", "error": "\(error.description)"])
         }
+        configuration.onStarted()
         try? await gracefulShutdown()
         stop()
     }

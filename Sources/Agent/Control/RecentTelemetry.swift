@@ -40,6 +40,13 @@ public final class RecentTelemetry: TelemetrySink {
     }
 
     public func record(_ event: Event) {
+        remember(event)
+        next.record(event)
+    }
+
+    /// Keeps `event` for `events()` and `activeAlarms()` without passing it on: for events already
+    /// stored elsewhere, such as those the spool records about itself (`Spool.observeOwnEvents`).
+    public func remember(_ event: Event) {
         let capacity = eventCapacity
         state.withLock { state in
             let numbered = NumberedEvent(serial: state.nextSerial, event: event)
@@ -50,7 +57,6 @@ public final class RecentTelemetry: TelemetrySink {
                 state.activeByChannel[channel] = event.severity == .alarm ? numbered : nil
             }
         }
-        next.record(event)
     }
 
     /// The latest reading of every channel seen since start, sorted by channel.

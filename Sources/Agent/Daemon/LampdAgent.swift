@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 import Hardware
 import Lighting
 import Logging
@@ -26,6 +27,9 @@ public struct LampdAgent: Sendable {
     public var lighting: LightingService? = nil
     /// Sends the spool upstream (nil without `[uplink]`).
     public var uplink: UplinkService? = nil
+    /// Opens when lampd is ready (`READY=1`): the lamp commanded and the spool open (both done when
+    /// `build` returns) and the control socket listening. Give it to `ReadinessService`.
+    public var startup = StartupGate(conditions: [])
 
     /// Version reported in logs, events and `lampctl status`.
     public static let version = "0.1.0"
@@ -39,21 +43,10 @@ public struct LampdAgent: Sendable {
         logger: Logger
     ) async throws -> LampdAgent {
         let directory = configuration.storage.directory
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw AgentError("cannot create the state directory \(directory): \(SystemErrorText.describe(error)) — check [storage] directory and its permissions (lampd runs as the lampd user)")
-        }
-        let spool = try await Spool.open(
-            SpoolConfiguration(
-                path: FilePaths.join(directory, "spool.sqlite"),
-                maxSizeMegabytes: Double(configuration.storage.spoolMaxMegabytes),
-                commitWindow: configuration.storage.commitWindow),
-            timeSource: timeSource)
-        for event in spool.startupEvents {
-            logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
-        }
-        let spoolSink = SpoolSink(spool: spool, logger: logger)
+        // Light first: nothing before the lamp's first decision may fail or wait on storage, the
+        // network or a meter. Records made before the spool opens wait in the spool sink.
+        let storageHealth = StorageHealth()
+        let spoolSink = SpoolSink(logger: logger)
         // Everything sampled passes through here on its way to the spool, so the control socket can show it;
         // alarm events also wake the uplink, so they go upstream at once.
         let recent = RecentTelemetry(forwardingTo: spoolSink)
@@ -61,7 +54,18 @@ public struct LampdAgent: Sendable {
         let sink: any TelemetrySink = configuration.uplink == nil ? recent : UrgentEventTap(next: recent, trigger: uplinkTrigger)
         let heartbeats = LoopHeartbeats()
         let answers = ModbusDeviceAnswers()
-
+        sink.record(Event(
+            kind: "agent.started", severity: .info, time: timeSource.now(),
+            message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
+        if let problem = Self.prepareStateDirectory(directory) {
+            let event = Event(
+                kind: "storage.unavailable", severity: .alarm, time: timeSource.now(),
+                message: "the state directory \(directory) \(problem) — check [storage] directory, its permissions "
+                    + "(lampd runs as the lampd user) and the disk; the lamp keeps its schedule")
+            logger.critical("state directory unavailable", metadata: ["directory": "\(directory)", "error": "\(event.message)"])
+            storageHealth.note(event)
+            sink.record(event)
+        }
         // Buses by name.
         var buses: [String: any ModbusClient] = [:]
         for section in configuration.modbusBuses {
@@ -87,6 +91,29 @@ public struct LampdAgent: Sendable {
                                           timeSource: timeSource, heartbeats: heartbeats, logger: logger.with(metadata: ["service": "lighting"]))
             lighting = service
             samplingSink = LightingTeeSink(next: sink, feed: service.feed)
+            await service.commandFirstDecision()
+        }
+
+        // The spool, after the lamp: its start-up check can take seconds on a slow card, and if it
+        // cannot be opened lampd runs on an emergency spool and raises an alarm.
+        let opened = try await SpoolOpening.open(
+            SpoolConfiguration(
+                path: FilePaths.join(directory, "spool.sqlite"),
+                maxSizeMegabytes: Double(configuration.storage.spoolMaxMegabytes),
+                commitWindow: configuration.storage.commitWindow),
+            timeSource: timeSource, logger: logger)
+        let spool = opened.spool
+        spool.observeOwnEvents { event in
+            storageHealth.note(event)
+            recent.remember(event)
+        }
+        for event in spool.startupEvents {
+            logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
+        }
+        spoolSink.attach(spool)
+        if let problem = opened.problem {
+            storageHealth.note(problem)
+            sink.record(problem)
         }
 
         var pollers: [ModbusDevicePoller] = []
@@ -111,14 +138,11 @@ public struct LampdAgent: Sendable {
             }
         }
 
-        sink.record(Event(
-            kind: "agent.started", severity: .info, time: timeSource.now(),
-            message: "lampd \(version) started on the \(configuration.board.kind.rawValue) board as \(configuration.board.id)"))
-
         var context = AgentControlContext(
             version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
             spool: spool, telemetry: recent, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)
         context.site = configuration.site
+        context.storageProblems = { storageHealth.summary() }
         let lamp = lighting
         context.lamp = { await lamp?.explain() }
         let uplink = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
@@ -147,19 +171,37 @@ public struct LampdAgent: Sendable {
             services.append(service)
         }
         commands.registerSelfTest(selfTest)
+        let startup = StartupGate(conditions: ["control socket"])
+        var controlConfiguration = control
+        controlConfiguration.onStarted = { startup.arrive("control socket") }
         services += [
             // Last, so it stops first and no command runs against a stopping spool.
             ControlServer(
-                configuration: control,
+                configuration: controlConfiguration,
                 commands: commands,
                 audit: ControlAuditTrail(sink: sink, timeSource: timeSource, logger: logger),
                 logger: logger.with(metadata: ["service": "control"])),
         ]
-        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting, uplink: uplink)
+        return LampdAgent(services: services, spool: spool, heartbeats: heartbeats, sink: sink, lighting: lighting, uplink: uplink,
+                          startup: startup)
     }
 }
 
 extension LampdAgent {
+    /// Creates the state directory if it is missing; returns what is wrong with it, in words, or nil.
+    static func prepareStateDirectory(_ directory: String) -> String? {
+        var status = stat()
+        if stat(directory, &status) == 0 {
+            return (status.st_mode & S_IFMT) == S_IFDIR ? nil : "is not a folder"
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return nil
+        } catch {
+            return "cannot be created: \(SystemErrorText.describe(error))"
+        }
+    }
+
     /// The uplink service for `[uplink]`, or nil without one. A TLS file that cannot be loaded does
     /// not stop lampd (the lamp must keep working): it raises an alarm and everything stays in the spool.
     static func makeUplink(configuration: LampdConfiguration, makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,

@@ -67,10 +67,14 @@ public actor LightingService: Service {
     private var photocell: PhotocellReading?
 
     private var countersDirty = false
+    /// The last write of a state file failed (reported once until a write succeeds).
+    private var stateFileFailing = false
     private var countersSavedAtBootSeconds: Double?
     private var upcoming: [ScheduledSwitch] = []
     /// The clock's sync state at the previous step (nil before the first).
     private var lastClockSynchronised: Bool?
+    /// `commandFirstDecision()` ran.
+    private var firstDecisionTaken = false
     /// The lamp test running or last run (`LampTest.swift`).
     var lampTest: LampTest?
     /// Drives the running lamp test's steps; cancelled when the test ends early.
@@ -127,7 +131,7 @@ public actor LightingService: Service {
     // MARK: - Service
 
     public func run() async throws {
-        await restore()
+        await commandFirstDecision()
         let stepSeconds = configuration.stepInterval.seconds
         heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: ContinuousClock.processSeconds)
         await cancelWhenGracefulShutdown {
@@ -139,6 +143,16 @@ public actor LightingService: Service {
         }
         heartbeats?.unregister(Self.loopName)
         shutdown()
+    }
+
+    /// Restores the last commanded level and takes the first decision, once (later calls return at
+    /// once). `LampdAgent` calls it before anything else starts (light first: the spool, the
+    /// meters and the uplink cannot delay it); `run()` calls it too.
+    public func commandFirstDecision() async {
+        guard !firstDecisionTaken else { return }
+        firstDecisionTaken = true
+        await restore()
+        _ = await stepNow()
     }
 
     /// Saves the state and the counters; the lamp stays as commanded (a restart or an update
@@ -430,9 +444,21 @@ public actor LightingService: Service {
         do {
             try LampStateStore.save(state, directory: directory, name: LampState.fileName)
             lastSavedState = state
+            stateFileFailing = false
         } catch {
-            logger.error("cannot save the lamp state", metadata: ["error": "\(error)"])
+            noteStateFileFailure(LampState.fileName, error)
         }
+    }
+
+    /// Logs a failed write of a state file, and records it as an event once per streak of failures
+    /// (a full or read-only disk would otherwise go unnoticed until a restart forgets the lamp's level).
+    private func noteStateFileFailure(_ name: String, _ error: any Error) {
+        logger.error("cannot save \(name)", metadata: ["error": "\(error)"])
+        guard !stateFileFailing else { return }
+        stateFileFailing = true
+        sink.record(Event(kind: "lamp.state-write-failed", severity: .warning, time: timeSource.now(),
+                          message: "cannot save \(name) in \(directory) (\(error)): after a restart lampd would not know "
+                            + "the last commanded level or the counters; check the disk (free space, read-only)"))
     }
 
     private func saveCounters() {
@@ -441,8 +467,9 @@ public actor LightingService: Service {
             try LampStateStore.save(counters, directory: directory, name: LampCounters.fileName)
             countersDirty = false
             countersSavedAtBootSeconds = lastStepBootSeconds
+            stateFileFailing = false
         } catch {
-            logger.error("cannot save the lamp counters", metadata: ["error": "\(error)"])
+            noteStateFileFailure(LampCounters.fileName, error)
         }
     }
 
