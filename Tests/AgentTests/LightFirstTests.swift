@@ -1,0 +1,111 @@
+import Agent
+import Foundation
+import Hardware
+import Logging
+import Synchronization
+import Telemetry
+import Testing
+
+/// Issue 11, defect 5 and the readiness flaw: the lamp is commanded before the spool opens, a spool
+/// that cannot be opened is an alarm (an emergency spool keeps the records), and READY waits for
+/// what a technician needs.
+@Suite("Light first at start-up")
+struct LightFirstTests {
+    func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("light-first-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("The start-up gate opens when the last condition arrives, and a cancelled wait ends")
+    func startupGate() async throws {
+        let gate = StartupGate(conditions: ["control socket", "other"])
+        let waiter = Task { await gate.opened() }
+        gate.arrive("control socket")
+        #expect(gate.pending == ["other"])
+        gate.arrive("other")
+        #expect(await waiter.value)
+        #expect(await StartupGate(conditions: []).opened())
+
+        let never = StartupGate(conditions: ["never"])
+        let cancelled = Task { await never.opened() }
+        cancelled.cancel()
+        #expect(await cancelled.value == false)
+    }
+
+    @Test("Records made before the spool opens wait in the sink and are stored in order")
+    func sinkBeforeSpool() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sink = SpoolSink(logger: silentLogger, maximumWaiting: 3)
+        let time = SystemTimeSource()
+        for kind in ["first", "second", "third", "fourth"] {
+            sink.record(Event(kind: kind, severity: .info, time: time.now(), message: kind))
+        }
+        #expect(sink.refusedRecords == 1)
+        let spool = try await Spool.open(SpoolConfiguration(path: directory + "/spool.sqlite", commitWindow: .milliseconds(5)))
+        sink.attach(spool)
+        sink.record(Event(kind: "after", severity: .info, time: time.now(), message: "after"))
+        let loop = Task { await spool.run() }
+        await spool.flush()
+        let kinds = try await spool.oldestPending(limit: 10).compactMap { record -> String? in
+            if case .event(let event) = record.record { event.kind } else { nil }
+        }
+        loop.cancel()
+        await loop.value
+        try spool.close()
+        #expect(kinds == ["first", "second", "third", "after"])
+    }
+
+    @Test("A spool that cannot be opened gives an emergency spool and a spool.unavailable alarm; none at all is an error")
+    func emergencySpool() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(mkfifo(directory + "/spool.sqlite", 0o600) == 0)
+        let emergency = directory + "/run"
+        try FileManager.default.createDirectory(atPath: emergency, withIntermediateDirectories: false)
+        let configuration = SpoolConfiguration(path: directory + "/spool.sqlite")
+        let opened = try await SpoolOpening.open(configuration, emergencyDirectories: ["/dev/null", emergency],
+                                                 timeSource: SystemTimeSource(), logger: silentLogger)
+        #expect(opened.spool.configuration.path.hasPrefix(emergency + "/lampd-emergency-spool-"))
+        #expect(opened.spool.configuration.maxSizeBytes == 8 * 1_048_576)
+        let problem = try #require(opened.problem)
+        #expect(problem.kind == "spool.unavailable" && problem.severity == .alarm)
+        #expect(problem.message.contains("named pipe") && problem.message.contains(opened.spool.configuration.path))
+        try opened.spool.close()
+
+        await #expect(throws: AgentError.self) {
+            try await SpoolOpening.open(configuration, emergencyDirectories: ["/dev/null"], timeSource: SystemTimeSource(), logger: silentLogger)
+        }
+    }
+
+    @Test("lampd on /dev/null as its state directory: the lamp is commanded, the agent runs on the emergency spool and says why")
+    func stateDirectoryIsDevNull() async throws {
+        var configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in)")
+        configuration.storage.directory = "/dev/null"
+        let board = await SimulatedBoard()
+        let agent = try await LampdAgent.build(
+            configuration: configuration, board: board, control: ControlServerConfiguration(socketPath: "/dev/null/control.sock"),
+            makeTransport: { _ in throw AgentError("no uplink in this test") }, logger: silentLogger)
+        defer {
+            try? agent.spool.close()
+            try? FileManager.default.removeItem(atPath: agent.spool.configuration.path)
+            for suffix in ["-wal", "-shm", ".marker"] { try? FileManager.default.removeItem(atPath: agent.spool.configuration.path + suffix) }
+        }
+        // Commanded before anything else ran: the snapshot exists and the relay is on (fail-safe).
+        let snapshot = try #require(await agent.lighting?.explain())
+        #expect(snapshot.targetLevelPercent == 100)
+        #expect(try board.gpio.level(.name("LAMP_RELAY")))
+        #expect(agent.spool.configuration.path.contains("lampd-emergency-spool-"))
+        let loop = Task { await agent.spool.run() }
+        await agent.spool.flush()
+        let kinds = try await agent.spool.oldestPending(limit: 50).compactMap { record -> String? in
+            if case .event(let event) = record.record { event.kind } else { nil }
+        }
+        loop.cancel()
+        await loop.value
+        #expect(kinds.first == "agent.started")
+        #expect(kinds.contains("storage.unavailable") && kinds.contains("spool.unavailable"))
+        #expect(kinds.contains("lamp.level"))
+    }
+}
