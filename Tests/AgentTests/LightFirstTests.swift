@@ -1,4 +1,4 @@
-import Agent
+@testable import Agent
 import Foundation
 import Hardware
 import Logging
@@ -107,5 +107,32 @@ struct LightFirstTests {
         #expect(kinds.first == "agent.started")
         #expect(kinds.contains("storage.unavailable") && kinds.contains("spool.unavailable"))
         #expect(kinds.contains("lamp.level"))
+    }
+}
+
+/// Issue 11, defect 8 (the lampd side): a PWM channel lampd may not write (`/sys` read-only under
+/// the unit's sandbox) must not stop lampd; the relay alone keeps the street lit.
+@Suite("Lamp output without its PWM channel")
+struct LampOutputFallbackTests {
+    struct Refused: Error, CustomStringConvertible {
+        var description: String { "open /sys/class/pwm/pwmchip0/export: Read-only file system" }
+    }
+
+    @Test("A PWM channel that cannot be opened leaves a relay-only output that still switches the lamp, and says why")
+    func relayOnlyWhenPWMFails() async throws {
+        let board = await SimulatedBoard()
+        let relay = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: false)
+        let pwm = LightingConfiguration.PWM(chip: 0, channel: 0, periodNanoseconds: 1_000_000, minimumLevelPercent: 10, inverted: false)
+        let (output, problem) = await LampOutputs.dimmedOrRelayOnly(relay: relay, pwm: pwm) { throw Refused() }
+        #expect(problem?.contains("Read-only file system") == true)
+        #expect(problem?.contains("relay only") == true)
+        try await output.setLevel(percent: 40)
+        #expect(try board.gpio.level(.name(SimulatedBoard.relayLine)))
+        try await output.setLevel(percent: 0)
+        #expect(try board.gpio.level(.name(SimulatedBoard.relayLine)) == false)
+
+        let (dimmed, none) = await LampOutputs.dimmedOrRelayOnly(relay: relay, pwm: pwm) { board.lampPWM }
+        #expect(none == nil)
+        #expect(dimmed is DimmedRelayLampOutput)
     }
 }

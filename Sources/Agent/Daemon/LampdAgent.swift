@@ -86,7 +86,12 @@ public struct LampdAgent: Sendable {
         var samplingSink: any TelemetrySink = sink
         if let section = configuration.lighting {
             let last = LightingService.lastCommanded(directory: directory)
-            let output = try await LampOutputs.open(section.output, board: board, buses: buses, initiallyOn: (last?.levelPercent ?? 100) > 0)
+            let (output, outputProblem) = try await LampOutputs.openFallingBackToRelay(
+                section.output, board: board, buses: buses, initiallyOn: (last?.levelPercent ?? 100) > 0)
+            if let outputProblem {
+                logger.critical("lamp dimming unavailable", metadata: ["problem": "\(outputProblem)"])
+                sink.record(Event(kind: "lamp.dimming-unavailable", severity: .alarm, time: timeSource.now(), message: outputProblem))
+            }
             let service = LightingService(configuration: section, output: output, stateDirectory: directory, sink: sink,
                                           timeSource: timeSource, heartbeats: heartbeats, logger: logger.with(metadata: ["service": "lighting"]))
             lighting = service

@@ -491,11 +491,12 @@ public final class Spool: Sendable {
                 s.highestCommitted = max(s.highestCommitted, last)
                 return Double(now.bootNanoseconds &- s.markerSavedAtBootNanoseconds) / 1e9 >= intervalSeconds
             } || group.contains { if case .event(let event) = $0.record { event.severity == .alarm } else { false } }
+            // Before the waiters resume: when `append` returns, a due marker already covers its record.
+            if markerDue { await saveMarker(cleanShutdown: false) }
             for (offset, pending) in group.enumerated() {
                 pending.waiter?.resume(returning: first + Int64(offset))
             }
             for event in dropEvents { notifyOwnEvent(event) }
-            if markerDue { await saveMarker(cleanShutdown: false) }
         } catch {
             let lost = group.filter { $0.waiter == nil }.count
             state.withLock { $0.lostToWriteErrors += Int64(lost) }
