@@ -136,3 +136,60 @@ struct LampOutputFallbackTests {
         #expect(dimmed is DimmedRelayLampOutput)
     }
 }
+
+/// Issue 11, defect 10: `spool.full` and `spool.corrupt` existed only inside the spool; `lampctl
+/// status` said HEALTHY with exit 0 after records were dropped or a corrupt spool was moved aside.
+@Suite("The spool's own alarms outside the spool")
+struct SpoolAlarmsVisibleTests {
+    func status(spool: Spool, recent: RecentTelemetry, health: StorageHealth) async throws -> JSONValue {
+        var context = AgentControlContext(version: "1", deviceID: "pole", boardKind: "simulated", spool: spool, telemetry: recent,
+                                          timeSource: SystemTimeSource())
+        context.storageProblems = { health.summary() }
+        let handler = try #require(ControlCommandRegistry.agentCommands(context).handler(for: "status"))
+        let caller = ControlCaller(credentials: PeerCredentials(uid: 0, gid: 0, pid: 1), userName: "root", claimed: nil)
+        return try await handler.handle(ControlCall(arguments: .object([:]), caller: caller))
+    }
+
+    @Test("A corrupt spool moved aside: spool.corrupt in events, status unhealthy")
+    func corruptSpool() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("visible-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(repeating: 0x42, count: 10_000).write(to: URL(fileURLWithPath: directory + "/spool.sqlite"))
+        let spool = try await Spool.open(SpoolConfiguration(path: directory + "/spool.sqlite"))
+        defer { try? spool.close() }
+        let recent = RecentTelemetry(forwardingTo: RecordingSink())
+        let health = StorageHealth()
+        LampdAgent.watchOwnEvents(of: spool, health: health, recent: recent)
+
+        #expect(recent.events().map(\.event.kind) == ["spool.corrupt"])
+        let status = try await status(spool: spool, recent: recent, health: health)
+        #expect(status["healthy"] == .bool(false))
+        #expect(status["problems"]?.arrayValue?.contains { $0.stringValue?.hasPrefix("spool.corrupt: spool file was corrupt") == true } == true)
+    }
+
+    @Test("Records dropped by a full spool: spool.full in events, status unhealthy")
+    func fullSpool() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("visible-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spool = try await Spool.open(SpoolConfiguration(path: directory + "/spool.sqlite", maxSizeMegabytes: 0.25,
+                                                            commitWindow: .milliseconds(5)))
+        let recent = RecentTelemetry(forwardingTo: RecordingSink())
+        let health = StorageHealth()
+        LampdAgent.watchOwnEvents(of: spool, health: health, recent: recent)
+        let loop = Task { await spool.run() }
+        let time = SystemTimeSource()
+        for i in 0..<20_000 {
+            try spool.enqueue(Reading(channel: ChannelName(rawValue: "meter.power")!, value: .number(Double(i)), unit: .watt, time: time.now()))
+        }
+        await spool.flush()
+        #expect(recent.events().contains { $0.event.kind == "spool.full" })
+        let status = try await status(spool: spool, recent: recent, health: health)
+        #expect(status["healthy"] == .bool(false))
+        #expect(status["problems"]?.arrayValue?.contains { $0.stringValue?.hasPrefix("spool.full: spool full: dropped") == true } == true)
+        loop.cancel()
+        await loop.value
+        try spool.close()
+    }
+}

@@ -108,10 +108,7 @@ public struct LampdAgent: Sendable {
                 commitWindow: configuration.storage.commitWindow),
             timeSource: timeSource, logger: logger)
         let spool = opened.spool
-        spool.observeOwnEvents { event in
-            storageHealth.note(event)
-            recent.remember(event)
-        }
+        watchOwnEvents(of: spool, health: storageHealth, recent: recent)
         for event in spool.startupEvents {
             logger.critical("spool", metadata: ["event": "\(event.kind)", "message": "\(event.message)"])
         }
@@ -193,6 +190,15 @@ public struct LampdAgent: Sendable {
 }
 
 extension LampdAgent {
+    /// Makes the spool's own events (stored inside it) visible outside it: in `lampctl events`
+    /// (`recent`) and in the health verdict of `lampctl status` (`health`).
+    static func watchOwnEvents(of spool: Spool, health: StorageHealth, recent: RecentTelemetry) {
+        spool.observeOwnEvents { event in
+            health.note(event)
+            recent.remember(event)
+        }
+    }
+
     /// Creates the state directory if it is missing; returns what is wrong with it, in words, or nil.
     static func prepareStateDirectory(_ directory: String) -> String? {
         var status = stat()
