@@ -32,6 +32,7 @@ install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/
 install -m 0755 "$bin/lampd" "$bin/lampctl" "$bin/lamp-ingest" "$root/usr/bin/"
 strip --strip-unneeded "$root/usr/bin/lampd" "$root/usr/bin/lampctl" "$root/usr/bin/lamp-ingest"
 install -m 0644 systemd/lampd.service "$root/lib/systemd/system/lampd.service"
+install -D -m 0755 systemd/lampd-pwm-dropin "$root/usr/lib/lampd/lampd-pwm-dropin"
 install -m 0644 systemd/lampd.sysusers "$root/usr/lib/sysusers.d/lampd.conf"
 install -m 0644 systemd/lampd.tmpfiles "$root/usr/lib/tmpfiles.d/lampd.conf"
 install -m 0644 deploy/examples/*.toml "$root/usr/share/lampd/examples/"

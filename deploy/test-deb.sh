@@ -16,7 +16,7 @@ for path in ./usr/bin/lampd ./usr/bin/lampctl ./lib/systemd/system/lampd.service
     ./usr/share/doc/lampd/README.md ./usr/share/doc/lampd/configuration.md \
     ./usr/share/bash-completion/completions/lampctl ./usr/share/zsh/vendor-completions/_lampctl \
     ./usr/share/fish/vendor_completions.d/lampctl.fish \
-    ./usr/bin/lamp-ingest ./usr/share/man/man1/lamp-ingest.1.gz \
+    ./usr/bin/lamp-ingest ./usr/share/man/man1/lamp-ingest.1.gz ./usr/lib/lampd/lampd-pwm-dropin \
     ./usr/share/man/man1/lampd.1.gz ./usr/share/man/man1/lampctl.1.gz; do
     grep -q " $path\$" <<<"$contents" || fail "$path is missing from the package"
 done

@@ -62,7 +62,8 @@ struct DirectHardwareProbe {
                 checks.append(.pass(name, "\(which) answered lampctl (lampd not running)"))
             } catch {
                 let reason = (error as? any HardwareError)?.description ?? "\(error)"
-                checks.append(.fail(name, "\(which) did not answer: \(reason)"))
+                let verdict = (error as? ModbusError).map { ModbusError.verdict(code: $0.code) } ?? "did not answer"
+                checks.append(.fail(name, "\(which) \(verdict): \(reason)"))
             }
         }
         return checks

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built `lampctl modbus` against the pymodbus peer, as a technician runs it.
 @Suite("lampctl modbus", .serialized)
@@ -85,5 +86,27 @@ struct ModbusCommandTests {
         let result = try await ProductProcess.run("lampctl", arguments)
         #expect(result.exitCode == 2, "\(arguments): \(result.stderr)")
         #expect(result.stderr.hasPrefix("lampctl: "))
+    }
+
+    /// `modbus read --timeout 500ms` against a peer trickling one byte every 0.3 s took 3.7 s (issue 11 #7).
+    @Test func aTricklingPeerCostsTheTimeoutNotOnePerByte() async throws {
+        try await MisbehavingModbusPeer.with(.trickle) { peer in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let read = try await ProductProcess.run("lampctl", ["modbus", "read", "--tcp", "127.0.0.1:\(peer.port)", "--address", "10", "--count", "4", "--timeout", "500ms"])
+            let elapsed = clock.now - start
+            #expect(read.exitCode == 1, "\(read.stdout)\(read.stderr)")
+            #expect(read.stderr.contains("did not answer within 500 ms (no complete answer)"), "\(read.stderr)")
+            #expect(elapsed < .seconds(3), "lampctl took \(elapsed)")  // process start included; was 3.7 s + start
+        }
+    }
+
+    @Test func aMalformedAnswerIsNotReportedAsNoAnswer() async throws {
+        try await MisbehavingModbusPeer.with(.wrongFunction) { peer in
+            let read = try await ProductProcess.run("lampctl", ["modbus", "read", "--tcp", "127.0.0.1:\(peer.port)", "--address", "10", "--timeout", "500ms"])
+            #expect(read.exitCode == 1, "\(read.stdout)\(read.stderr)")
+            #expect(read.stderr.contains("sent an answer that does not match the request"), "\(read.stderr)")
+            #expect(!read.stderr.contains("did not answer"), "\(read.stderr)")
+        }
     }
 }

@@ -13,6 +13,9 @@ public final class ModbusDeviceAnswers: Sendable {
         public var polledAtSeconds: Double
         /// Why the latest poll failed (nil when it answered).
         public var failure: String?
+        /// The failure's stable code (`modbus.timeout`, `modbus.bad-crc`…), when known:
+        /// tells "did not answer" from "answered wrongly" (`ModbusError.verdict(code:)`).
+        public var failureCode: String?
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -20,8 +23,8 @@ public final class ModbusDeviceAnswers: Sendable {
     public init() {}
 
     /// Records the outcome of a poll of `device` (its configured name).
-    public func record(_ device: String, answered: Bool, atSeconds: Double, failure: String? = nil) {
-        entries.withLock { $0[device] = Entry(answered: answered, polledAtSeconds: atSeconds, failure: failure) }
+    public func record(_ device: String, answered: Bool, atSeconds: Double, failure: String? = nil, failureCode: String? = nil) {
+        entries.withLock { $0[device] = Entry(answered: answered, polledAtSeconds: atSeconds, failure: failure, failureCode: failureCode) }
     }
 
     /// The latest poll of `device`; nil before its first.

@@ -109,13 +109,16 @@ public struct ModbusDevicePoller: Sendable {
                         message: "\(device.name) register \(channel.register.table.rawValue) \(channel.register.address) (\(channel.register.channel)): \(error.description)"))
                     logger.warning("register error", metadata: ["device": "\(device.name)", "channel": "\(channel.register.channel)", "error": "\(error.description)"])
                 }
+            } catch is CancellationError {
+                return  // lampd is stopping: the unit is not to blame
             } catch {
                 failure = error
                 break  // the unit is not answering: don't pay a timeout per register
             }
         }
         answers?.record(device.name, answered: answered && failure == nil, atSeconds: timeSource.now().utcSeconds,
-                        failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"))
+                        failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"),
+                        failureCode: (failure as? any HardwareError)?.code)
         let transition = answered && failure == nil
             ? state.availability.recordSuccess(atSeconds: now)
             : state.availability.recordFailure(atSeconds: now)

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Hardware
 import Telemetry
 
 /// The checks only the running lampd can make, because it holds the GPIO lines and the
@@ -98,7 +99,10 @@ public struct DaemonSelfTest: Sendable {
         }
         let age = max(0, now.utcSeconds - entry.polledAtSeconds)
         guard entry.answered else {
-            return .fail(name, "\(which) did not answer: \(entry.failure ?? "no answer") — check wiring, address and baud rate")
+            // A malformed answer or an exception is not "no answer": say what the unit did.
+            let verdict = entry.failureCode.map(ModbusError.verdict(code:)) ?? "did not answer"
+            let advice = verdict == "did not answer" ? " — check wiring, address and baud rate" : ""
+            return .fail(name, "\(which) \(verdict): \(entry.failure ?? "no answer")\(advice)")
         }
         return .pass(name, "\(which) answered \(Int(age.rounded())) s ago")
     }

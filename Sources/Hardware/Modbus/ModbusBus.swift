@@ -1,5 +1,6 @@
 internal import CModbus
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,7 +21,7 @@ import Darwin
 /// after the connection broke. All errors are `ModbusError`.
 public final class ModbusBus: ModbusClient, @unchecked Sendable {
     // @unchecked Sendable: `handle` and `connected` are only touched on
-    // `queue` (a serial queue), which is what makes the non-thread-safe
+    // `queue` (a serial queue; `lanes` is behind its own lock), which is what makes the non-thread-safe
     // libmodbus context safe to share; `warnings` is written once inside
     // `open` before the bus is handed out, and only read afterwards.
 
@@ -28,6 +29,8 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: DispatchQueue
     private var connected = false
+    /// Requests waiting for the bus; the queue runs one per block it is given.
+    private let lanes = Mutex(ModbusRequestLanes())
 
     /// Where and how this bus talks.
     public let configuration: ModbusBusConfiguration
@@ -149,7 +152,7 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
 
     public func writeCoil(unit: UInt8, address: UInt16, value: Bool, timeout: Duration?) async throws {
         try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: 1, max: 1, what: "coil")
-        try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
             _ = try self.callOrErrno(unit: unit, timeout: timeout) {
                 modbus_write_bit(handle, Int32(address), value ? 1 : 0)
             }
@@ -160,7 +163,7 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
         try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
                                       max: ModbusRequestLimits.maxWriteBits, what: "coils")
         let bits = values.map { UInt8($0 ? 1 : 0) }
-        try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
             _ = try self.callOrErrno(unit: unit, timeout: timeout) {
                 bits.withUnsafeBufferPointer { buffer in modbus_write_bits(handle, Int32(address), Int32(bits.count), buffer.baseAddress) }
             }
@@ -169,7 +172,7 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
 
     public func writeRegister(unit: UInt8, address: UInt16, value: UInt16, timeout: Duration?) async throws {
         try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: 1, max: 1, what: "register")
-        try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
             _ = try self.callOrErrno(unit: unit, timeout: timeout) {
                 modbus_write_register(handle, Int32(address), value)
             }
@@ -179,7 +182,7 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
     public func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16], timeout: Duration?) async throws {
         try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
                                       max: ModbusRequestLimits.maxWriteRegisters, what: "registers")
-        try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
             _ = try self.callOrErrno(unit: unit, timeout: timeout) {
                 values.withUnsafeBufferPointer { buffer in modbus_write_registers(handle, Int32(address), Int32(values.count), buffer.baseAddress) }
             }
@@ -189,21 +192,43 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
     // MARK: The queue
 
     /// Runs one request on the bus queue: connects if needed, addresses the
-    /// unit, sets the response timeout, and cleans the line after a failure.
+    /// unit, bounds the whole exchange by `timeout`, and cleans the line after
+    /// a failure.
+    ///
+    /// The caller waits at most for the exchange in progress (itself bounded),
+    /// then its own, plus `ModbusRequestTicket.grace`; it stops waiting at once
+    /// when its task is cancelled. A request whose caller stopped waiting
+    /// before it reached the bus is never sent. Writes (`urgent`: a lamp
+    /// command) go ahead of queued reads (meter polls).
     private func request<T: Sendable>(
-        unit: UInt8, timeout: Duration?,
+        unit: UInt8, timeout: Duration?, urgent: Bool = false,
         _ body: @escaping @Sendable (OpaquePointer, Duration) throws(ModbusError) -> T
     ) async throws -> T {
         let timeout = timeout ?? configuration.timeout
         guard timeout > .zero else {
             throw ModbusError(.invalidArgument, bus: description, unit: unit, detail: "timeout must be positive")
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { () throws(ModbusError) -> T in
-                    try self.onQueue(unit: unit, timeout: timeout, body)
-                })
+        let ticket = ModbusRequestTicket<T>()
+        let bus = description
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                guard ticket.attach(continuation) else { return }  // cancelled already
+                lanes.withLock { $0.append(urgent: urgent) { [self] in
+                    guard ticket.start() else { return }  // the caller stopped waiting: not sent
+                    ticket.finish(Result { () throws(ModbusError) -> T in try onQueue(unit: unit, timeout: timeout, body) })
+                } }
+                queue.async { [self] in
+                    lanes.withLock { $0.next() }?()
+                }
+                // Belt and braces: libmodbus bounds the exchange itself, but a name
+                // lookup (getaddrinfo) in a TCP connect is bounded only by the resolver.
+                let waitLimit = ModbusRequestTicket<T>.waitLimit(timeout: timeout)
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(ModbusRequestTicket<T>.nanoseconds(waitLimit))) {
+                    ticket.giveUp(bus: bus, unit: unit, timeout: timeout, waited: waitLimit)
+                }
             }
+        } onCancel: {
+            ticket.cancel()
         }
     }
 
@@ -211,14 +236,18 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
         unit: UInt8, timeout: Duration, _ body: (OpaquePointer, Duration) throws(ModbusError) -> T
     ) throws(ModbusError) -> T {
         dispatchPrecondition(condition: .onQueue(queue))
+        // One deadline for the whole request: connecting (TCP), sending, and
+        // every byte of the answer.
+        let deadline = ContinuousClock.now + timeout
         if !connected {
             try connect(timeout: timeout)
         }
         _ = try callOrErrno(unit: unit, timeout: timeout) { modbus_set_slave(handle, Int32(unit)) }
-        let (seconds, microseconds) = Self.secondsAndMicroseconds(timeout)
-        _ = try callOrErrno(unit: unit, timeout: timeout) {
-            modbus_set_response_timeout(handle, seconds, microseconds)
+        let left = deadline - ContinuousClock.now
+        guard left > .zero else {
+            throw ModbusError(.timeout, bus: description, unit: unit, timeout: timeout, detail: "connecting took the whole timeout")
         }
+        try bound(handle, answerWithin: left, unit: unit, timeout: timeout)
         do {
             return try body(handle, timeout)
         } catch {
@@ -235,6 +264,23 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
                 break
             }
             throw error
+        }
+    }
+
+    /// Makes libmodbus end the whole answer within `left`, however the peer spaces its bytes.
+    ///
+    /// libmodbus (3.1.x) waits `response timeout` for the first byte and then
+    /// `byte timeout` for each next one, so a peer sending one byte every
+    /// 0.3 s stretches an answer to n × 0.3 s. With the byte timeout disabled
+    /// (0 s 0 µs), libmodbus keeps passing the same `struct timeval` to
+    /// select(2), which Linux decrements by the time waited: the response
+    /// timeout then bounds the whole answer (libmodbus documents this for
+    /// `modbus_set_byte_timeout(ctx, 0, 0)`).
+    private func bound(_ handle: OpaquePointer, answerWithin left: Duration, unit: UInt8, timeout: Duration) throws(ModbusError) {
+        _ = try callOrErrno(unit: unit, timeout: timeout) { modbus_set_byte_timeout(handle, 0, 0) }
+        let (seconds, microseconds) = Self.secondsAndMicroseconds(left)
+        _ = try callOrErrno(unit: unit, timeout: timeout) {
+            modbus_set_response_timeout(handle, seconds, microseconds)
         }
     }
 
@@ -316,13 +362,13 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
         case cmodbus_embbadcrc():
             return error(.badCRC)
         case cmodbus_embbaddata():
-            return error(.invalidResponse, detail: "unexpected data")
+            return error(.invalidResponse, detail: "wrong function, transaction id, byte count or length")
         case cmodbus_embbadexc(), cmodbus_embunkexc():
-            return error(.invalidResponse, detail: "unknown exception code")
+            return error(.invalidResponse, detail: "a malformed exception answer or an unknown exception code")
         case cmodbus_embmdata():
-            return error(.invalidResponse, detail: "too many data")
+            return error(.invalidResponse, detail: "more data than the request asked for")
         case cmodbus_embbadslave():
-            return error(.invalidResponse, detail: "answer from another unit")
+            return error(.invalidResponse, detail: "the answer came from another unit id")
         case ETIMEDOUT where connecting:
             return error(.unreachable, detail: "no answer to the connection attempt")
         case ETIMEDOUT:

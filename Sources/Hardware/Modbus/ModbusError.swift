@@ -64,13 +64,18 @@ public enum ModbusException: UInt8, Sendable, CaseIterable, Codable {
 public struct ModbusError: HardwareError, Equatable {
     /// What went wrong.
     public enum Kind: Sendable, Equatable {
-        /// The unit did not answer within the response timeout.
+        /// The unit sent no complete answer within the timeout: silent, too
+        /// slow, or a frame shorter than it announced.
         case timeout
+        /// The request was never sent: the bus was busy with other requests
+        /// (to units that answer slowly or not at all) for the whole wait.
+        case busBusy
         /// The unit answered with a Modbus exception.
         case exception(ModbusException)
         /// A frame arrived with a wrong CRC (noise, wrong baud rate or parity).
         case badCRC
-        /// The answer did not match the request (wrong unit, length or function).
+        /// An answer arrived but does not fit the request: wrong unit,
+        /// function, transaction id or length, or a value that does not decode.
         case invalidResponse
         /// The serial device does not exist.
         case deviceNotFound
@@ -120,6 +125,7 @@ public struct ModbusError: HardwareError, Equatable {
     public var code: String {
         switch kind {
         case .timeout: "modbus.timeout"
+        case .busBusy: "modbus.bus-busy"
         case .exception(let exception): "modbus.\(exception.name)"
         case .badCRC: "modbus.bad-crc"
         case .invalidResponse: "modbus.invalid-response"
@@ -135,19 +141,38 @@ public struct ModbusError: HardwareError, Equatable {
         }
     }
 
+    /// What the unit did, in a few words for a summary line ("unit 1 on bus
+    /// rs485 answered wrongly: …"), from a `code` such as `modbus.bad-crc`:
+    /// a malformed answer or an exception is never reported as no answer.
+    public static func verdict(code: String) -> String {
+        switch code {
+        case "modbus.timeout": "did not answer"
+        case "modbus.bus-busy": "was not asked (bus busy)"
+        case "modbus.bad-crc", "modbus.invalid-response": "answered wrongly"
+        case "modbus.device-not-found", "modbus.permission-denied", "modbus.connection-refused",
+             "modbus.unreachable", "modbus.connection-lost", "modbus.rs485-unsupported", "modbus.io-error":
+            "could not be reached"
+        case "modbus.invalid-argument", "modbus.value-out-of-range": "could not be asked"
+        default: code.hasPrefix("modbus.") ? "answered with an exception" : "failed"
+        }
+    }
+
     public var description: String {
         let who = unit.map { "Modbus unit \($0) on \(bus)" } ?? "Modbus bus \(bus)"
         let extra = detail.map { " (\($0))" } ?? ""
         switch kind {
         case .timeout:
             let within = timeout.map { " within \(ModbusDuration.format($0))" } ?? ""
-            return "\(who) did not answer\(within) — check wiring, address and baud rate."
+            return "\(who) did not answer\(within) (no complete answer) — check wiring, address and baud rate; a unit that answers slowly needs a longer timeout."
+        case .busBusy:
+            let waited = timeout.map { " for \(ModbusDuration.format($0))" } ?? ""
+            return "The request to \(who) was not sent: the bus was busy with other requests\(waited) — another unit on \(bus) answers slowly or not at all; find it with `lampctl status`, fix or remove it."
         case .exception(let exception):
             return "\(who) answered with exception \(exception.rawValue) (\(exception.name)) — \(exception.advice)."
         case .badCRC:
             return "\(who) sent a frame with a bad CRC — check baud rate, parity, cable shielding and termination."
         case .invalidResponse:
-            return "\(who) sent an answer that does not match the request\(extra) — check that no two units share this address."
+            return "\(who) sent an answer that does not match the request\(extra) — it is alive but answers wrongly: check that no two units share this address, that the gateway routes to the right unit, and the device's register map."
         case .deviceNotFound:
             return "Serial device \(bus) does not exist — check the device path and that the USB/RS-485 adapter is plugged in."
         case .permissionDenied:
@@ -179,10 +204,13 @@ public enum ModbusDuration {
         return "\(ms) ms"
     }
 
-    /// Whole milliseconds in `duration` (rounded down, never negative).
+    /// Whole milliseconds in `duration` (rounded down, never negative, saturating).
     public static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
-        return max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return seconds < 0 ? 0 : Int64.max }
+        let (total, overflowAdding) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflowAdding ? Int64.max : max(0, total)
     }
 
     /// Parses `500ms`, `2s`, `1.5s`, `250` (milliseconds). Nil when malformed or not positive.
