@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The service unit's hardening, as systemd itself scores it.
 @Suite("systemd unit")
@@ -8,19 +9,12 @@ struct SystemdUnitTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("systemd/lampd.service")
 
-    @Test func exposureIsAtMostTwo() throws {
+    @Test func exposureIsAtMostTwo() async throws {
         let analyze = "/usr/bin/systemd-analyze"
         try #require(FileManager.default.isExecutableFile(atPath: analyze),
                      "systemd-analyze is missing: run scripts/setup --test (it installs systemd)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = ["security", "--offline=true", "--no-pager", Self.unit.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try await ChildProcess.run(analyze, ["security", "--offline=true", "--no-pager", Self.unit.path])
+        let output = result.stdout + result.stderr
         // "→ Overall exposure level for lampd.service: 1.6 OK 🙂"
         let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         let number = try #require(line.split(separator: " ").compactMap { Double($0) }.first, "\(line)")
