@@ -163,9 +163,6 @@ public final class ChildProcess: Sendable {
         let state = state.withLock { $0 }
         if state.inputFD >= 0 { close(state.inputFD) }
         if state.logFD >= 0 { close(state.logFD) }
-        if let logPath, state.exit == .exited(0) || state.exit == .signalled(SIGTERM) || state.exit == .signalled(SIGKILL) {
-            unlink(logPath)
-        }
     }
 
     private static let ignoreSIGPIPE: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
@@ -250,9 +247,9 @@ public final class ChildProcess: Sendable {
         finishIfDone()
         // A grandchild that inherited stdout could keep the pipe open after the child is gone:
         // its output is not this child's, so stop waiting for it after a while.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10) { [self] in
-            state.withLock { $0.outputEnded = true }
-            finishIfDone()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 10) { [weak self] in
+            self?.state.withLock { $0.outputEnded = true }
+            self?.finishIfDone()
         }
     }
 
@@ -292,7 +289,8 @@ public final class ChildProcess: Sendable {
     /// Waits for the exit; after `hangGuard` kills the child with SIGKILL and throws, with its last lines.
     @discardableResult
     public func waitForExit(hangGuard: Duration = HangGuard.duration) async throws -> ExitStatus {
-        let timer = DispatchWorkItem { [self] in
+        let timer = DispatchWorkItem { [weak self] in
+            guard let self else { return }
             state.withLock { state in
                 if state.exit == nil {
                     state.killedByHangGuard = true
@@ -306,6 +304,10 @@ public final class ChildProcess: Sendable {
         if state.withLock({ $0.killedByHangGuard }) {
             throw WaitFailure(waitingFor: "\(name) to exit", reason: "it still ran after \(hangGuard) (the hang guard), so it was killed",
                               lastLines: transcript.last(), logFile: logPath)
+        }
+        // Ended as a test ends it: its log is not needed (one that failed a wait keeps it).
+        if let logPath, [.exited(0), .exited(128 + SIGTERM), .signalled(SIGTERM), .signalled(SIGKILL), .signalled(SIGINT)].contains(exit) {
+            unlink(logPath)
         }
         return exit
     }

@@ -157,7 +157,8 @@ public final class Transcript: Sendable {
                 case .found(let line): continuation.resume(returning: line)
                 case .failed(let error): continuation.resume(throwing: error)
                 case .waiting:
-                    DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
+                        guard let self else { return }
                         expire(id, with: failure(description, Ending(
                             reason: "nothing matching came within \(hangGuard) (the hang guard)", lastLines: last())))
                     }
