@@ -5,6 +5,7 @@ import Sampling
 import Synchronization
 import Telemetry
 import Testing
+import TestSupport
 @testable import Agent
 
 /// Collects what the sampling services record.
@@ -134,7 +135,7 @@ struct ModbusSamplingTests {
     /// TCP and over RTU on a pty pair; the unit dies and comes back.
     @Test(arguments: [ModbusPeer.Transport.tcp, .rtu])
     func theMeterProfileAgainstARealPeer(transport: ModbusPeer.Transport) async throws {
-        try ModbusPeer.checkPrerequisites(transport)
+        try await ModbusPeer.checkPrerequisites(transport)
         try await ModbusPeer.with(transport) { peer in
             let settings: ModbusTransport = transport == .tcp
                 ? .tcp(host: peer.tcpHost, port: peer.tcpPort)
@@ -152,7 +153,7 @@ struct ModbusSamplingTests {
             #expect(read["meter.frequency"] == 50)
             #expect(read["meter.energy"] == 1234.5)
 
-            try peer.command("mute 5")
+            try await peer.command("mute 5")
             sink.clear()
             for second in 1...3 { await poller.pollOnce(&state, atSeconds: Double(second)) }
             #expect(sink.events.map(\.kind) == ["modbus.device-missing"])
@@ -160,7 +161,7 @@ struct ModbusSamplingTests {
             // Unit 1 on the same bus still answers while 5 is dead.
             #expect(try await bus.readHoldingRegisters(unit: 1, address: 0, count: 1) == [1])
 
-            try peer.command("unmute 5")
+            try await peer.command("unmute 5")
             await poller.pollOnce(&state, atSeconds: 60)
             #expect(sink.events.map(\.kind) == ["modbus.device-missing", "modbus.device-back"])
             #expect(values(sink.readings)["meter.voltage"] != nil)

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+
 @testable import Agent
 
 /// The service unit's hardening, as systemd itself scores it.
@@ -9,19 +11,12 @@ struct SystemdUnitTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("systemd/lampd.service")
 
-    @Test func exposureIsAtMostTwo() throws {
+    @Test func exposureIsAtMostTwo() async throws {
         let analyze = "/usr/bin/systemd-analyze"
         try #require(FileManager.default.isExecutableFile(atPath: analyze),
                      "systemd-analyze is missing: run scripts/setup --test (it installs systemd)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = ["security", "--offline=true", "--no-pager", Self.unit.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try await ChildProcess.run(analyze, ["security", "--offline=true", "--no-pager", Self.unit.path])
+        let output = result.stdout + result.stderr
         // "→ Overall exposure level for lampd.service: 1.6 OK 🙂"
         let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         let number = try #require(line.split(separator: " ").compactMap { Double($0) }.first, "\(line)")
@@ -42,20 +37,10 @@ struct SystemdUnitTests {
     static let dropInScript = repository.appendingPathComponent("systemd/lampd-pwm-dropin")
     static let example = repository.appendingPathComponent("deploy/examples/raspberry-pi.toml")
 
-    /// Runs a command to its end (a synchronous test: blocking is fine here).
-    static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    /// Runs a command to its end; stdout and stderr together.
+    static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let result = try await ChildProcess.run(path, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        return (result.exitCode, result.stdout + result.stderr)
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -65,11 +50,11 @@ struct SystemdUnitTests {
     }
 
     /// Writes `configuration`, runs the script on it and returns its status, output and the drop-in (nil when none).
-    static func dropIn(for configuration: String, in directory: URL) throws -> (status: Int32, output: String, dropIn: String?) {
+    static func dropIn(for configuration: String, in directory: URL) async throws -> (status: Int32, output: String, dropIn: String?) {
         let config = directory.appendingPathComponent("lampd.toml")
         let dropIn = directory.appendingPathComponent("lampd.service.d/50-lampd-pwm.conf")
         try configuration.write(to: config, atomically: true, encoding: .utf8)
-        let result = try run("/bin/sh", [dropInScript.path, "--config", config.path, "--output", dropIn.path])
+        let result = try await run("/bin/sh", [dropInScript.path, "--config", config.path, "--output", dropIn.path])
         return (result.status, result.output, try? String(contentsOf: dropIn, encoding: .utf8))
     }
 
@@ -92,7 +77,7 @@ struct SystemdUnitTests {
         ]
     }
 
-    @Test func theDropInAllowsExactlyThePWMChipTheConfigurationUses() throws {
+    @Test func theDropInAllowsExactlyThePWMChipTheConfigurationUses() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var chips: Set<Int> = []
@@ -103,34 +88,34 @@ struct SystemdUnitTests {
                 Issue.record("the variant does not parse as relay+pwm:\n\(text)"); continue
             }
             chips.insert(pwm.chip)
-            let result = try Self.dropIn(for: text, in: directory)
+            let result = try await Self.dropIn(for: text, in: directory)
             #expect(result.status == 0, "\(result.output)")
             #expect(Self.readWritePaths(result.dropIn) == ["ReadWritePaths=-/sys/class/pwm/pwmchip\(pwm.chip)"], "\(result.output)\n\(result.dropIn ?? "no drop-in")")
         }
         #expect(chips == [0, 3, 2, 7], "each variant names its own chip")
     }
 
-    @Test func withoutPWMThereIsNoDropInAndAnUnreadableChipFailsLoudly() throws {
+    @Test func withoutPWMThereIsNoDropInAndAnUnreadableChipFailsLoudly() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let example = try String(contentsOf: Self.example, encoding: .utf8)
-        #expect(try Self.dropIn(for: example, in: directory).dropIn != nil)
+        #expect(try await Self.dropIn(for: example, in: directory).dropIn != nil)
         // A relay-only lamp: the drop-in written before goes.
-        let relayOnly = try Self.dropIn(for: "[board]\nkind = \"live\"\n[lighting]\noutput = \"relay\" # no dimming\n", in: directory)
+        let relayOnly = try await Self.dropIn(for: "[board]\nkind = \"live\"\n[lighting]\noutput = \"relay\" # no dimming\n", in: directory)
         #expect(relayOnly.status == 0 && relayOnly.dropIn == nil, "\(relayOnly.output)")
         // A chip the script cannot read must not be silently skipped (lampd could not dim).
         for chip in ["0x1", "\"pwmchip0\"", "256", "-1 ; ReadWritePaths=/"] {
-            let bad = try Self.dropIn(for: "[lighting]\noutput = \"relay+pwm\"\n[lighting.pwm]\nchip = \(chip)\nchannel = 0\n", in: directory)
+            let bad = try await Self.dropIn(for: "[lighting]\noutput = \"relay+pwm\"\n[lighting.pwm]\nchip = \(chip)\nchannel = 0\n", in: directory)
             #expect(bad.status == 3, "chip = \(chip): \(bad.output)")
             #expect(bad.dropIn == nil, "chip = \(chip) wrote \(bad.dropIn ?? "")")
         }
-        let unread = try Self.dropIn(for: "[lighting]\noutput = \"relay+pwm\"\n", in: directory)
+        let unread = try await Self.dropIn(for: "[lighting]\noutput = \"relay+pwm\"\n", in: directory)
         #expect(unread.status == 3 && unread.output.contains("no chip could be read"), "\(unread.output)")
     }
 
     /// The unit with the example's drop-in, as systemd loads it: it verifies, the drop-in is
     /// read and adds exactly the PWM chip, and the exposure stays at most 2.
-    @Test func theUnitWithItsDropInVerifiesAndStaysHardened() throws {
+    @Test func theUnitWithItsDropInVerifiesAndStaysHardened() async throws {
         let analyze = "/usr/bin/systemd-analyze"
         try #require(FileManager.default.isExecutableFile(atPath: analyze),
                      "systemd-analyze is missing: run scripts/setup --test (it installs systemd)")
@@ -141,11 +126,11 @@ struct SystemdUnitTests {
         #expect(text.contains("\nProtectKernelTunables=yes\n"), "the unit must keep /sys read-only")
         try text.replacingOccurrences(of: "ExecStart=/usr/bin/lampd ", with: "ExecStart=/bin/true ")
             .write(to: directory.appendingPathComponent("lampd.service"), atomically: true, encoding: .utf8)
-        let written = try Self.dropIn(for: try String(contentsOf: Self.example, encoding: .utf8), in: directory)
+        let written = try await Self.dropIn(for: try String(contentsOf: Self.example, encoding: .utf8), in: directory)
         #expect(written.status == 0, "\(written.output)")
 
         let unit = directory.appendingPathComponent("lampd.service").path
-        let verify = try Self.run(analyze, ["verify", unit], environment: ["SYSTEMD_LOG_LEVEL": "debug"])
+        let verify = try await Self.run(analyze, ["verify", unit], environment: ["SYSTEMD_LOG_LEVEL": "debug"])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("DropIn Path: \(directory.path)/lampd.service.d/50-lampd-pwm.conf"), "\(verify.output)")
         #expect(verify.output.contains("ReadWritePaths: /var/lib/lampd /run/lampd -/sys/class/pwm/pwmchip0\n"), "\(verify.output)")
@@ -155,7 +140,7 @@ struct SystemdUnitTests {
             .filter { $0.hasPrefix(directory.path) && !$0.contains("Failed to parse system call") }
         #expect(aboutOurFiles.isEmpty, "systemd-analyze verify complains:\n\(aboutOurFiles.joined(separator: "\n"))")
 
-        let security = try Self.run(analyze, ["security", "--offline=true", "--no-pager", unit])
+        let security = try await Self.run(analyze, ["security", "--offline=true", "--no-pager", unit])
         let line = try #require(security.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(security.output)")
         let number = try #require(line.split(separator: " ").compactMap { Double($0) }.first, "\(line)")
         #expect(number <= 2.0, "\(line)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Hardware
 
 /// The live libmodbus bus against the pymodbus peer, over TCP and over RTU on

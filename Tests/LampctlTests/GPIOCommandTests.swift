@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `lampctl gpio …` as a technician would.
 @Suite("lampctl gpio")
 struct GPIOCommandTests {
     @Test("list --chip simulated shows the standard board in 80 columns")
     func listSimulated() async throws {
-        let result = try await ProductProcess.run("lampctl", ["gpio", "list", "--chip", "simulated"])
+        let result = try await ChildProcess.run(product: "lampctl", ["gpio", "list", "--chip", "simulated"])
         #expect(result.exitCode == 0)
         #expect(result.stdout.contains("simulated [lampd simulated board] 7 lines"))
         for name in ["LAMP_RELAY", "CABINET_DOOR", "FLASH_MODE", "CONTROLLER_FAULT", "MAINS_PRESENT", "ON_BATTERY", "PHOTOCELL"] {
@@ -17,7 +18,7 @@ struct GPIOCommandTests {
 
     @Test("list --json gives chips with their lines")
     func listJSON() async throws {
-        let result = try await ProductProcess.run("lampctl", ["gpio", "list", "--chip", "simulated", "--json"])
+        let result = try await ChildProcess.run(product: "lampctl", ["gpio", "list", "--chip", "simulated", "--json"])
         #expect(result.exitCode == 0)
         let json = try #require(try result.jsonObject())
         let chips = try #require(json["chips"] as? [[String: Any]])
@@ -31,11 +32,11 @@ struct GPIOCommandTests {
 
     @Test("get reads a simulated line by name and by offset, with active-low")
     func get() async throws {
-        let byName = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "simulated", "MAINS_PRESENT"])
+        let byName = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "MAINS_PRESENT"])
         #expect(byName.exitCode == 0)
         #expect(byName.stdout == "simulated:4 (MAINS_PRESENT) = 1\n")
 
-        let inverted = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "simulated", "4", "--active-low", "--json"])
+        let inverted = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "4", "--active-low", "--json"])
         #expect(inverted.exitCode == 0)
         let json = try #require(try inverted.jsonObject())
         #expect(json["value"] as? Int == 0)
@@ -44,13 +45,13 @@ struct GPIOCommandTests {
 
     @Test("set drives a simulated line for the hold time, then releases it")
     func set() async throws {
-        let result = try await ProductProcess.run("lampctl", ["gpio", "set", "--chip", "simulated", "LAMP_RELAY", "1", "--hold", "100ms"])
+        let result = try await ChildProcess.run(product: "lampctl", ["gpio", "set", "--chip", "simulated", "LAMP_RELAY", "1", "--hold", "100ms"])
         #expect(result.exitCode == 0)
         #expect(result.stdout.contains("simulated:0 (LAMP_RELAY) = 1, holding for 100ms"))
         #expect(result.stdout.contains("released simulated:0 (LAMP_RELAY)"))
 
         let json = try #require(
-            try await ProductProcess.run("lampctl", ["gpio", "set", "--chip", "simulated", "0", "0", "--hold", "0s", "--json"])
+            try await ChildProcess.run(product: "lampctl", ["gpio", "set", "--chip", "simulated", "0", "0", "--hold", "0s", "--json"])
                 .jsonObject())
         #expect(json["released"] as? Bool == true)
         #expect(json["value"] as? Int == 0)
@@ -58,7 +59,7 @@ struct GPIOCommandTests {
 
     @Test("watch on the simulated chip prints the simulated edges")
     func watch() async throws {
-        let result = try await ProductProcess.run("lampctl", [
+        let result = try await ChildProcess.run(product: "lampctl", [
             "gpio", "watch", "--chip", "simulated", "CABINET_DOOR", "--simulate-toggles", "2", "--count", "2", "--json",
         ])
         #expect(result.exitCode == 0)
@@ -73,12 +74,12 @@ struct GPIOCommandTests {
     @Test("A real chip on a machine without chips: exit 1 and the named message")
     func missingChip() async throws {
         try #require(GPIOCommandTests.machineHasNoGPIOChips, "this machine has GPIO chips")
-        let text = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "gpiochip0", "17"])
+        let text = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "gpiochip0", "17"])
         #expect(text.exitCode == 1)
         #expect(text.stderr.contains("GPIO chip 'gpiochip0' not found"))
         #expect(text.stderr.contains("no GPIO chips on this machine (/dev/gpiochip* absent)"))
 
-        let json = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "gpiochip0", "17", "--json"])
+        let json = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "gpiochip0", "17", "--json"])
         #expect(json.exitCode == 1)
         let error = try #require(try json.jsonObject()?["error"] as? [String: Any])
         #expect(error["code"] as? String == "gpio.no-chips")
@@ -86,11 +87,11 @@ struct GPIOCommandTests {
 
     @Test("Unknown line names and offsets: exit 1 and what exists")
     func badLine() async throws {
-        let name = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "simulated", "DOOR"])
+        let name = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "DOOR"])
         #expect(name.exitCode == 1)
         #expect(name.stderr.contains("no line named 'DOOR'"))
         #expect(name.stderr.contains("CABINET_DOOR"))
-        let offset = try await ProductProcess.run("lampctl", ["gpio", "get", "--chip", "simulated", "9"])
+        let offset = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "9"])
         #expect(offset.exitCode == 1)
         #expect(offset.stderr.contains("offsets 0–6"))
     }
@@ -104,7 +105,7 @@ struct GPIOCommandTests {
         ["gpio", "watch", "--chip", "simulated", "1", "--count", "0"],
     ])
     func usage(arguments: [String]) async throws {
-        let result = try await ProductProcess.run("lampctl", arguments)
+        let result = try await ChildProcess.run(product: "lampctl", arguments)
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("Usage:"))
     }

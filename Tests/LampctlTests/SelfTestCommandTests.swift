@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("lampctl selftest", .serialized)
 struct SelfTestCommandTests {
     /// Runs `lampctl selftest` against `daemon`; returns the process and the lines by check name.
-    func selfTest(_ daemon: SimulatedDaemon, socket: String? = nil) async throws -> (result: ProductProcess.Result, lines: [String: String]) {
-        let result = try await ProductProcess.run("lampctl", ["selftest", "--config", daemon.configurationFile, "--socket", socket ?? daemon.socket])
+    func selfTest(_ daemon: SimulatedDaemon, socket: String? = nil) async throws -> (result: ChildProcess.Output, lines: [String: String]) {
+        let result = try await ChildProcess.run(product: "lampctl", ["selftest", "--config", daemon.configurationFile, "--socket", socket ?? daemon.socket])
         var lines: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
             let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
@@ -15,74 +16,71 @@ struct SelfTestCommandTests {
     }
 
     /// Waits until the daemon's self-test has polled the Modbus units (no SKIP for them).
-    func waitUntilPolled(_ daemon: SimulatedDaemon) async throws -> (result: ProductProcess.Result, lines: [String: String]) {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while true {
-            let (result, lines) = try await selfTest(daemon)
-            if lines["modbus.meter"]?.hasPrefix("SKIP") != true || ContinuousClock.now > deadline { return (result, lines) }
-            try await Task.sleep(for: .milliseconds(300))
-        }
+    func waitUntilPolled(_ daemon: SimulatedDaemon) async throws -> (result: ChildProcess.Output, lines: [String: String]) {
+        try await daemon.waitUntilPolled("meter")
+        return try await selfTest(daemon)
     }
 
     @Test func aHealthySimulatedBoardPasses() async throws {
-        let daemon = try SimulatedDaemon()
-        defer { daemon.stop() }
-        try await daemon.waitUntilSampled()
-        let key = try await ProductProcess.run("lampctl", ["identity", "init", "--state-dir", daemon.stateDirectory])
-        #expect(key.exitCode == 0, "\(key.stderr)")
+        // Started as from a shell (no NOTIFY_SOCKET): the systemd watchdog check is skipped.
+        try await withSimulatedDaemon(underSystemd: false) { daemon in
+            try await daemon.waitUntilSampled()
+            let key = try await ChildProcess.run(product: "lampctl", ["identity", "init", "--state-dir", daemon.stateDirectory])
+            #expect(key.exitCode == 0, "\(key.stderr)")
 
-        let (result, lines) = try await waitUntilPolled(daemon)
-        for name in ["config", "device-key", "state-dir", "disk", "daemon", "gpio", "lamp-output", "modbus.meter", "meter", "loops"] {
-            #expect(lines[name]?.hasPrefix("PASS") == true, "\(name): \(lines[name] ?? "missing")\n\(result.stdout)")
-        }
-        // Not run by systemd, no [watchdog], no uplink in this lampd: skipped, not failed.
-        for name in ["watchdog.systemd", "watchdog.hardware", "uplink"] {
-            #expect(lines[name]?.hasPrefix("SKIP") == true, "\(name): \(lines[name] ?? "missing")")
-        }
-        // The clock is this machine's: synchronised or not, the exit code follows it.
-        let clock = try #require(lines["clock"])
-        #expect(result.exitCode == (clock.hasPrefix("PASS") ? 0 : 1), "\(result.stdout)")
-        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(result.stdout)")
-        #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+            let (result, lines) = try await waitUntilPolled(daemon)
+            for name in ["config", "device-key", "state-dir", "disk", "daemon", "gpio", "lamp-output", "modbus.meter", "meter", "loops"] {
+                #expect(lines[name]?.hasPrefix("PASS") == true, "\(name): \(lines[name] ?? "missing")\n\(result.stdout)")
+            }
+            // Not run by systemd, no [watchdog], no uplink in this lampd: skipped, not failed.
+            for name in ["watchdog.systemd", "watchdog.hardware", "uplink"] {
+                #expect(lines[name]?.hasPrefix("SKIP") == true, "\(name): \(lines[name] ?? "missing")")
+            }
+            // The clock is this machine's: synchronised or not, the exit code follows it.
+            let clock = try #require(lines["clock"])
+            #expect(result.exitCode == (clock.hasPrefix("PASS") ? 0 : 1), "\(result.stdout)")
+            #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(result.stdout)")
+            #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
 
-        let json = try await ProductProcess.run("lampctl", ["selftest", "--json", "--config", daemon.configurationFile, "--socket", daemon.socket])
-        let report = try #require(try json.jsonObject())
-        let checks = try #require(report["checks"] as? [[String: Any]])
-        #expect(checks.contains { $0["name"] as? String == "modbus.meter" && $0["outcome"] as? String == "pass" })
-        #expect(report["ok"] as? Bool == (json.exitCode == 0))
+            let json = try await ChildProcess.run(product: "lampctl", ["selftest", "--json", "--config", daemon.configurationFile, "--socket", daemon.socket])
+            let report = try #require(try json.jsonObject())
+            let checks = try #require(report["checks"] as? [[String: Any]])
+            #expect(checks.contains { $0["name"] as? String == "modbus.meter" && $0["outcome"] as? String == "pass" })
+            #expect(report["ok"] as? Bool == (json.exitCode == 0))
+        }
     }
 
     @Test func aDeadMeterAndAnOpenKeyFileAreNamedFailures() async throws {
-        let daemon = try SimulatedDaemon(arguments: ["--simulate-fault", "meter-silent"])
-        defer { daemon.stop() }
-        try await daemon.waitUntilAnswering()
-        _ = try await ProductProcess.run("lampctl", ["identity", "init", "--state-dir", daemon.stateDirectory])
-        let keyFile = daemon.stateDirectory + "/device-key"
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
-        // Edited after lampd started: not what it runs on.
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: daemon.configurationFile))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("\n# edited\n".utf8))
-        try handle.close()
+        try await withSimulatedDaemon(arguments: ["--simulate-fault", "meter-silent"]) { daemon in
+            try await daemon.waitUntilAnswering()
+            _ = try await ChildProcess.run(product: "lampctl", ["identity", "init", "--state-dir", daemon.stateDirectory])
+            let keyFile = daemon.stateDirectory + "/device-key"
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
+            // Edited after lampd started: not what it runs on.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: daemon.configurationFile))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("\n# edited\n".utf8))
+            try handle.close()
 
-        let (result, lines) = try await waitUntilPolled(daemon)
-        #expect(result.exitCode == 1)
-        #expect(lines["modbus.meter"]?.hasPrefix("FAIL  modbus.meter        unit 1 on bus bus did not answer") == true, "\(result.stdout)")
-        #expect(lines["device-key"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
-        #expect(result.stdout.contains("chmod 600"), "the fix is named: \(result.stdout)")
-        #expect(lines["config"]?.contains("edited since lampd started") == true, "\(result.stdout)")
-        #expect(lines["daemon"]?.hasPrefix("PASS") == true)
-        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(result.stdout)")
+            let (result, lines) = try await waitUntilPolled(daemon)
+            #expect(result.exitCode == 1)
+            #expect(lines["modbus.meter"]?.hasPrefix("FAIL  modbus.meter        unit 1 on bus bus did not answer") == true, "\(result.stdout)")
+            #expect(lines["device-key"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
+            #expect(result.stdout.contains("chmod 600"), "the fix is named: \(result.stdout)")
+            #expect(lines["config"]?.contains("edited since lampd started") == true, "\(result.stdout)")
+            #expect(lines["daemon"]?.hasPrefix("PASS") == true)
+            #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(result.stdout)")
+        }
     }
 
     @Test func mainsLostIsAnImplausibleMeter() async throws {
-        let daemon = try SimulatedDaemon(arguments: ["--simulate-fault", "mains-lost"])
-        defer { daemon.stop() }
-        try await daemon.waitUntilSampled()
-        let (result, lines) = try await waitUntilPolled(daemon)
-        #expect(result.exitCode == 1)
-        #expect(lines["meter"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
-        #expect(result.stdout.contains("meter.voltage 0 V outside 180–260"), "the full reason follows the list: \(result.stdout)")
+        try await withSimulatedDaemon(arguments: ["--simulate-fault", "mains-lost"]) { daemon in
+            try await daemon.waitUntilSampled()
+            let (result, lines) = try await waitUntilPolled(daemon)
+            #expect(result.exitCode == 1)
+            #expect(lines["meter"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
+            #expect(result.stdout.contains("meter.voltage 0 V outside 180–260"), "the full reason follows the list: \(result.stdout)")
+        }
     }
 
     @Test func withoutTheDaemonTheDaemonCheckFails() async throws {
@@ -105,7 +103,7 @@ struct SelfTestCommandTests {
             unit = 1
             profile = "eastron-sdm120"
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let result = try await ProductProcess.run("lampctl", ["selftest", "--config", config, "--socket", directory.path + "/none.sock"])
+        let result = try await ChildProcess.run(product: "lampctl", ["selftest", "--config", config, "--socket", directory.path + "/none.sock"])
         #expect(result.exitCode == 1)
         #expect(result.stdout.contains("FAIL  daemon"), "\(result.stdout)")
         #expect(result.stdout.contains("lampd is not running"), "\(result.stdout)")
@@ -116,33 +114,35 @@ struct SelfTestCommandTests {
     }
 
     @Test func withoutTheDaemonLampctlProbesTheHardwareItself() async throws {
-        let daemon = try SimulatedDaemon()
-        defer { daemon.stop() }
-        try await daemon.waitUntilSampled()
-        kill(daemon.process.processIdentifier, SIGTERM)
-        daemon.process.waitUntilExit()
-        let (result, lines) = try await selfTest(daemon)
-        #expect(lines["daemon"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
-        #expect(lines["gpio"]?.hasPrefix("PASS  gpio                5 input lines claimed and read by lampctl") == true, "\(result.stdout)")
-        #expect(lines["modbus.meter"]?.hasPrefix("PASS  modbus.meter        unit 1 on bus bus answered lampctl") == true, "\(result.stdout)")
-        #expect(result.exitCode == 1)
+        try await withSimulatedDaemon { daemon in
+            try await daemon.waitUntilSampled()
+            try await daemon.stop()
+            let (result, lines) = try await selfTest(daemon)
+            #expect(lines["daemon"]?.hasPrefix("FAIL") == true, "\(result.stdout)")
+            #expect(lines["gpio"]?.hasPrefix("PASS  gpio                5 input lines claimed and read by lampctl") == true, "\(result.stdout)")
+            #expect(lines["modbus.meter"]?.hasPrefix("PASS  modbus.meter        unit 1 on bus bus answered lampctl") == true, "\(result.stdout)")
+            #expect(result.exitCode == 1)
+        }
     }
 
     @Test func aFedHardwareWatchdogPassesAndIsDisarmedAtStop() async throws {
         let device = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID().uuidString.prefix(8))").path
         FileManager.default.createFile(atPath: device, contents: nil)  // a plain file: no ioctl, fed by writes
         defer { unlink(device) }
-        let daemon = try SimulatedDaemon(configuration: "[watchdog]\ndevice = \"\(device)\"\ntimeout = \"3s\"")
-        defer { daemon.stop() }
-        try await daemon.waitUntilAnswering()
-        try await Task.sleep(for: .milliseconds(1200))
-        let (result, lines) = try await selfTest(daemon)
-        #expect(lines["watchdog.hardware"]?.contains("armed, driver's timeout, fed") == true, "\(result.stdout)")
-        let fed = FileManager.default.contents(atPath: device) ?? Data()
-        #expect(fed.count >= 1 && fed.allSatisfy { $0 == 0 }, "\(Array(fed))")
-        kill(daemon.process.processIdentifier, SIGTERM)
-        daemon.process.waitUntilExit()
-        #expect(FileManager.default.contents(atPath: device)?.last == UInt8(ascii: "V"), "a clean stop disarms it")
+        try await withSimulatedDaemon(configuration: "[watchdog]\ndevice = \"\(device)\"\ntimeout = \"3s\"") { daemon in
+            // Fed once: the self-test says so (lampd logs only the arming).
+            try await daemon.waitFor("the hardware watchdog's first feed", asking: "selftest") { result in
+                (result["checks"] as? [[String: Any]] ?? []).contains {
+                    $0["name"] as? String == "watchdog.hardware" && ($0["detail"] as? String ?? "").contains(", fed ")
+                }
+            }
+            let (result, lines) = try await selfTest(daemon)
+            #expect(lines["watchdog.hardware"]?.contains("armed, driver's timeout, fed") == true, "\(result.stdout)")
+            let fed = FileManager.default.contents(atPath: device) ?? Data()
+            #expect(fed.count >= 1 && fed.allSatisfy { $0 == 0 }, "\(Array(fed))")
+            try await daemon.stop()
+            #expect(FileManager.default.contents(atPath: device)?.last == UInt8(ascii: "V"), "a clean stop disarms it")
+        }
     }
 
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
@@ -157,25 +157,18 @@ struct SelfTestCommandTests {
         try "[board]\nkind = \"simulated\"\nid = \"p\"\n[storage]\ndirectory = \"\(state.path)\"\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: config)
-        let lampctl = ProductProcess.productsDirectory.appendingPathComponent("lampctl").path
+        let lampctl = Products.path("lampctl")
         // As nobody (uid 65534), the way a technician outside group lampd runs it.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", lampctl, "selftest",
-                             "--config", config, "--socket", directory.path + "/none.sock"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let stdout = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let stdout = try await ChildProcess.run("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", lampctl, "selftest",
+            "--config", config, "--socket", directory.path + "/none.sock"]).stdout
         #expect(stdout.contains("PASS  config              valid (run with sudo"), "\(stdout)")
         #expect(stdout.contains("SKIP  device-key"), "\(stdout)")
         #expect(stdout.contains("SKIP  state-dir"), "\(stdout)")
     }
 
     @Test func anUnknownSimulatedFaultIsAUsageError() async throws {
-        let result = try await ProductProcess.run("lampd", ["--simulate", "--simulate-fault", "gremlins"])
+        let result = try await ChildProcess.run(product: "lampd", ["--simulate", "--simulate-fault", "gremlins"])
         #expect(result.exitCode != 0)
         #expect(result.stderr.contains("--simulate-fault gremlins is not known"), "\(result.stderr)")
     }

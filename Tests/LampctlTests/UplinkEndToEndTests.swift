@@ -1,56 +1,6 @@
 import Foundation
 import Testing
-
-/// A child process whose stdout is read line by line (lamp-ingest and the fault proxy print
-/// `listening on HOST:PORT` when ready).
-final class LineProcess: @unchecked Sendable {
-    // @unchecked Sendable: the Process is started in init and only signalled afterwards.
-    let process = Process()
-    /// stdout and stderr go to this file (a pipe with a reader thread hung Foundation's Process here).
-    let logFile: URL
-    private let stdin = Pipe()
-
-    init(_ executable: String, _ arguments: [String], log: URL) throws {
-        logFile = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = stdin
-        try process.run()
-        try handle.close()
-    }
-
-    var output: [String] {
-        ((try? String(contentsOf: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
-
-    /// The port from the first `listening on HOST:PORT` line.
-    func waitForPort(timeout: Duration = .seconds(20)) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let line = output.first(where: { $0.contains("listening on ") }),
-               let address = line.components(separatedBy: "listening on ").last?.split(separator: " ").first,
-               let port = address.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TestFailure("\(process.executableURL?.lastPathComponent ?? "?") did not start: \(output.suffix(20).joined(separator: "\n"))")
-    }
-
-    /// SIGKILL: a child of the test runner may inherit a blocked SIGTERM (Python then never sees it),
-    /// and these are test peers, not the system under test.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
+import TestSupport
 
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
@@ -58,55 +8,91 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// lampd on the simulated board → (fault proxy, TLS) → lamp-ingest, all real processes.
-final class UplinkRig: @unchecked Sendable {
+///
+/// Use `UplinkRig.with { rig in … }`: it holds one of the `ChildSlots` (lampd, lamp-ingest and the
+/// proxy count as one) and stops every child when the body ends. Each child is awaited on an
+/// event: lamp-ingest's and the proxy's `listening on HOST:PORT`, lampd's READY.
+final class UplinkRig {
     let directory: URL
-    let peers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Peers")
+    let peers = Products.peers
     var state: URL { directory.appendingPathComponent("state") }
     var socket: String { directory.appendingPathComponent("control.sock").path }
     var certificates: URL { directory.appendingPathComponent("certs") }
-    var ingest: LineProcess?
-    var proxy: LineProcess?
-    var lampd: Process?
+    var ingest: ChildProcess?
+    var proxy: ChildProcess?
+    var lampd: SimulatedDaemon?
     var ingestPort = 0
     var proxyPort = 0
 
-    init() async throws {
+    static func with(_ body: (UplinkRig) async throws -> Void) async throws {
+        try await ChildSlots.withSlot {
+            let rig = try await UplinkRig()
+            do {
+                try await body(rig)
+            } catch {
+                await rig.stop()
+                throw error
+            }
+            await rig.stop()
+        }
+    }
+
+    private init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplink-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        let certs = try await ProductProcess.runPath("/usr/bin/env", ["python3", peers.appendingPathComponent("make_test_certs.py").path, certificates.path])
+        let certs = try await ChildProcess.run("/usr/bin/env", ["python3", peers.appendingPathComponent("make_test_certs.py").path, certificates.path])
         guard certs.exitCode == 0 else { throw TestFailure("make_test_certs.py: \(certs.stderr)") }
-        let initKey = try await ProductProcess.run("lampctl", ["identity", "init", "--state-dir", state.path])
+        let initKey = try await ChildProcess.run(product: "lampctl", ["identity", "init", "--state-dir", state.path])
         guard initKey.exitCode == 0 else { throw TestFailure("identity init: \(initKey.stderr)") }
     }
 
     /// Enrolls the board's key and starts lamp-ingest on `port` (0: any free port).
     func startIngest(port: Int = 0) async throws {
-        let show = try await ProductProcess.run("lampctl", ["identity", "show", "--state-dir", state.path, "--json"])
+        let show = try await ChildProcess.run(product: "lampctl", ["identity", "show", "--state-dir", state.path, "--json"])
         let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
         let keys = directory.appendingPathComponent("enrolled-keys").path
         if !FileManager.default.fileExists(atPath: keys) {
-            let enroll = try await ProductProcess.run("lamp-ingest", ["enroll", "--keys", keys, "--device", "e2e-pole", "--public-key", publicKey])
+            let enroll = try await ChildProcess.run(product: "lamp-ingest", ["enroll", "--keys", keys, "--device", "e2e-pole", "--public-key", publicKey])
             guard enroll.exitCode == 0 else { throw TestFailure("enroll: \(enroll.stderr)") }
         }
-        let process = try LineProcess(ProductProcess.productsDirectory.appendingPathComponent("lamp-ingest").path, [
-            "serve", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--keys", keys, "--port", String(port)],
-            log: directory.appendingPathComponent("ingest.log"))
+        let process = try ChildProcess(executable: Products.path("lamp-ingest"), arguments: [
+            "serve", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--keys", keys, "--port", String(port)])
         ingest = process
-        ingestPort = try await process.waitForPort()
+        ingestPort = try await Self.listeningPort(process)
     }
 
     /// Starts the fault proxy in front of lamp-ingest, serving TLS with `certificate` (server or rogue)
     /// and requiring a client certificate signed by the test CA.
     func startProxy(certificate: String = "server") async throws {
-        let process = try LineProcess("/usr/bin/env", [
+        let process = try ChildProcess(executable: "/usr/bin/env", arguments: [
             "python3", peers.appendingPathComponent("fault_proxy.py").path, "--listen", "127.0.0.1:0",
             "--upstream", "http://127.0.0.1:\(ingestPort)",
             "--tls-cert", certificates.appendingPathComponent("\(certificate).pem").path,
             "--tls-key", certificates.appendingPathComponent("\(certificate).key").path,
-            "--tls-client-ca", certificates.appendingPathComponent("ca.pem").path, "--watch-stdin"],
-            log: directory.appendingPathComponent("proxy-\(certificate).log"))
+            "--tls-client-ca", certificates.appendingPathComponent("ca.pem").path, "--watch-stdin"], input: .pipe)
         proxy = process
-        proxyPort = try await process.waitForPort()
+        proxyPort = try await Self.listeningPort(process)
+    }
+
+    /// The port from the child's first `listening on HOST:PORT` line.
+    static func listeningPort(_ child: ChildProcess) async throws -> Int {
+        let line = try await child.transcript.wait(forLineContaining: "listening on ")
+        guard let address = line.components(separatedBy: "listening on ").last?.split(separator: " ").first,
+              let port = address.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw TestFailure("\(child.name) printed no port: \(line)")
+        }
+        return port
+    }
+
+    /// Waits until lamp-ingest stored its `count`th batch (its log line `batch stored`).
+    func waitForStoredBatch(_ count: Int) async throws {
+        guard let ingest else { throw TestFailure("lamp-ingest is not running") }
+        try await ingest.transcript.wait(forLineContaining: "batch stored", count: count)
+    }
+
+    /// How many faults the proxy injected so far (its log line `fault KIND on …`).
+    var faultsInjected: Int {
+        proxy?.transcript.lines.filter { $0.contains("fault_proxy: fault ") }.count ?? 0
     }
 
     /// Calls the proxy's control API (over TLS with the client certificate) and returns the JSON answer.
@@ -126,13 +112,14 @@ final class UplinkRig: @unchecked Sendable {
                          certificates.appendingPathComponent("client.pem").path,
                          certificates.appendingPathComponent("client.key").path]
         if let body { arguments.append(body) }
-        let result = try await ProductProcess.runPath("/usr/bin/env", arguments)
+        let result = try await ChildProcess.run("/usr/bin/env", arguments)
         guard result.exitCode == 0 else { throw TestFailure("proxy control \(path): \(result.stderr)") }
         return (try result.jsonObject()) ?? [:]
     }
 
-    /// Starts lampd on the simulated board; `uplink` is the `[uplink]` section's body (nil: none).
-    func startLampd(uplink: String?) throws {
+    /// Starts lampd on the simulated board and returns once it is READY and answers; `uplink` is
+    /// the `[uplink]` section's body (nil: none).
+    func startLampd(uplink: String?) async throws {
         let config = directory.appendingPathComponent("lampd.toml")
         var text = """
             [board]
@@ -169,13 +156,9 @@ final class UplinkRig: @unchecked Sendable {
             """
         if let uplink { text += "[uplink]\n" + uplink + "\n" }
         try text.write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = ProductProcess.productsDirectory.appendingPathComponent("lampd")
-        process.arguments = ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        lampd = process
+        lampd = try await SimulatedDaemon.launch(
+            arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"],
+            socket: socket, directory: directory)
     }
 
     /// The `[uplink]` body pointing at the proxy, with short timeouts for the test.
@@ -193,28 +176,18 @@ final class UplinkRig: @unchecked Sendable {
         """
     }
 
-    func stopLampd() {
-        guard let lampd, lampd.isRunning else { return }
-        lampd.terminate()   // SIGTERM: flushes the spool
-        lampd.waitUntilExit()
+    func stopLampd() async throws {
+        try await lampd?.stop()   // SIGTERM: flushes the spool
+        lampd = nil
     }
 
     func lampctl(_ arguments: [String]) async throws -> [String: Any] {
-        let result = try await ProductProcess.run("lampctl", arguments + ["--socket", socket, "--json"], timeout: .seconds(60))
+        let result = try await ChildProcess.run(product: "lampctl", arguments + ["--socket", socket, "--json"])
         return (try? result.jsonObject()) ?? ["exitCode": Int(result.exitCode), "stderr": result.stderr]
     }
 
-    func waitForLampd() async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let status = try? await lampctl(["status"]), status["device"] != nil { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw TestFailure("lampd did not answer")
-    }
-
     func ingestStatus() async throws -> [String: Any] {
-        let result = try await ProductProcess.run("lamp-ingest", ["status", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--json"])
+        let result = try await ChildProcess.run(product: "lamp-ingest", ["status", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--json"])
         let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         if let list = parsed as? [[String: Any]] { return list.first ?? [:] }
         if let object = parsed as? [String: Any], let list = object["devices"] as? [[String: Any]] { return list.first ?? [:] }
@@ -224,11 +197,10 @@ final class UplinkRig: @unchecked Sendable {
     /// Every record the board ever spooled is either stored upstream or still in the spool, once:
     /// stored + pending == highest spool sequence. Runs lampd without an uplink to read the spool.
     func checkExactlyOnce() async throws -> (stored: Int, pending: Int) {
-        stopLampd()
-        try startLampd(uplink: nil)
-        try await waitForLampd()
+        try await stopLampd()
+        try await startLampd(uplink: nil)
         let spool = try await lampctl(["spool", "stats"])
-        stopLampd()
+        try await stopLampd()
         let highest = spool["highestSequence"] as? Int ?? -1
         // Committed records only: highestSequence comes from the same snapshot (buffered records
         // have no sequence yet).
@@ -254,7 +226,7 @@ final class UplinkRig: @unchecked Sendable {
 
     /// The readings lamp-ingest exports: per channel, times strictly increasing (in order, no duplicate).
     func checkExportInOrder() async throws -> Int {
-        let result = try await ProductProcess.run("lamp-ingest", ["export", "--db", directory.appendingPathComponent("ingest.sqlite").path])
+        let result = try await ChildProcess.run(product: "lamp-ingest", ["export", "--db", directory.appendingPathComponent("ingest.sqlite").path])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let records = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         var last: [String: Double] = [:]
@@ -268,10 +240,13 @@ final class UplinkRig: @unchecked Sendable {
         return readings
     }
 
-    func stop() {
-        stopLampd()
-        proxy?.stop()
-        ingest?.stop()
+    func stop() async {
+        _ = try? await stopLampd()
+        for child in [proxy, ingest].compactMap({ $0 }) {
+            child.closeInput()
+            child.terminate()
+            _ = try? await child.waitForExit()
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 }
@@ -279,148 +254,150 @@ final class UplinkRig: @unchecked Sendable {
 @Suite("Uplink end to end: lampd → fault proxy (TLS) → lamp-ingest", .serialized)
 struct UplinkEndToEndTests {
     @Test func everyReadingArrivesExactlyOnceInOrderThroughEveryFault() async throws {
-        let rig = try await UplinkRig()
-        defer { rig.stop() }
-        try await rig.startIngest()
-        try await rig.startProxy()
-        let faults = """
-            [{"kind":"status","status":500},
-             {"kind":"status","status":503,"retry_after":"1"},
-             {"kind":"reset_mid_body"},
-             {"kind":"reset_before_response"},
-             {"kind":"hang"},
-             {"kind":"garbage","variant":"not_json"},
-             {"kind":"garbage","variant":"wrong_sequence"},
-             {"kind":"garbage","variant":"truncated"},
-             {"kind":"status","status":429,"retry_after":"1"},
-             {"kind":"reset_before_response"},
-             {"kind":"slow","seconds":0.5}]
-            """
-        _ = try await rig.proxyControl("/_proxy/faults", post: faults)
-        try rig.startLampd(uplink: rig.uplinkThroughProxy)
-        try await rig.waitForLampd()
+        try await UplinkRig.with { rig in
+            try await rig.startIngest()
+            try await rig.startProxy()
+            let faults = """
+                [{"kind":"status","status":500},
+                 {"kind":"status","status":503,"retry_after":"1"},
+                 {"kind":"reset_mid_body"},
+                 {"kind":"reset_before_response"},
+                 {"kind":"hang"},
+                 {"kind":"garbage","variant":"not_json"},
+                 {"kind":"garbage","variant":"wrong_sequence"},
+                 {"kind":"garbage","variant":"truncated"},
+                 {"kind":"status","status":429,"retry_after":"1"},
+                 {"kind":"reset_before_response"},
+                 {"kind":"slow","seconds":0.5}]
+                """
+            _ = try await rig.proxyControl("/_proxy/faults", post: faults)
+            try await rig.startLampd(uplink: rig.uplinkThroughProxy)
 
-        // Until every fault was used and ten more batches went through cleanly.
-        let deadline = ContinuousClock.now + .seconds(90)
-        var stats: [String: Any] = [:]
-        while ContinuousClock.now < deadline {
-            stats = try await rig.proxyControl("/_proxy/stats")
-            // …and enough data that order and duplicates mean something (> 100 records upstream).
-            if (stats["faulted_total"] as? Int ?? 0) >= 11, (stats["upstream_200"] as? Int ?? 0) >= 10,
-               (try await rig.ingestStatus()["records"] as? Int ?? 0) > 120 { break }
-            try await Task.sleep(for: .milliseconds(300))
+            // Until every fault was used and ten more batches went through cleanly: each batch
+            // lamp-ingest stores is the moment to look again.
+            var stats: [String: Any] = [:]
+            var batches = 0
+            while true {
+                batches += 1
+                try await rig.waitForStoredBatch(batches)
+                guard batches >= 10, rig.faultsInjected >= 11 else { continue }
+                stats = try await rig.proxyControl("/_proxy/stats")
+                // …and enough data that order and duplicates mean something (> 100 records upstream).
+                if (stats["faulted_total"] as? Int ?? 0) >= 11, (stats["upstream_200"] as? Int ?? 0) >= 10,
+                   (try await rig.ingestStatus()["records"] as? Int ?? 0) > 120 { break }
+            }
+            #expect(stats["faulted_total"] as? Int == 11, "\(stats)")
+            let sync = try await rig.lampctl(["sync", "now", "--timeout", "30"])
+            #expect(sync["state"] as? String == "idle", "\(sync)")
+            let status = try await rig.lampctl(["status"])
+            let uplink = try #require(status["uplink"] as? [String: Any])
+            #expect(uplink["lastError"] == nil)
+
+            let (stored, _) = try await rig.checkExactlyOnce()
+            #expect(stored > 100)
+            let ingest = try await rig.ingestStatus()
+            #expect(ingest["gaps"] as? Int == 0, "\(ingest)")
+            let readings = try await rig.checkExportInOrder()
+            #expect(readings > 100)
+
+            // The last batch lampd signed (kept on disk after its acknowledgement), checked by an
+            // independent verifier (Python cbor2 + pycose) with the key `lampctl identity show` prints.
+            let show = try await ChildProcess.run(product: "lampctl", ["identity", "show", "--state-dir", rig.state.path, "--json"])
+            let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
+            let batch = rig.state.appendingPathComponent("uplink-inflight.cose")
+            let verify = rig.peers.appendingPathComponent("uplink_verify.py").path
+            let good = try await ChildProcess.run("/usr/bin/env", ["python3", verify, batch.path, publicKey])
+            #expect(good.exitCode == 0, "\(good.stdout)\(good.stderr)")
+            var bytes = try Data(contentsOf: batch)
+            bytes[bytes.count / 2] ^= 0x01
+            let tampered = rig.directory.appendingPathComponent("tampered.cose")
+            try bytes.write(to: tampered)
+            let bad = try await ChildProcess.run("/usr/bin/env", ["python3", verify, tampered.path, publicKey])
+            #expect(bad.exitCode != 0, "a tampered batch verified")
         }
-        #expect(stats["faulted_total"] as? Int == 11, "\(stats)")
-        let sync = try await rig.lampctl(["sync", "now", "--timeout", "30"])
-        #expect(sync["state"] as? String == "idle", "\(sync)")
-        let status = try await rig.lampctl(["status"])
-        let uplink = try #require(status["uplink"] as? [String: Any])
-        #expect(uplink["lastError"] == nil)
-
-        let (stored, _) = try await rig.checkExactlyOnce()
-        #expect(stored > 100)
-        let ingest = try await rig.ingestStatus()
-        #expect(ingest["gaps"] as? Int == 0, "\(ingest)")
-        let readings = try await rig.checkExportInOrder()
-        #expect(readings > 100)
-
-        // The last batch lampd signed (kept on disk after its acknowledgement), checked by an
-        // independent verifier (Python cbor2 + pycose) with the key `lampctl identity show` prints.
-        let show = try await ProductProcess.run("lampctl", ["identity", "show", "--state-dir", rig.state.path, "--json"])
-        let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
-        let batch = rig.state.appendingPathComponent("uplink-inflight.cose")
-        let verify = rig.peers.appendingPathComponent("uplink_verify.py").path
-        let good = try await ProductProcess.runPath("/usr/bin/env", ["python3", verify, batch.path, publicKey])
-        #expect(good.exitCode == 0, "\(good.stdout)\(good.stderr)")
-        var bytes = try Data(contentsOf: batch)
-        bytes[bytes.count / 2] ^= 0x01
-        let tampered = rig.directory.appendingPathComponent("tampered.cose")
-        try bytes.write(to: tampered)
-        let bad = try await ProductProcess.runPath("/usr/bin/env", ["python3", verify, tampered.path, publicKey])
-        #expect(bad.exitCode != 0, "a tampered batch verified")
     }
 
     @Test func aReceiverWithAnUntrustedCertificateIsRefused() async throws {
-        let rig = try await UplinkRig()
-        defer { rig.stop() }
-        try await rig.startIngest()
-        try await rig.startProxy(certificate: "rogue")
-        try rig.startLampd(uplink: rig.uplinkThroughProxy)
-        try await rig.waitForLampd()
-        let deadline = ContinuousClock.now + .seconds(30)
-        var lastError = ""
-        while ContinuousClock.now < deadline {
-            let status = try await rig.lampctl(["status"])
-            lastError = (status["uplink"] as? [String: Any])?["lastError"] as? String ?? ""
-            if !lastError.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(300))
+        try await UplinkRig.with { rig in
+            try await rig.startIngest()
+            try await rig.startProxy(certificate: "rogue")
+            try await rig.startLampd(uplink: rig.uplinkThroughProxy)
+            let daemon = try #require(rig.lampd)
+            let status = try await daemon.waitFor("lampd's uplink to report an error") {
+                !((($0["uplink"] as? [String: Any])?["lastError"] as? String) ?? "").isEmpty
+            }
+            let lastError = (status["uplink"] as? [String: Any])?["lastError"] as? String ?? ""
+            #expect(lastError.contains("TLS"), "\(lastError)")
+            let stats = try await rig.proxyControl("/_proxy/stats")
+            #expect(stats["forwarded"] as? Int == 0)
+            #expect(try await rig.ingestStatus()["records"] == nil)
         }
-        #expect(lastError.contains("TLS"), "\(lastError)")
-        let stats = try await rig.proxyControl("/_proxy/stats")
-        #expect(stats["forwarded"] as? Int == 0)
-        #expect(try await rig.ingestStatus()["records"] == nil)
     }
 
     /// `max_bytes_per_day` is enforced on lampd's own count of HTTP bytes (it cannot see inside
     /// AsyncHTTPClient); the proxy counts every HTTP byte that really crossed. They must agree.
     @Test func theDailyByteCountMatchesWhatCrossedTheWire() async throws {
-        let rig = try await UplinkRig()
-        defer { rig.stop() }
-        try await rig.startIngest()
-        try await rig.startProxy()
-        try rig.startLampd(uplink: rig.uplinkThroughProxy)
-        try await rig.waitForLampd()
-        let deadline = ContinuousClock.now + .seconds(60)
-        var compared = false
-        while ContinuousClock.now < deadline, !compared {
-            try await Task.sleep(for: .milliseconds(500))
-            let before = try await rig.proxyControl("/_proxy/stats")
-            guard before["upstream_200"] as? Int ?? 0 >= 8 else { continue }
-            let uplink = try #require(try await rig.lampctl(["status"])["uplink"] as? [String: Any])
-            let after = try await rig.proxyControl("/_proxy/stats")
-            // Only when no batch went through while lampd was asked (both proxy reads agree).
-            let wire = (after["bytes_from_clients"] as? Int ?? 0) + (after["bytes_to_clients"] as? Int ?? 0)
-            guard before["forwarded"] as? Int == after["forwarded"] as? Int,
-                  wire == (before["bytes_from_clients"] as? Int ?? 0) + (before["bytes_to_clients"] as? Int ?? 0),
-                  (uplink["batchesSent"] as? Int ?? 0) == after["upstream_200"] as? Int else { continue }
-            let counted = uplink["bytesToday"] as? Int ?? 0
-            #expect(wire > 0)
-            #expect(abs(counted - wire) <= wire / 100, "lampd counted \(counted) bytes, the proxy saw \(wire)")
-            compared = true
+        try await UplinkRig.with { rig in
+            try await rig.startIngest()
+            try await rig.startProxy()
+            try await rig.startLampd(uplink: rig.uplinkThroughProxy)
+            // Right after lamp-ingest stored a batch, the next is a batch interval away: look then.
+            let started = ContinuousClock.now
+            var compared = false
+            var stored = 7
+            while !compared, ContinuousClock.now - started < HangGuard.duration {
+                stored += 1
+                try await rig.waitForStoredBatch(stored)
+                let before = try await rig.proxyControl("/_proxy/stats")
+                guard before["upstream_200"] as? Int ?? 0 >= 8 else { continue }
+                let uplink = try #require(try await rig.lampctl(["status"])["uplink"] as? [String: Any])
+                let after = try await rig.proxyControl("/_proxy/stats")
+                // Only when no batch went through while lampd was asked (both proxy reads agree).
+                let wire = (after["bytes_from_clients"] as? Int ?? 0) + (after["bytes_to_clients"] as? Int ?? 0)
+                guard before["forwarded"] as? Int == after["forwarded"] as? Int,
+                      wire == (before["bytes_from_clients"] as? Int ?? 0) + (before["bytes_to_clients"] as? Int ?? 0),
+                      (uplink["batchesSent"] as? Int ?? 0) == after["upstream_200"] as? Int else { continue }
+                let counted = uplink["bytesToday"] as? Int ?? 0
+                #expect(wire > 0)
+                #expect(abs(counted - wire) <= wire / 100, "lampd counted \(counted) bytes, the proxy saw \(wire)")
+                compared = true
+            }
+            #expect(compared, "no quiet moment to compare the counts in \(HangGuard.duration)")
         }
-        #expect(compared, "no quiet moment to compare the counts in 60 s")
     }
 
     @Test func aLongOfflinePeriodIsBufferedThenDrained() async throws {
-        let rig = try await UplinkRig()
-        defer { rig.stop() }
-        // The receiver is down: pick a port, start lampd pointing at it, start the receiver later.
-        let port = try Self.freePort()
-        try rig.startLampd(uplink: """
-            url = "http://127.0.0.1:\(port)/v1/batches"
-            batch_interval = "1s"
-            max_batch_records = 25
-            initial_backoff = "100ms"
-            max_backoff = "1s"
-            """)
-        try await rig.waitForLampd()
-        try await Task.sleep(for: .seconds(8))
-        let offline = try await rig.lampctl(["spool", "stats"])
-        let backlog = offline["pendingReadings"] as? Int ?? 0
-        #expect(backlog > 40, "\(offline)")
+        try await UplinkRig.with { rig in
+            // The receiver is down: pick a port, start lampd pointing at it, start the receiver later.
+            let port = try Self.freePort()
+            try await rig.startLampd(uplink: """
+                url = "http://127.0.0.1:\(port)/v1/batches"
+                batch_interval = "1s"
+                max_batch_records = 25
+                initial_backoff = "100ms"
+                max_backoff = "1s"
+                """)
+            let daemon = try #require(rig.lampd)
+            try await daemon.waitFor("a backlog of more than 40 readings", asking: "spool.stats") {
+                $0["pendingReadings"] as? Int ?? 0 > 40
+            }
+            let offline = try await rig.lampctl(["spool", "stats"])
+            let backlog = offline["pendingReadings"] as? Int ?? 0
+            #expect(backlog > 40, "\(offline)")
 
-        try await rig.startIngest(port: port)
-        let deadline = ContinuousClock.now + .seconds(60)
-        var stored = 0
-        while ContinuousClock.now < deadline {
-            stored = try await rig.ingestStatus()["records"] as? Int ?? 0
-            if stored >= backlog { break }
-            try await Task.sleep(for: .milliseconds(300))
+            try await rig.startIngest(port: port)
+            var stored = 0
+            var batches = 0
+            while stored < backlog {
+                batches += 1
+                try await rig.waitForStoredBatch(batches)
+                stored = try await rig.ingestStatus()["records"] as? Int ?? 0
+            }
+            #expect(stored >= backlog, "backlog of \(backlog) readings not drained: \(stored) stored")
+            let (total, _) = try await rig.checkExactlyOnce()
+            #expect(total >= backlog)
+            _ = try await rig.checkExportInOrder()
         }
-        #expect(stored >= backlog, "backlog of \(backlog) readings not drained: \(stored) stored")
-        let (total, _) = try await rig.checkExactlyOnce()
-        #expect(total >= backlog)
-        _ = try await rig.checkExportInOrder()
     }
 
     static func freePort() throws -> Int {

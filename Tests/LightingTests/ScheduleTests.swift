@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Lighting
 
 let berlinZone = try! systemZone("Europe/Berlin")
@@ -214,16 +215,9 @@ struct ScheduleTests {
         let fixture = packageRoot.appendingPathComponent("Tests/LightingTests/Fixtures/talq_calendar.json")
         try #require(FileManager.default.fileExists(atPath: schema.path),
                      "the TALQ schema is missing at \(schema.path): the design repository's shared/ must sit beside the project")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, schema.path, fixture.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try await ChildProcess.runPython([script.path, schema.path, fixture.path])
+        let text = result.stdout + result.stderr
         #expect(!text.contains("No module named"), "python3 lacks a test peer: run scripts/setup --test")
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(result.exitCode == 0, "\(text)")
     }
 }

@@ -59,14 +59,3 @@ func withRunningSpool<T: Sendable>(
 func reading(_ value: Double, channel name: String = "lamp1/power", time: Timestamp) throws -> Reading {
     Reading(channel: try ChannelName(name), value: .number(value), unit: .watt, time: time)
 }
-
-/// Folder holding the package's built products: the test bundle sits beside them
-/// (copied from LampctlTests/LampctlProcess.swift; override with LAMPD_PRODUCTS_DIR).
-enum Products {
-    static var directory: URL {
-        if let override = ProcessInfo.processInfo.environment["LAMPD_PRODUCTS_DIR"] {
-            return URL(fileURLWithPath: override)
-        }
-        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    }
-}

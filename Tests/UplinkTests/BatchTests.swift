@@ -1,6 +1,7 @@
 import Foundation
 @testable import Telemetry
 import Testing
+import TestSupport
 
 @testable import Uplink
 
@@ -172,8 +173,8 @@ struct BatchTests {
     }
 
     @Test("Python (cbor2 + pycose + cryptography) verifies the batch; one changed byte fails it")
-    func pythonVerifies() throws {
-        try PythonPeer.requireModules()
+    func pythonVerifies() async throws {
+        try await PythonPeer.requireModules()
         let batch = try Self.signed(sequence: 3, previousHash: Array(repeating: 7, count: 32))
         let directory = FileManager.default.temporaryDirectory
         let good = directory.appendingPathComponent("batch-\(UUID().uuidString).cbor")
@@ -188,8 +189,8 @@ struct BatchTests {
         try Data(tampered).write(to: bad)
 
         let key = Fixtures.key.publicKey.base64
-        let result = try PythonPeer.run([PythonPeer.script("uplink_verify.py"), good.path, key])
-        #expect(result.status == 0, "\(result.stderr)")
+        let result = try await PythonPeer.run([PythonPeer.script("uplink_verify.py"), good.path, key])
+        #expect(result.exitCode == 0, "\(result.stderr)")
         let summary = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(summary["deviceID"] as? String == "pole-0042")
@@ -204,8 +205,8 @@ struct BatchTests {
         #expect(records[2]["severity"] as? Int == 2)
         #expect(records[3]["clockUnsynchronised"] as? Bool == true)
 
-        let rejected = try PythonPeer.run([PythonPeer.script("uplink_verify.py"), bad.path, key])
-        #expect(rejected.status == 1, "\(rejected.stdout) \(rejected.stderr)")
+        let rejected = try await PythonPeer.run([PythonPeer.script("uplink_verify.py"), bad.path, key])
+        #expect(rejected.exitCode == 1, "\(rejected.stdout) \(rejected.stderr)")
         #expect(rejected.stderr.contains("signature invalid"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Uplink
 
@@ -7,8 +8,8 @@ import Testing
 @Suite("CBOR: cross-check with Python cbor2")
 struct CBORPeerTests {
     @Test("cbor2 decodes what Swift encodes")
-    func cbor2DecodesSwift() throws {
-        try PythonPeer.requireModules("cbor2")
+    func cbor2DecodesSwift() async throws {
+        try await PythonPeer.requireModules("cbor2")
         let cases: [(CBORValue, String)] = [
             (.unsigned(.max), "18446744073709551615"),
             (.negative(.max), "-18446744073709551616"),
@@ -26,8 +27,8 @@ struct CBORPeerTests {
             (.undefined, "undefined"),
         ]
         let input = cases.map { hex($0.0.encoded()) }.joined(separator: "\n")
-        let result = try PythonPeer.run([PythonPeer.script("cbor_peer.py"), "decode"], input: input)
-        #expect(result.status == 0, "\(result.stderr)")
+        let result = try await PythonPeer.run([PythonPeer.script("cbor_peer.py"), "decode"], input: input)
+        #expect(result.exitCode == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == cases.count, "\(result.stdout)")
         for (index, (_, expected)) in cases.enumerated() {
@@ -36,8 +37,8 @@ struct CBORPeerTests {
     }
 
     @Test("Swift decodes what cbor2 encodes")
-    func swiftDecodesCbor2() throws {
-        try PythonPeer.requireModules("cbor2")
+    func swiftDecodesCbor2() async throws {
+        try await PythonPeer.requireModules("cbor2")
         let cases: [(String, CBORValue)] = [
             ("2**64 - 1", .unsigned(.max)),
             ("-2**64", .negative(.max)),
@@ -53,9 +54,9 @@ struct CBORPeerTests {
             ("None", .null),
             ("CBORSimpleValue(99)", .simple(CBORSimpleValue(99)!)),
         ]
-        let result = try PythonPeer.run(
+        let result = try await PythonPeer.run(
             [PythonPeer.script("cbor_peer.py"), "encode"], input: cases.map(\.0).joined(separator: "\n"))
-        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.exitCode == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == cases.count, "\(result.stdout)")
         for (index, (expression, expected)) in cases.enumerated() {

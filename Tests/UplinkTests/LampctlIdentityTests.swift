@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Uplink
 
@@ -15,20 +16,20 @@ struct LampctlIdentityTests {
     }
 
     @Test("init, show --json, refuse second init, rotate")
-    func lifecycle() throws {
+    func lifecycle() async throws {
         let dir = Self.stateDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        let missing = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
-        #expect(missing.status == 1)
+        let missing = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
+        #expect(missing.exitCode == 1)
         #expect(missing.stderr.contains("lampctl identity init"))
 
-        let created = try PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path, "--json"])
-        #expect(created.status == 0, "\(created.stdout) \(created.stderr)")
+        let created = try await PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path, "--json"])
+        #expect(created.exitCode == 0, "\(created.stdout) \(created.stderr)")
         let first = try json(created)
 
-        let shown = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--device-id", "pole-0042", "--json"])
-        #expect(shown.status == 0)
+        let shown = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--device-id", "pole-0042", "--json"])
+        #expect(shown.exitCode == 0)
         let info = try json(shown)
         #expect(info["deviceID"] as? String == "pole-0042")
         #expect(info["kid"] as? String == first["kid"] as? String)
@@ -46,16 +47,16 @@ struct LampctlIdentityTests {
         let keyBody = keyText.split(separator: "\n")[1]
         #expect(!shown.stdout.contains(keyBody))
 
-        let text = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
+        let text = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
         #expect(text.stdout.contains("Fingerprint    \(publicKey.fingerprint)"))
         #expect(text.stdout.contains("-----BEGIN PUBLIC KEY-----"))
 
-        let again = try PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path, "--json"])
-        #expect(again.status == 1)
+        let again = try await PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path, "--json"])
+        #expect(again.exitCode == 1)
         #expect(try json(again)["error"].flatMap { ($0 as? [String: Any])?["code"] as? String } == "uplink.key-exists")
 
-        let rotated = try PythonPeer.lampctl(["identity", "rotate", "--state-dir", dir.path, "--json"])
-        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let rotated = try await PythonPeer.lampctl(["identity", "rotate", "--state-dir", dir.path, "--json"])
+        #expect(rotated.exitCode == 0, "\(rotated.stderr)")
         let rotation = try json(rotated)
         #expect(rotation["retiredKid"] as? String == publicKey.kidHex)
         #expect(rotation["kid"] as? String != publicKey.kidHex)
@@ -63,28 +64,28 @@ struct LampctlIdentityTests {
     }
 
     @Test("a world-readable key is refused with chmod advice; a bad device id is a usage error")
-    func errors() throws {
+    func errors() async throws {
         let dir = Self.stateDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path]).status == 0)
+        #expect(try await PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path]).exitCode == 0)
         let keyFile = dir.appendingPathComponent("device-key").path
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
-        let refused = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
-        #expect(refused.status == 1)
+        let refused = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path])
+        #expect(refused.exitCode == 1)
         #expect(refused.stderr.contains("chmod 600 \(keyFile)"))
 
-        let usage = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--device-id", "pole 1"])
-        #expect(usage.status == 2)
-        #expect(try PythonPeer.lampctl(["identity", "frobnicate"]).status == 2)
+        let usage = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--device-id", "pole 1"])
+        #expect(usage.exitCode == 2)
+        #expect(try await PythonPeer.lampctl(["identity", "frobnicate"]).exitCode == 2)
     }
 
     @Test("the public key printed by lampctl verifies a batch signed with the board's key, in Python")
-    func pythonVerifiesWithPrintedKey() throws {
-        try PythonPeer.requireModules()
+    func pythonVerifiesWithPrintedKey() async throws {
+        try await PythonPeer.requireModules()
         let dir = Self.stateDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path]).status == 0)
-        let shown = try PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--json"])
+        #expect(try await PythonPeer.lampctl(["identity", "init", "--state-dir", dir.path]).exitCode == 0)
+        let shown = try await PythonPeer.lampctl(["identity", "show", "--state-dir", dir.path, "--json"])
         let publicKey = try #require(try json(shown)["publicKey"] as? String)
 
         let key = try DeviceKeyStore(stateDirectory: dir).load()
@@ -93,12 +94,12 @@ struct LampctlIdentityTests {
             .sign(payload: payload, sequence: 1, previousHash: [])
         let file = dir.appendingPathComponent("batch.cbor")
         try Data(batch.bytes).write(to: file)
-        let verified = try PythonPeer.run([PythonPeer.script("uplink_verify.py"), file.path, publicKey])
-        #expect(verified.status == 0, "\(verified.stderr)")
+        let verified = try await PythonPeer.run([PythonPeer.script("uplink_verify.py"), file.path, publicKey])
+        #expect(verified.exitCode == 0, "\(verified.stderr)")
 
         var tampered = batch.bytes
         tampered[10] ^= 0x80
         try Data(tampered).write(to: file)
-        #expect(try PythonPeer.run([PythonPeer.script("uplink_verify.py"), file.path, publicKey]).status != 0)
+        #expect(try await PythonPeer.run([PythonPeer.script("uplink_verify.py"), file.path, publicKey]).exitCode != 0)
     }
 }

@@ -1,1 +1,0 @@
-../HardwareTests/ModbusPeer.swift
