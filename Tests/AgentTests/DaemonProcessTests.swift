@@ -102,17 +102,13 @@ struct DaemonProcessTests {
 
     /// `systemctl start lampd && lampctl status` must work: the control socket answers the instant
     /// READY=1 arrives.
-    ///
-    /// MAY FAIL until lampd sends READY only once its control socket listens (issue 11, the lead's
-    /// change to `ReadinessService`): today READY goes out when the service group starts, racing
-    /// the control server's bind.
+    /// (lampd sends READY only once its control socket listens: `StartupGate`.)
     @Test func theControlSocketAnswersTheInstantReadyArrives() async throws {
         let pole = try Pole()
         defer { pole.remove() }
         let (directory, state, configFile) = (pole.directory, pole.state, pole.configFile)
         let socket = state.appendingPathComponent("control.sock").path
-        try await withLampd(arguments: ["--config", configFile.path], socket: socket, directory: directory,
-                            awaitControlSocket: false) { daemon in
+        try await withLampd(arguments: ["--config", configFile.path], socket: socket, directory: directory) { daemon in
             let answer: [String: Any]?
             do {
                 answer = try await daemon.control.request("ping")

@@ -32,15 +32,15 @@ public final class SimulatedDaemon: Sendable {
         self.directory = directory
     }
 
-    /// Starts lampd with `arguments` and `NOTIFY_SOCKET` set; returns once it sent READY=1 (and,
-    /// with `awaitControlSocket`, once it logged that the control socket listens).
+    /// Starts lampd with `arguments` and `NOTIFY_SOCKET` set; returns once it sent READY=1, which lampd
+    /// sends only once the lamp is commanded, the spool open and the control socket listening.
     ///
     /// With `underSystemd: false` lampd gets no `NOTIFY_SOCKET` (it then behaves as started from a
     /// shell, e.g. its self-test skips the systemd watchdog) and readiness is its `lampd running`
     /// line, which it logs as it sends READY.
     ///
     /// Prefer the scoped `withLampd`; this is for rigs that restart lampd within one scope.
-    public static func launch(arguments: [String], socket: String, directory: URL, awaitControlSocket: Bool = true,
+    public static func launch(arguments: [String], socket: String, directory: URL,
                               underSystemd: Bool = true) async throws -> SimulatedDaemon {
         let notifications = try NotifySocket()
         var environment = ProcessInfo.processInfo.environment
@@ -58,7 +58,6 @@ public final class SimulatedDaemon: Sendable {
             } else {
                 try await process.transcript.wait(for: "lampd's \"lampd running\" line") { $0.contains("lampd running") }
             }
-            if awaitControlSocket { try await daemon.waitForControlSocket() }
         } catch {
             process.kill()
             _ = await process.exitStatus
@@ -66,19 +65,6 @@ public final class SimulatedDaemon: Sendable {
             throw error
         }
         return daemon
-    }
-
-    /// Until lampd sends READY only once its control socket listens (issue 11, the lead's change),
-    /// READY goes out when the service group starts: wait for the control server's own log line.
-    /// Once READY implies the socket, the line is already there and this returns at once.
-    private func waitForControlSocket() async throws {
-        let line = try await process.transcript.wait(for: "lampd's control socket to listen (\"control socket ready\")") {
-            $0.contains("control socket ready") || $0.contains("control socket unavailable")
-        }
-        if line.contains("control socket unavailable") {
-            throw WaitFailure(waitingFor: "lampd's control socket", reason: "lampd could not create it",
-                              lastLines: process.transcript.last(), logFile: process.transcript.logFile)
-        }
     }
 
     /// Stops lampd with SIGTERM and waits until it exited and its output is read (idempotent).
@@ -197,12 +183,11 @@ public final class SimulatedDaemon: Sendable {
 ///
 /// Holds one of the `ChildSlots` while it runs.
 public func withLampd<T>(
-    arguments: [String], socket: String, directory: URL, awaitControlSocket: Bool = true, underSystemd: Bool = true,
+    arguments: [String], socket: String, directory: URL, underSystemd: Bool = true,
     _ body: (SimulatedDaemon) async throws -> T
 ) async throws -> T {
     try await ChildSlots.withSlot {
-        let daemon = try await SimulatedDaemon.launch(arguments: arguments, socket: socket, directory: directory,
-                                                      awaitControlSocket: awaitControlSocket, underSystemd: underSystemd)
+        let daemon = try await SimulatedDaemon.launch(arguments: arguments, socket: socket, directory: directory, underSystemd: underSystemd)
         let result: T
         do {
             result = try await body(daemon)
