@@ -115,6 +115,21 @@ struct ConfigurationRobustnessTests {
         #expect(LastGoodConfiguration.load(stateDirectory: state.path)?.lighting?.schedule == good.lighting?.schedule)
     }
 
+    @Test("a header typo does not hide the state directory of the last good copy (issue 11 #3)")
+    func headerTypoFallsBack() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (file, _, state) = try writeConfiguration(in: directory)
+        try LastGoodConfiguration.save(LampdConfiguration.load(path: file.path), stateDirectory: state.path)
+        var text = try String(contentsOf: file, encoding: .utf8)
+        text = text.replacingOccurrences(of: "[site]", with: "[}]\n[site]").replacingOccurrences(of: "[lighting]", with: "[[}a]]\n[lighting]")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationErrors.self) { try LampdConfiguration.load(path: file.path) }
+        let found = LastGoodConfiguration.stateDirectory(fromBroken: Array(text.utf8))
+        #expect(found == state.path)
+        #expect(LastGoodConfiguration.load(stateDirectory: found) != nil)
+    }
+
     @Test("a new good configuration replaces the copy and the files it kept")
     func lastGoodIsReplaced() throws {
         let directory = try temporaryDirectory()

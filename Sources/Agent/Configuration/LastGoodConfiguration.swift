@@ -85,13 +85,22 @@ public enum LastGoodConfiguration {
     }
 
     /// The state directory a broken file names, as far as it can be read
-    /// (`[storage] directory`), otherwise the default `/var/lib/lampd`.
+    /// (`[storage] directory`), otherwise the default `/var/lib/lampd`. A file that is not
+    /// TOML is read without the lines its syntax errors are on (up to 32 of them), so a typo
+    /// in a header does not hide where the last good copy is.
     public static func stateDirectory(fromBroken bytes: [UInt8]?) -> String {
-        guard let bytes, let table = try? TOML.parse(bytes),
-              let directory = table["storage"]?.value.table?["directory"]?.value.string else {
-            return "/var/lib/lampd"
+        var lines = (bytes ?? []).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for _ in 0...32 {
+            do {
+                let table = try TOML.parse(Array(lines.joined(separator: [UInt8(ascii: "\n")])))
+                return table["storage"]?.value.table?["directory"]?.value.string ?? "/var/lib/lampd"
+            } catch {
+                let index = error.position.line - 1
+                guard lines.indices.contains(index) else { break }
+                lines.remove(at: index)
+            }
         }
-        return directory
+        return "/var/lib/lampd"
     }
 
     /// The state directory a broken file names (text form of `stateDirectory(fromBroken:)`).
