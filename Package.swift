@@ -24,7 +24,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -89,6 +88,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // TOML 1.0, parsed in Swift: every malformed document is an error with its line and column,
+        // never a trap (toml++, behind TOMLKit, aborted on a one-byte typo in a header).
+        .target(
+            name: "TOML",
+            swiftSettings: swiftSettings
+        ),
+
         // Polling and debouncing: which values become readings and events.
         .target(
             name: "Sampling",
@@ -101,7 +107,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "TOML",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -204,6 +210,11 @@ let package = Package(
         .testTarget(
             name: "SamplingTests",
             dependencies: ["TestSupport", "Sampling"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TOMLTests",
+            dependencies: ["TestSupport", "TOML"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,7 +26,7 @@ struct LocalSelfTest {
 
     /// The file is valid, and is the one lampd last started with (`last-good.toml`).
     func config() -> (SelfTestCheck, LampdConfiguration?, String) {
-        let text = try? String(contentsOfFile: configurationFile, encoding: .utf8)
+        let text = FileManager.default.contents(atPath: configurationFile).map { [UInt8]($0) }
         let configuration: LampdConfiguration
         do {
             configuration = try LampdConfiguration.load(path: configurationFile)
@@ -43,11 +43,12 @@ struct LocalSelfTest {
         if stat(lastGoodPath, &info) == 0 ? access(lastGoodPath, R_OK) != 0 : errno == EACCES {
             return (.pass("config", "valid (run with sudo to compare it with lampd's copy)"), configuration, directory)
         }
-        let lastGood = try? String(contentsOfFile: lastGoodPath, encoding: .utf8)
-        let check: SelfTestCheck = switch lastGood {
-        case nil: .pass("config", "valid (lampd has not started with it yet)")
-        case text: .pass("config", "valid, the file lampd started with")
-        default: .fail("config", "valid but edited since lampd started: `systemctl restart lampd` applies it")
+        let check: SelfTestCheck = if !FileManager.default.fileExists(atPath: lastGoodPath) {
+            .pass("config", "valid (lampd has not started with it yet)")
+        } else if LastGoodConfiguration.isCurrent(LastGoodConfiguration.copy(of: configuration), stateDirectory: directory) {
+            .pass("config", "valid, the file lampd started with")
+        } else {
+            .fail("config", "valid but edited since lampd started: `systemctl restart lampd` applies it")
         }
         return (check, configuration, directory)
     }

@@ -70,12 +70,10 @@ struct Lampd: AsyncParsableCommand {
         do {
             if let path {
                 configuration = try LampdConfiguration.load(path: path)
-                if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                    do {
-                        try LastGoodConfiguration.save(text, stateDirectory: configuration.storage.directory)
-                    } catch {
-                        logger.warning("cannot keep a copy of the configuration as the last good one", metadata: ["error": "\(error)"])
-                    }
+                do {
+                    try LastGoodConfiguration.save(configuration, stateDirectory: configuration.storage.directory)
+                } catch {
+                    logger.warning("cannot keep a copy of the configuration as the last good one", metadata: ["error": "\(error)"])
                 }
             } else {
                 configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
@@ -83,9 +81,12 @@ struct Lampd: AsyncParsableCommand {
         } catch {
             for problem in error.errors { StandardStream.error.write("lampd: \(problem.description)\n") }
             // Light first: a broken edit must not leave the street dark.
-            let text = path.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
-            let stateDirectory = LastGoodConfiguration.stateDirectory(fromBroken: text)
-            guard let lastGood = LastGoodConfiguration.load(stateDirectory: stateDirectory) else {
+            let bytes = path.flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
+            let stateDirectory = LastGoodConfiguration.stateDirectory(fromBroken: bytes)
+            do {
+                configuration = try LastGoodConfiguration.fallback(stateDirectory: stateDirectory)
+            } catch let lastGoodError {
+                for problem in lastGoodError.errors { StandardStream.error.write("lampd: last good configuration: \(problem.description)\n") }
                 StandardStream.error.write("lampd: not started; check the file with `lampctl config check` (no last good configuration in \(stateDirectory) to fall back on)\n")
                 throw ExitCode(2)
             }
@@ -93,7 +94,6 @@ struct Lampd: AsyncParsableCommand {
                 "file": "\(path ?? "")", "problems": "\(error.errors.count)",
                 "last-good": "\(stateDirectory)/\(LastGoodConfiguration.fileName)",
             ])
-            configuration = lastGood
             configurationProblems = error.errors
         }
         if simulate { configuration.board.kind = .simulated }

@@ -104,6 +104,25 @@ struct DeviceIdentityTests {
         #expect { try store.load() } throws: { ($0 as? UplinkError)?.code == .keyUnreadable }
     }
 
+    @Test("a key file that is not UTF-8 text is called what it is, not a permission problem (issue 11 #17)")
+    func notText() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = DeviceKeyStore(stateDirectory: directory)
+        _ = FileManager.default.createFile(
+            atPath: store.keyFile.path, contents: Data([0x2D, 0x2D, 0xE9, 0xFF, 0x00, 0x80]),
+            attributes: [.posixPermissions: 0o600])
+        do {
+            _ = try store.load()
+            Issue.record("a key file of binary bytes was accepted")
+        } catch {
+            #expect(error.code == .keyUnreadable)
+            #expect(!error.message.contains("permission"))
+            #expect(error.message.contains("not UTF-8"))
+            #expect(error.message.contains("lampctl identity init"))
+        }
+    }
+
     @Test("rotate keeps the old key as device-key.<kid>.retired and makes a new one")
     func rotate() throws {
         let directory = try Self.temporaryDirectory()

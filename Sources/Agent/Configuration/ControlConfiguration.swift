@@ -1,5 +1,5 @@
 import FoundationEssentials
-import TOMLKit
+import TOML
 
 /// `[control]`: lampd's control socket and who may use it (docs/control-protocol.md).
 /// Optional: without it the socket is `/run/lampd/control.sock` (on the simulated
@@ -45,8 +45,8 @@ public struct ControlConfiguration: Sendable, Hashable {
     /// `[control] socket` of the file at `path`, read leniently for lampctl's default
     /// `--socket`: nil when the file, the section or the key is missing or unreadable.
     public static func socket(configuredIn path: String) -> String? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let root = try? TOMLTable(string: text),
-              let socket = root["control"]?.table?["socket"]?.string, socket.hasPrefix("/") else { return nil }
+        guard let bytes = FileManager.default.contents(atPath: path), let root = try? TOML.parse([UInt8](bytes)),
+              let socket = root["control"]?.value.table?["socket"]?.value.string, socket.hasPrefix("/") else { return nil }
         return socket
     }
 }

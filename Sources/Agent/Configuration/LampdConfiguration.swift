@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Lighting
 import Telemetry
-import TOMLKit
+import TOML
 
 /// Everything `lampd` reads from its TOML file (default
 /// `/etc/lampd/lampd.toml`), checked and with defaults filled in.
@@ -59,41 +59,61 @@ public struct LampdConfiguration: Sendable {
     /// `[control]`: the control socket and its groups (defaults without the section).
     public var control = ControlConfiguration()
 
+    /// The files this configuration names (schedule file, certificates), resolved against its
+    /// directory: `LastGoodConfiguration` keeps them with its copy.
+    public internal(set) var pulledIn: [PulledInFile] = []
+    /// The configuration's text as it was read and checked.
+    public internal(set) var sourceText: [UInt8] = []
+
     /// Reads and checks a configuration file.
     ///
     /// - Throws: `ConfigurationErrors` listing every problem as
     ///   `file:line:column: key: message`.
     public static func load(path: String) throws(ConfigurationErrors) -> LampdConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: path)
-                ? "cannot be read (check its permissions; lampd runs as the lampd user)"
-                : "does not exist"
-            throw ConfigurationErrors(errors: [ConfigurationError(file: path, keyPath: "", message: "the configuration file \(reason)")])
+        try parse(bytes: readFile(path), file: path)
+    }
+
+    /// The bytes of the configuration file at `path`, or an error that says why there are none.
+    static func readFile(_ path: String) throws(ConfigurationErrors) -> [UInt8] {
+        var isDirectory = false
+        let reason: String
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            reason = "does not exist"
+        } else if isDirectory {
+            reason = "is a directory; name the TOML file"
+        } else if let data = FileManager.default.contents(atPath: path) {
+            return [UInt8](data)
+        } else {
+            reason = "cannot be read (check its permissions; lampd runs as the lampd user)"
         }
-        return try parse(text, file: path)
+        throw ConfigurationErrors(errors: [ConfigurationError(file: path, keyPath: "", message: "the configuration file \(reason)")])
     }
 
     /// Reads and checks configuration text; `file` names it in errors.
     public static func parse(_ text: String, file: String = "lampd.toml") throws(ConfigurationErrors) -> LampdConfiguration {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Reads and checks configuration bytes (UTF-8 TOML); `file` names it in errors, and relative
+    /// paths in it are relative to `file`'s directory.
+    public static func parse(bytes: [UInt8], file: String = "lampd.toml") throws(ConfigurationErrors) -> LampdConfiguration {
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationErrors(errors: [ConfigurationError(
-                file: file, line: error.source.begin.line, column: error.source.begin.column,
-                keyPath: "", message: "TOML syntax: \(error.description)")])
+            root = try TOML.parse(bytes)
         } catch {
-            throw ConfigurationErrors(errors: [ConfigurationError(file: file, keyPath: "", message: "TOML syntax: \(error)")])
+            throw ConfigurationErrors(errors: [ConfigurationError(
+                file: file, line: error.position.line, column: error.position.column,
+                keyPath: "", message: "TOML syntax: \(error.message)")])
         }
-        let diagnostics = ConfigurationDiagnostics(file: file, text: text)
+        let diagnostics = ConfigurationDiagnostics(file: file, root: root)
+        let directory = FilePaths.directory(of: file)
         let configuration = read(TOMLReader(root, path: "", diagnostics: diagnostics),
-                                 directory: FilePaths.directory(of: file))
-        guard diagnostics.errors.isEmpty, let configuration else {
+                                 directory: directory.isEmpty ? "." : directory)
+        guard diagnostics.errors.isEmpty, var configuration else {
             throw ConfigurationErrors(errors: diagnostics.errors)
         }
+        configuration.pulledIn = diagnostics.pulledIn
+        configuration.sourceText = bytes
         return configuration
     }
 
@@ -122,8 +142,13 @@ public struct LampdConfiguration: Sendable {
         }
 
         let storageTable = root.table("storage")
+        let stateDirectory = storageTable?.string("directory") ?? "/var/lib/lampd"
+        var isDirectory = false
+        if FileManager.default.fileExists(atPath: stateDirectory, isDirectory: &isDirectory), !isDirectory {
+            storageTable?.report("directory", "\(stateDirectory) exists and is not a directory; name a directory for lampd's state (lampd creates it if it is missing), e.g. \"/var/lib/lampd\"")
+        }
         let storage = Storage(
-            directory: storageTable?.string("directory") ?? "/var/lib/lampd",
+            directory: stateDirectory,
             spoolMaxMegabytes: storageTable?.int("spool_max_mb", in: 1...65_536) ?? 64,
             commitWindow: storageTable?.duration("commit_window", in: .milliseconds(10)...(.seconds(60))) ?? .seconds(1)
         )
@@ -160,11 +185,11 @@ public struct LampdConfiguration: Sendable {
 
         let lighting = root.table("lighting").flatMap {
             LightingConfiguration.read($0, site: site, siteGiven: root.table["site"] != nil, buses: buses,
-                                       configurationDirectory: directory.isEmpty ? "." : directory)
+                                       configurationDirectory: directory)
         }
 
         let uplink = root.table("uplink").flatMap {
-            UplinkConfiguration.read($0, configurationDirectory: directory.isEmpty ? "." : directory)
+            UplinkConfiguration.read($0, configurationDirectory: directory)
         }
         let watchdog = root.table("watchdog").flatMap(WatchdogConfiguration.read)
         let control = root.table("control").map { ControlConfiguration.read($0) } ?? ControlConfiguration()

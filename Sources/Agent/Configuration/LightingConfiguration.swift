@@ -1,6 +1,6 @@
 import FoundationEssentials
 import Lighting
-import TOMLKit
+import TOML
 
 /// The `[lighting]` section: how lampd drives the lamp, on what schedule,
 /// and how it judges the meter's feedback (docs/configuration.md).
@@ -205,7 +205,9 @@ public struct LightingConfiguration: Sendable {
                 table.report("program", "use either schedule_file or [lighting.program], not both")
             }
             do {
-                schedule = try ScheduleFile.load(path: origin)
+                let contents = try ScheduleFile.read(path: origin)
+                schedule = try ScheduleFile.parse(Data(contents), path: origin)
+                table.pullIn("schedule_file", resolvedPath: origin, contents: contents)
             } catch {
                 table.report("schedule_file", "\(error)")
             }
@@ -282,7 +284,7 @@ public struct LightingConfiguration: Sendable {
                     ok = false
                     continue
                 }
-                if pointsTable.table[key]?.table != nil, let point = pointsTable.table(key) {
+                if pointsTable.table[key]?.value.table != nil, let point = pointsTable.table(key) {
                     let level = point.int("level", in: 0...100, required: true)
                     let pointRamp = point.duration("ramp", in: .zero...(.seconds(3600))) ?? ramp
                     point.rejectUnknownKeys()
@@ -322,10 +324,24 @@ public enum ScheduleFile {
     }
 
     public static func load(path: String) throws -> Schedule {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AgentError("cannot read the schedule file \(path): \(FileManager.default.fileExists(atPath: path) ? "check its permissions" : "it does not exist")")
+        try parse(Data(read(path: path)), path: path)
+    }
+
+    /// The schedule file's bytes, or an error that says why there are none.
+    static func read(path: String) throws -> [UInt8] {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw AgentError("cannot read the schedule file \(path): it does not exist")
         }
+        guard !isDirectory else { throw AgentError("the schedule file \(path) is a directory; name the JSON file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AgentError("cannot read the schedule file \(path): check its permissions")
+        }
+        return [UInt8](data)
+    }
+
+    /// Reads a schedule from the bytes of the file at `path` (named in errors).
+    static func parse(_ data: Data, path: String) throws -> Schedule {
         do {
             let object = try JSONDecoder().decode(JSONValue.self, from: data)
             if object["controlPrograms"] != nil {

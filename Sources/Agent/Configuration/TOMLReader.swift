@@ -1,22 +1,25 @@
 import FoundationEssentials
 import Telemetry
-import TOMLKit
+import TOML
 
-/// Collects the problems found while reading one configuration file.
+/// Collects the problems found while reading one configuration file, and the files it names.
 final class ConfigurationDiagnostics {
     let file: String
     let locator: TOMLKeyLocator
     private(set) var errors: [ConfigurationError] = []
+    private(set) var pulledIn: [PulledInFile] = []
 
-    init(file: String, text: String) {
+    init(file: String, root: TOMLTable) {
         self.file = file
-        self.locator = TOMLKeyLocator(text: text)
+        self.locator = TOMLKeyLocator(root: root)
     }
 
     func report(_ keyPath: String, _ message: String) {
         let position = locator.position(of: keyPath)
         errors.append(ConfigurationError(file: file, line: position?.line, column: position?.column, keyPath: keyPath, message: message))
     }
+
+    func pullIn(_ file: PulledInFile) { pulledIn.append(file) }
 }
 
 /// Reads typed values out of one TOML table, reporting every wrong type,
@@ -38,28 +41,28 @@ final class TOMLReader {
 
     func report(_ key: String, _ message: String) { diagnostics.report(keyPath(key), message) }
 
-    private func value(_ key: String, required: Bool) -> (any TOMLValueConvertible)? {
+    private func value(_ key: String, required: Bool) -> TOMLValue? {
         readKeys.insert(key)
-        guard let value = table[key] else {
+        guard let node = table[key] else {
             if required { report(key, "missing; this key is required") }
             return nil
         }
-        return value
+        return node.value
     }
 
-    private func wrongType(_ key: String, expected: String, found value: any TOMLValueConvertible) {
+    private func wrongType(_ key: String, expected: String, found value: TOMLValue) {
         report(key, "expected \(expected), found \(Self.describe(value))")
     }
 
-    static func describe(_ value: any TOMLValueConvertible) -> String {
-        switch value.type {
-        case .string: "the string \"\(value.string ?? "")\""
-        case .int: "the integer \(value.int ?? 0)"
-        case .double: "the number \(value.double ?? 0)"
-        case .bool: "the boolean \(value.bool ?? false)"
+    static func describe(_ value: TOMLValue) -> String {
+        switch value {
+        case .string(let text): "the string \"\(text)\""
+        case .integer(let number): "the integer \(number)"
+        case .float(let number): "the number \(number)"
+        case .boolean(let flag): "the boolean \(flag)"
         case .table: "a table"
         case .array: "an array"
-        default: "a date or time"
+        case .dateTime(let dateTime): "the date or time \(dateTime)"
         }
     }
 
@@ -71,15 +74,16 @@ final class TOMLReader {
 
     func bool(_ key: String) -> Bool? {
         guard let value = value(key, required: false) else { return nil }
-        guard let flag = value.bool else { wrongType(key, expected: "true or false", found: value); return nil }
+        guard let flag = value.boolean else { wrongType(key, expected: "true or false", found: value); return nil }
         return flag
     }
 
     func int(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
         guard let value = value(key, required: required) else { return nil }
-        guard let number = value.int else { wrongType(key, expected: "a whole number", found: value); return nil }
-        guard range.contains(number) else {
-            report(key, "\(number) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
+        guard let integer = value.integer else { wrongType(key, expected: "a whole number", found: value); return nil }
+        // Int is 64 bits on every platform lampd runs on; the range check below bounds it anyway.
+        guard let number = Int(exactly: integer), range.contains(number) else {
+            report(key, "\(integer) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         return number
@@ -87,7 +91,7 @@ final class TOMLReader {
 
     func double(_ key: String, in range: ClosedRange<Double>? = nil, required: Bool = false) -> Double? {
         guard let value = value(key, required: required) else { return nil }
-        guard let number = value.double ?? value.int.map(Double.init) else {
+        guard let number = value.float ?? value.integer.map(Double.init) else {
             wrongType(key, expected: "a number", found: value); return nil
         }
         if let range, !range.contains(number) {
@@ -145,13 +149,20 @@ final class TOMLReader {
         var readers: [TOMLReader] = []
         for (index, element) in array.enumerated() {
             let elementPath = "\(keyPath(key))[\(index)]"
-            guard let table = element.table else {
-                diagnostics.report(elementPath, "expected a table, found \(Self.describe(element))")
+            guard let table = element.value.table else {
+                diagnostics.report(elementPath, "expected a table, found \(Self.describe(element.value))")
                 continue
             }
             readers.append(TOMLReader(table, path: elementPath, diagnostics: diagnostics))
         }
         return readers
+    }
+
+    /// Records that the string at `key` names a file (resolved to `resolvedPath`), with what was
+    /// read from it and checked, if anything: `LastGoodConfiguration` keeps it with its copy.
+    func pullIn(_ key: String, resolvedPath: String, contents: [UInt8]? = nil) {
+        guard let range = table[key]?.sourceRange else { return }
+        diagnostics.pullIn(PulledInFile(keyPath: keyPath(key), sourceRange: range, resolvedPath: resolvedPath, contents: contents))
     }
 
     /// Reports every key of this table that nothing read: almost always a typo.
@@ -192,4 +203,22 @@ enum ConfigurationPath {
     static func resolve(_ path: String, relativeTo configurationDirectory: String) -> String {
         path.hasPrefix("/") ? path : FilePaths.join(configurationDirectory, path)
     }
+
+    /// `path` made absolute against the working directory (lampd does not change it).
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FilePaths.join(FileManager.default.currentDirectoryPath, path)
+    }
+}
+
+/// A file the configuration names (the schedule file, the uplink's certificates and key).
+public struct PulledInFile: Sendable, Hashable {
+    /// Key path of the string that names it, e.g. `lighting.schedule_file`.
+    public var keyPath: String
+    /// Bytes of that string (quotes included) in the configuration's text.
+    public var sourceRange: Range<Int>
+    /// The path, resolved against the configuration file's directory.
+    public var resolvedPath: String
+    /// What was read from the file and checked (the schedule); nil for files others read
+    /// later (the certificates and the TLS key stay where they are).
+    public var contents: [UInt8]?
 }

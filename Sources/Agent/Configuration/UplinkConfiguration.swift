@@ -47,6 +47,7 @@ public struct UplinkConfiguration: Sendable, Equatable {
             if !FileManager.default.isReadableFile(atPath: resolved) {
                 table.report(key, "\(resolved) does not exist or cannot be read by lampd")
             }
+            table.pullIn(key, resolvedPath: resolved)
             return resolved
         }
         let urlText = table.string("url", required: true)

@@ -105,9 +105,13 @@ public struct DeviceKeyStore: Sendable {
                     + String(info.st_mode & 0o777, radix: 8)
                     + "): run `chmod 600 \(file.path)`, and `lampctl identity rotate` if it may have been copied")
         }
-        guard let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8)
-        else {
+        guard let data = FileManager.default.contents(atPath: file.path) else {
             throw UplinkError(.keyUnreadable, "cannot read \(file.path) (permission denied? run as the lampd user)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw UplinkError(
+                .keyUnreadable,
+                "\(file.path) is not a PEM text file (it holds bytes that are not UTF-8 text), so it does not hold an Ed25519 private key; move it aside and run `lampctl identity init`")
         }
         let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
         guard text.hasPrefix("-----BEGIN PRIVATE KEY-----"), let der = Data(base64Encoded: body), der.count == 48,
