@@ -267,3 +267,46 @@ struct ControlHardeningTests {
         }
     }
 }
+
+/// The checked conversions every control argument and lampctl option goes through.
+@Suite("Checked numbers")
+struct CheckedNumberTests {
+    @Test func integersAndDurationsAreCheckedNotTrapped() {
+        #expect(CheckedNumber.integer(42, in: 0...100) == 42)
+        for bad in [-1, 101, 0.5, .nan, .infinity, -.infinity, 1e300, 9.3e18, -9.3e18] {
+            #expect(CheckedNumber.integer(bad, in: 0...100) == nil)
+        }
+        #expect(CheckedNumber.integer(-9.223372036854775808e18, in: Int64.min...0) == .min)
+        #expect(CheckedNumber.duration(seconds: 1.5, in: 0...10) == .milliseconds(1500))
+        for bad in [-1, 11, .nan, .infinity, 1e300] {
+            #expect(CheckedNumber.duration(seconds: bad, in: 0...10) == nil)
+        }
+        #expect(CheckedNumber.nanoseconds(seconds: 9.3e9, in: 0...1e300) == nil, "beyond Int64 nanoseconds")
+        #expect(CheckedNumber.clampedInteger(.nan) == 0 && CheckedNumber.clampedInteger(1e300) == .max && CheckedNumber.clampedInteger(-1e300) == .min)
+        #expect(CheckedNumber.difference(.min, 1) == .min && CheckedNumber.difference(.max, -1) == .max && CheckedNumber.difference(5, 7) == -2)
+        #expect(CheckedNumber.text(-9.223372036854775808e18) == "-9.223372036854776e+18")
+        #expect(CheckedNumber.text(1e300) == "1e+300" && CheckedNumber.text(42) == "42")
+    }
+
+    // Defect 1, lampctl's side: `--since 107000d` is a usage error, not a request that traps lampd.
+    @Test func lampctlOptionsAreCheckedAgainstLampdsLimits() throws {
+        #expect(try ControlCommandLine.eventsSince("42") == ["since": .number(42)])
+        #expect(try ControlCommandLine.eventsSince("10m") == ["sinceSeconds": .number(600)])
+        for bad in ["107000d", "1e300s", "-5m", "9007199254740993", "yesterday", "nan", "infd"] {
+            #expect(throws: CommandLineValueError.self, "\(bad)") { try ControlCommandLine.eventsSince(bad) }
+        }
+        #expect {
+            try ControlCommandLine.eventsSince("107000d")
+        } throws: { error in
+            (error as? CommandLineValueError)?.message == "--since 107000d: write an event number or an age such as 30s, 10m, 2h, 1d, 0s to 3650d"
+        }
+        let forSeconds = { (text: String) throws -> Double in
+            try ControlCommandLine.seconds(text, option: "--for", in: ControlArgumentLimits.overrideSeconds, example: "a duration such as 20m")
+        }
+        #expect(try forSeconds("20m") == 1200)
+        #expect(throws: CommandLineValueError(message: "--for 8d: must be 1ms to 7d")) { try forSeconds("8d") }
+        for bad in ["107000d", "8d", "0s", "1e300h", "soon"] {
+            #expect(throws: CommandLineValueError.self, "\(bad)") { try forSeconds(bad) }
+        }
+    }
+}

@@ -47,7 +47,7 @@ public enum CheckedNumber {
 
     /// A number as a technician reads it in an error message: `42`, `1e+300`, `-0.5`.
     public static func text(_ value: Double) -> String {
-        if let whole = Int64(exactly: value), abs(whole) <= largestExactInteger { return String(whole) }
+        if let whole = Int64(exactly: value), whole.magnitude <= largestExactInteger.magnitude { return String(whole) }
         return "\(value)"
     }
 }
