@@ -298,7 +298,7 @@ struct CheckedNumberTests {
         #expect {
             try ControlCommandLine.eventsSince("107000d")
         } throws: { error in
-            (error as? CommandLineValueError)?.message == "--since 107000d: write an event number or an age such as 30s, 10m, 2h, 1d, 0s to 3650d"
+            (error as? CommandLineValueError)?.message == "--since must be an event number or an age such as 30s, 10m, 2h, 1d, at most 3650d; 107000d is not"
         }
         let forSeconds = { (text: String) throws -> Double in
             try ControlCommandLine.seconds(text, option: "--for", in: ControlArgumentLimits.overrideSeconds, example: "a duration such as 20m")

@@ -23,9 +23,11 @@ public enum ControlCommandLine {
             }
             return ["since": .number(Double(serial))]
         }
-        let seconds = try seconds(text, option: "--since", in: ControlArgumentLimits.eventAgeSeconds,
-                                  example: "an event number or an age such as 30s, 10m, 2h, 1d")
-        return ["sinceSeconds": .number(seconds)]
+        let range = ControlArgumentLimits.eventAgeSeconds
+        guard let duration = DurationText.parse(text), range.contains(duration.seconds) else {
+            throw CommandLineValueError(message: "--since must be an event number or an age such as 30s, 10m, 2h, 1d, at most \(describe(range.upperBound)); \(text) is not")
+        }
+        return ["sinceSeconds": .number(duration.seconds)]
     }
 
     /// A duration option (`--for 20m`, `--ramp 5s`) in seconds, within `range`; `example` says
