@@ -100,7 +100,7 @@ struct DaemonClient: Sendable {
 enum Human {
     /// 3725 → "1 h 2 min", 42 → "42 s", 200000 → "2 d 7 h".
     static func duration(seconds: Double) -> String {
-        let s = Int(seconds.rounded())
+        let s = CheckedNumber.clampedInteger(seconds)
         if s < 60 { return "\(s) s" }
         if s < 3600 { return "\(s / 60) min \(s % 60) s" }
         if s < 86400 { return "\(s / 3600) h \(s % 3600 / 60) min" }
@@ -109,7 +109,7 @@ enum Human {
 
     /// 1536 → "1.5 KiB".
     static func bytes(_ count: Double) -> String {
-        if count < 1024 { return "\(Int(count)) B" }
+        if count < 1024 { return "\(CheckedNumber.clampedInteger(count)) B" }
         if count < 1024 * 1024 { return String(printf: "%.1f KiB", count / 1024) }
         return String(printf: "%.1f MiB", count / 1024 / 1024)
     }
@@ -133,7 +133,8 @@ enum Human {
 }
 
 extension JSONValue {
-    var int: Int { Int(numberValue ?? 0) }
+    /// The number rounded and clamped (lampd's answers are checked like any input).
+    var int: Int { CheckedNumber.clampedInteger(numberValue ?? 0) }
     var double: Double { numberValue ?? 0 }
     var string: String { stringValue ?? "" }
     var array: [JSONValue] { arrayValue ?? [] }

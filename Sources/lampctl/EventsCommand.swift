@@ -27,22 +27,23 @@ struct EventsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DaemonOptions
 
-    /// `--since` as lampd's arguments: `since` (event number) or `sinceSeconds`.
+    /// `--since` as lampd's arguments: `since` (event number) or `sinceSeconds`, checked against lampd's limits.
     var sinceArguments: [String: JSONValue] {
         get throws {
             guard let since else { return [:] }
-            if let serial = Int64(since), serial >= 0 { return ["since": .number(Double(serial))] }
-            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-            if let unit = since.last, let scale = units[unit], let amount = Double(since.dropLast()), amount >= 0 {
-                return ["sinceSeconds": .number(amount * scale)]
+            do {
+                return try ControlCommandLine.eventsSince(since)
+            } catch {
+                throw ValidationError(error.message)
             }
-            throw ValidationError("--since must be an event number or an age such as 30s, 10m, 2h, 1d")
         }
     }
 
     func validate() throws {
         _ = try sinceArguments
-        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        guard ControlArgumentLimits.eventCount.contains(Int64(limit)) else {
+            throw ValidationError("--limit must be 0 to \(ControlArgumentLimits.eventCount.upperBound)")
+        }
     }
 
     func run() async throws {

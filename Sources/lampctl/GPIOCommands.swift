@@ -76,9 +76,8 @@ struct GPIODurationArgument: ExpressibleByArgument, CustomStringConvertible {
             guard let number = Double(argument.dropLast(unit.suffix.count)), number.isFinite, number >= 0 else {
                 continue
             }
-            let seconds = number * unit.seconds
-            guard seconds <= 86_400 else { return nil }
-            self.duration = .nanoseconds(Int64((seconds * 1e9).rounded()))
+            guard let duration = CheckedNumber.duration(seconds: number * unit.seconds, in: 0...86_400) else { return nil }
+            self.duration = duration
             self.text = argument
             return
         }

@@ -116,18 +116,29 @@ struct LampCommand: AsyncParsableCommand {
 
         @OptionGroup var options: DaemonOptions
 
+        /// `--for` and `--ramp` in seconds, checked against lampd's limits (a usage error, exit 2, if not).
+        func seconds() throws -> (duration: Double?, ramp: Double?) {
+            do {
+                return (try duration.map { try ControlCommandLine.seconds($0, option: "--for", in: ControlArgumentLimits.overrideSeconds, example: "a duration such as 20m or 2h") },
+                        try ramp.map { try ControlCommandLine.seconds($0, option: "--ramp", in: ControlArgumentLimits.rampSeconds, example: "a duration such as 5s") })
+            } catch let error as CommandLineValueError {
+                throw ValidationError(error.message)
+            }
+        }
+
         func validate() throws {
             guard (0...100).contains(level) else { throw ValidationError("LEVEL must be 0 to 100 (percent)") }
-            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
-                throw ValidationError("--for \(duration): write a duration such as 20m or 2h")
+            _ = try seconds()
+            if let reason, reason.count > ControlArgumentLimits.reasonCharacters {
+                throw ValidationError("--reason: at most \(ControlArgumentLimits.reasonCharacters) characters")
             }
-            if let ramp, DurationText.parse(ramp) == nil { throw ValidationError("--ramp \(ramp): write a duration such as 5s") }
         }
 
         func run() async throws {
             var arguments: [String: JSONValue] = ["level": .number(Double(level))]
-            if let duration, let parsed = DurationText.parse(duration) { arguments["forSeconds"] = .number(parsed.seconds) }
-            if let ramp, let parsed = DurationText.parse(ramp) { arguments["rampSeconds"] = .number(parsed.seconds) }
+            let (duration, ramp) = try seconds()
+            if let duration { arguments["forSeconds"] = .number(duration) }
+            if let ramp { arguments["rampSeconds"] = .number(ramp) }
             if let reason { arguments["reason"] = .string(reason) }
             let client = try await DaemonClient.connect(options)
             let accepted = try await client.call("lamp.set", arguments)

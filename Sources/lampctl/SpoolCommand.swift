@@ -76,7 +76,9 @@ struct SpoolExportCommand: AsyncParsableCommand {
     @OptionGroup var options: DaemonOptions
 
     func validate() throws {
-        if since < 0 { throw ValidationError("--since must be 0 or a sequence number") }
+        guard ControlArgumentLimits.sequence.contains(since) else {
+            throw ValidationError("--since must be a sequence number, 0 to \(ControlArgumentLimits.sequence.upperBound)")
+        }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
 
@@ -91,7 +93,7 @@ struct SpoolExportCommand: AsyncParsableCommand {
                 "since": .number(Double(after)), "format": .string(format.rawValue),
                 "limit": .number(Double(min(remaining, 1000))),
             ])
-            remaining -= page["count"]?.int ?? 0
+            remaining -= min(max(0, page["count"]?.int ?? 0), remaining)
             if format == .csv {
                 if first { StandardStream.output.write((page["header"]?.string ?? "")) }
                 StandardStream.output.write((page["rows"]?.string ?? ""))
@@ -99,8 +101,10 @@ struct SpoolExportCommand: AsyncParsableCommand {
                 senML += page["records"]?.array ?? []
             }
             first = false
-            guard page["more"]?.boolValue == true, let last = page["last"]?.numberValue else { break }
-            after = Int64(last)
+            // A sequence number lampd sent: checked like any number from outside.
+            guard page["more"]?.boolValue == true, let last = page["last"]?.numberValue,
+                  let next = CheckedNumber.integer(last, in: ControlArgumentLimits.sequence), next > after else { break }
+            after = next
         }
         if format == .senmlJSON {
             let encoder = JSONEncoder()

@@ -91,7 +91,7 @@ struct StatusCommand: AsyncParsableCommand {
         let last = uplink["lastSuccessfulUpload"]?.stringValue ?? "never"
         lines.append("Uplink    \(uplink["state"]?.string ?? "?"); last upload \(last)")
         var counts = "          \(uplink["batchesSent"]?.int ?? 0) batches, \(uplink["recordsSent"]?.int ?? 0) records since start; acknowledged seq \(uplink["acknowledgedSequence"]?.int ?? 0)"
-        if let inFlight = uplink["inFlightSequence"]?.numberValue { counts += ", in flight \(Int(inFlight))" }
+        if let inFlight = uplink["inFlightSequence"]?.numberValue { counts += ", in flight \(CheckedNumber.clampedInteger(inFlight))" }
         lines.append(counts)
         var bytes = "          \(Human.bytes(uplink["bytesToday"]?.double ?? 0)) today"
         if let cap = uplink["maxBytesPerDay"]?.numberValue { bytes += " of \(Human.bytes(cap)) allowed" }

@@ -17,11 +17,15 @@ final class ControlTestBed: Sendable {
     /// The spool's group-commit loop (`append` waits for it).
     let loop: Task<Void, Never>
 
+    /// `identify` replaces SO_PEERCRED, to play users this test process is not.
     init(
-        maximumConnections: Int = 16, idleTimeout: Duration = .seconds(30),
+        maximumConnections: Int = 16, reservedConnections: Int = 2, idleTimeout: Duration = .seconds(30),
+        requestDeadline: Duration = .seconds(10), commandTimeLimit: Duration = .seconds(10),
         directory userDirectory: any UserDirectory = SystemUserDirectory(),
         policy: ControlPolicy = ControlPolicy(),
-        extra: [any ControlHandler] = []
+        extra: [any ControlHandler] = [],
+        logger: Logger = silentLogger,
+        identify: @escaping @Sendable (Int32) throws -> PeerCredentials = { try PeerCredentials.of(socket: $0) }
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampd-ctl-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -36,10 +40,11 @@ final class ControlTestBed: Sendable {
         for handler in extra { commands.register(handler) }
         server = ControlServer(
             configuration: ControlServerConfiguration(
-                socketPath: socketPath, maximumConnections: maximumConnections, idleTimeout: idleTimeout, policy: policy),
+                socketPath: socketPath, maximumConnections: maximumConnections, reservedConnections: reservedConnections,
+                idleTimeout: idleTimeout, requestDeadline: requestDeadline, commandTimeLimit: commandTimeLimit, policy: policy),
             commands: commands,
-            audit: ControlAuditTrail(sink: telemetry, timeSource: time, logger: silentLogger),
-            directory: userDirectory, logger: silentLogger)
+            audit: ControlAuditTrail(sink: telemetry, timeSource: time, logger: logger),
+            directory: userDirectory, logger: logger, identify: identify)
     }
 
     func start() throws { try server.start() }

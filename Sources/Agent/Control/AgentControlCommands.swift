@@ -145,8 +145,10 @@ struct StatusCommand: ControlHandler {
         if kept.contains(where: { $0.event.kind == "spool.full" }) || stats.refusedRecords > 0 || stats.lostToWriteErrors > 0 {
             problems.append("spool dropping records since lampd started: check the uplink and `lampctl spool stats`")
         }
-        if stats.maxSizeBytes > 0 && stats.usedBytes * 10 >= stats.maxSizeBytes * 9 {
-            problems.append("spool \(stats.usedBytes * 100 / stats.maxSizeBytes) % full: the uplink is not draining it")
+        // In Doubles: byte counts multiplied as integers could overflow.
+        let fullPercent = stats.maxSizeBytes > 0 ? Double(stats.usedBytes) * 100 / Double(stats.maxSizeBytes) : 0
+        if fullPercent >= 90 {
+            problems.append("spool \(CheckedNumber.clampedInteger(fullPercent.rounded(.down))) % full: the uplink is not draining it")
         }
         let snapshot = await context.lamp()
         let lamp = snapshot.map { s in
@@ -235,7 +237,9 @@ struct ReadingJSON: Encodable {
         unit = reading.unit == .none ? nil : reading.unit.rawValue
         time = reading.time.date.formatted(.iso8601)
         let sameBoot = reading.time.bootID == now.bootID && now.bootID != Timestamp.unknownBootID
-        let nanoseconds = sameBoot ? now.bootNanoseconds - reading.time.bootNanoseconds : now.utcNanoseconds - reading.time.utcNanoseconds
+        let nanoseconds = sameBoot
+            ? CheckedNumber.difference(now.bootNanoseconds, reading.time.bootNanoseconds)
+            : CheckedNumber.difference(now.utcNanoseconds, reading.time.utcNanoseconds)
         ageSeconds = max(0, (Double(nanoseconds) / 1e6).rounded() / 1000)
         quality = ReadingJSON.names(reading.quality)
     }
@@ -313,27 +317,19 @@ struct EventsCommand: ControlHandler {
     var permission: ControlPermission { .read }
     var summary: String { "recent events, oldest first; since=SERIAL or sinceSeconds=N" }
 
-    struct Arguments: Decodable {
-        /// Only events with a serial above this (the `last` of a previous answer).
-        var since: Int64?
-        /// Only events at most this many seconds old.
-        var sinceSeconds: Double?
-        /// At most this many (the newest), default 50.
-        var limit: Int?
-    }
-
     func handle(_ call: ControlCall) async throws -> JSONValue {
-        let arguments = try call.arguments(Arguments.self, command: command)
-        let limit = arguments.limit ?? 50
-        guard limit >= 0 else { throw ControlError.badArguments(command, "limit must be 0 or more") }
-        var events = context.telemetry.events(afterSerial: arguments.since ?? 0)
-        if let seconds = arguments.sinceSeconds {
-            let cutoff = context.timeSource.now().utcNanoseconds - Int64(seconds * 1e9)
+        // Every number through a checked conversion: a huge sinceSeconds once trapped lampd.
+        let since = try call.arguments.integer("since", in: ControlArgumentLimits.sequence, command: command) ?? 0
+        let age = try call.arguments.seconds("sinceSeconds", in: ControlArgumentLimits.eventAgeSeconds, command: command)
+        let limit = try call.arguments.integer("limit", in: ControlArgumentLimits.eventCount, command: command) ?? 50
+        var events = context.telemetry.events(afterSerial: since)
+        if let age {
+            let cutoff = CheckedNumber.difference(context.timeSource.now().utcNanoseconds, age.nanoseconds)
             events = events.filter { $0.event.time.utcNanoseconds >= cutoff }
         }
         let last = context.telemetry.events().last?.serial ?? 0
         return try JSONValue(encoding: [
-            "events": try JSONValue(encoding: events.suffix(limit).map(EventJSON.init)),
+            "events": try JSONValue(encoding: events.suffix(Int(limit)).map(EventJSON.init)),
             "last": .number(Double(last)),
             "capacity": .number(Double(context.telemetry.eventCapacity)),
         ])
@@ -351,24 +347,13 @@ struct SpoolExportCommand: ControlHandler {
 
     static let maximumPage = 2000
 
-    struct Arguments: Decodable {
-        var since: Int64?
-        var format: String?
-        var limit: Int?
-    }
-
     func handle(_ call: ControlCall) async throws -> JSONValue {
-        let arguments = try call.arguments(Arguments.self, command: command)
-        let format = arguments.format ?? "senml-json"
+        let format = try call.arguments.text("format", maximumCharacters: 32, command: command) ?? "senml-json"
         guard format == "senml-json" || format == "csv" else {
             throw ControlError.badArguments(command, "format \"\(format)\" is not known; use senml-json or csv")
         }
-        let limit = arguments.limit ?? 500
-        guard (1...Self.maximumPage).contains(limit) else {
-            throw ControlError.badArguments(command, "limit must be 1 to \(Self.maximumPage)")
-        }
-        let since = arguments.since ?? 0
-        guard since >= 0 else { throw ControlError.badArguments(command, "since must be 0 or a sequence number") }
+        let limit = Int(try call.arguments.integer("limit", in: 1...Int64(Self.maximumPage), command: command) ?? 500)
+        let since = try call.arguments.integer("since", in: ControlArgumentLimits.sequence, command: command) ?? 0
         let records: [SpooledRecord]
         do {
             // One more than asked, to know whether another page follows.

@@ -16,13 +16,14 @@ public struct ControlCaller: Hashable, Sendable {
     public var credentials: PeerCredentials
     /// Login name of `credentials.uid`, nil if the uid has no passwd entry.
     public var userName: String?
-    /// Unverified claims forwarded by the client (SSH user and address).
+    /// Unverified claims forwarded by the client (SSH user and address), as labels: escaped
+    /// and bounded (`ClaimedOrigin.labelled`), so they are safe in a log line or an event.
     public var claimed: ClaimedOrigin?
 
     public init(credentials: PeerCredentials, userName: String?, claimed: ClaimedOrigin?) {
         self.credentials = credentials
         self.userName = userName
-        self.claimed = claimed
+        self.claimed = claimed?.labelled
     }
 
     /// "alice (uid 1001)" or "uid 1001".
@@ -42,20 +43,6 @@ public struct ControlCall: Sendable {
     public init(arguments: JSONValue, caller: ControlCaller) {
         self.arguments = arguments
         self.caller = caller
-    }
-
-    /// Decodes the arguments as `T`; a mismatch becomes a `bad-arguments` error naming `command`.
-    public func arguments<T: Decodable>(_ type: T.Type, command: String) throws(ControlError) -> T {
-        do {
-            return try arguments.decode(T.self)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw .badArguments(command, "argument \"\(key)\" has the wrong type")
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw .badArguments(command, "argument \"\(key.stringValue)\" is missing")
-        } catch {
-            throw .badArguments(command, "arguments could not be read")
-        }
     }
 }
 
@@ -79,6 +66,14 @@ public protocol ControlHandler: Sendable {
     /// `internal` with its description. Must answer within a few hundred
     /// milliseconds: lampctl waits at most a few seconds.
     func handle(_ call: ControlCall) async throws -> JSONValue
+    /// How long the server waits for `handle` with these `arguments` before answering
+    /// `timeout`; nil (the default) means the server's `commandTimeLimit` (10 s). A command
+    /// that waits on purpose (`sync.now`) returns its own wait plus a margin.
+    func timeLimit(for arguments: JSONValue) -> Duration?
+}
+
+extension ControlHandler {
+    public func timeLimit(for arguments: JSONValue) -> Duration? { nil }
 }
 
 /// The commands a control server answers, by name.

@@ -83,12 +83,24 @@ public struct ControlResponse: Codable, Hashable, Sendable {
         self.error = error
     }
 
+    enum CodingKeys: String, CodingKey { case v, id, ok, result, error }
+
+    /// Writes `"id": null` when the id is unknown (the protocol promises the key).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(v, forKey: .v)
+        try container.encode(id ?? .null, forKey: .id)
+        try container.encode(ok, forKey: .ok)
+        try container.encodeIfPresent(result, forKey: .result)
+        try container.encodeIfPresent(error, forKey: .error)
+    }
+
     /// The response as one line of JSON, without the trailing newline.
     public func line() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a JSONValue tree cannot fail; keep a valid line even if it did.
-        return (try? encoder.encode(self)) ?? Data(#"{"v":1,"ok":false,"error":{"code":"internal","message":"response could not be encoded"}}"#.utf8)
+        return (try? encoder.encode(self)) ?? Data(#"{"error":{"code":"internal","message":"response could not be encoded"},"id":null,"ok":false,"v":1}"#.utf8)
     }
 }
 
@@ -127,8 +139,18 @@ public struct ControlError: Error, Codable, Hashable, Sendable, CustomStringConv
     public static func badArguments(_ command: String, _ detail: String) -> ControlError {
         ControlError(code: "bad-arguments", message: "\(command): \(detail)")
     }
-    /// Too many clients are connected.
-    public static func busy(limit: Int) -> ControlError {
-        ControlError(code: "busy", message: "lampd is already serving \(limit) control connections; try again in a moment")
+    /// Too many clients are connected: `limit` slots were open to this caller, `reserved` more
+    /// are kept for root and the operators group.
+    public static func busy(limit: Int, reserved: Int = 0) -> ControlError {
+        let kept = reserved > 0 ? " (\(reserved) more are kept for root and the operators group: sudo lampctl … gets one)" : ""
+        return ControlError(code: "busy", message: "lampd is already serving \(limit) control connections\(kept); try again in a moment")
+    }
+    /// A request line did not arrive whole within the server's request deadline.
+    public static func requestTimeout(_ deadline: Duration) -> ControlError {
+        ControlError(code: "request-timeout", message: "the request line did not arrive complete within \(DurationText.format(deadline)); the connection is closed — send each request as one line at once")
+    }
+    /// A command did not finish within its time limit.
+    public static func commandTimeout(_ command: String, limit: Duration) -> ControlError {
+        ControlError(code: "timeout", message: "lampd did not finish \(command) within \(DurationText.format(limit)); see `journalctl -u lampd`")
     }
 }

@@ -22,9 +22,12 @@ private func requireLighting(_ lighting: LightingService?) throws(ControlError) 
     return lighting
 }
 
-/// The technician behind a call, as overrides name them: the claimed login, else the verified user.
+/// The technician behind a call, as overrides name them: the verified user, or — when the
+/// client claims another person (the technician behind sudo) — that label, marked as claimed.
 private func technicianName(_ caller: ControlCaller) -> String {
-    caller.claimed?.user ?? caller.userName ?? "uid \(caller.credentials.uid)"
+    let verified = caller.userName ?? "uid \(caller.credentials.uid)"
+    guard let claimed = caller.claimed?.user, !claimed.isEmpty, claimed != verified else { return verified }
+    return "\(claimed) (claimed; \(caller.displayName))"
 }
 
 /// `lamp.explain`: the level, why, and what comes next.
@@ -51,29 +54,21 @@ struct LampSetCommand: ControlHandler {
     var permission: ControlPermission { .operate }
     var summary: String { "override the lamp's level for a while (level 0-100, forSeconds, rampSeconds, reason)" }
 
-    struct Arguments: Decodable {
-        var level: Int
-        /// How long the override lasts; the configured default when absent.
-        var forSeconds: Double?
-        var rampSeconds: Double?
-        var reason: String?
-    }
-
     func handle(_ call: ControlCall) async throws -> JSONValue {
+        // Arguments first: a bad one is reported whether or not this board drives a lamp.
+        guard let level = try call.arguments.integer("level", in: 0...100, command: command) else {
+            throw ControlError.badArguments(command, "argument \"level\" is missing")
+        }
+        let duration = try call.arguments.seconds("forSeconds", in: ControlArgumentLimits.overrideSeconds, command: command)
+        let ramp = try call.arguments.seconds("rampSeconds", in: ControlArgumentLimits.rampSeconds, command: command)
+        let reason = try call.arguments.text("reason", maximumCharacters: ControlArgumentLimits.reasonCharacters, command: command)
         let lighting = try requireLighting(lighting)
-        let arguments = try call.arguments(Arguments.self, command: command)
-        guard (0...100).contains(arguments.level) else {
-            throw ControlError.badArguments(command, "level \(arguments.level) is not 0 to 100")
-        }
-        if let seconds = arguments.forSeconds, !(seconds > 0 && seconds.isFinite) {
-            throw ControlError.badArguments(command, "forSeconds must be a positive number of seconds")
-        }
         let technician = technicianName(call.caller)
         let request = OverrideRequest(
-            levelPercent: arguments.level,
-            expiry: arguments.forSeconds.map { lighting.now().date.addingTimeInterval($0) },
-            rampSeconds: arguments.rampSeconds ?? 0,
-            reason: arguments.reason,
+            levelPercent: Int(level),
+            expiry: duration.map { lighting.now().date.addingTimeInterval($0.seconds) },
+            rampSeconds: ramp?.seconds ?? 0,
+            reason: reason,
             source: .technician(technician))
         let accepted: LightOverride
         do {
@@ -94,8 +89,7 @@ struct LampClearCommand: ControlHandler {
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
         let lighting = try requireLighting(lighting)
-        let who = call.caller.claimed?.user ?? call.caller.displayName
-        guard let removed = await lighting.clearOverride(by: "technician \(who)") else { return .object(["cleared": .bool(false)]) }
+        guard let removed = await lighting.clearOverride(by: "technician \(technicianName(call.caller))") else { return .object(["cleared": .bool(false)]) }
         return .object(["cleared": .bool(true), "override": try JSONValue(encoding: removed)])
     }
 }
@@ -107,19 +101,11 @@ struct LampTestCommand: ControlHandler {
     var permission: ControlPermission { .operate }
     var summary: String { "step the lamp through 0, 25, 50, 75, 100 % and off (stepSeconds each), then back to the program" }
 
-    struct Arguments: Decodable {
-        /// How long each level is held; `LampTest.defaultStepSeconds` when absent.
-        var stepSeconds: Double?
-    }
-
     func handle(_ call: ControlCall) async throws -> JSONValue {
+        // stepSeconds: how long each level is held; `LampTest.defaultStepSeconds` when absent.
+        let step = try call.arguments.seconds("stepSeconds", in: LampTest.stepSecondsRange, command: command)
+        let stepSeconds = step?.seconds ?? LampTest.defaultStepSeconds
         let lighting = try requireLighting(lighting)
-        let arguments = try call.arguments(Arguments.self, command: command)
-        let stepSeconds = arguments.stepSeconds ?? LampTest.defaultStepSeconds
-        guard LampTest.stepSecondsRange.contains(stepSeconds) else {
-            throw ControlError.badArguments(command, String(printf: "stepSeconds must be %.0f to %.0f",
-                                                            LampTest.stepSecondsRange.lowerBound, LampTest.stepSecondsRange.upperBound))
-        }
         let technician = technicianName(call.caller)
         let test: LampTest
         do {

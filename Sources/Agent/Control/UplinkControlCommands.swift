@@ -36,18 +36,23 @@ struct SyncNowCommand: ControlHandler {
     var permission: ControlPermission { .operate }
     var summary: String { "send everything pending upstream now (timeoutSeconds, default 30)" }
 
-    struct Arguments: Decodable {
-        var timeoutSeconds: Double?
+    static let defaultTimeout = Duration.seconds(30)
+    /// What the server waits beyond the requested timeout for the answer to come back.
+    static let answerMargin = Duration.seconds(3)
+
+    func timeout(_ arguments: JSONValue) throws(ControlError) -> Duration {
+        try arguments.seconds("timeoutSeconds", in: ControlArgumentLimits.syncTimeoutSeconds, command: command) ?? Self.defaultTimeout
+    }
+
+    /// The wait the client asked for (up to 600 s), not the server's 10 s default.
+    func timeLimit(for arguments: JSONValue) -> Duration? {
+        ((try? timeout(arguments)) ?? Self.defaultTimeout) + Self.answerMargin
     }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
+        let timeout = try timeout(call.arguments)
         let uplink = try requireUplink(uplink)
-        let arguments = try call.arguments(Arguments.self, command: command)
-        let timeout = arguments.timeoutSeconds ?? 30
-        guard timeout > 0, timeout <= 600 else {
-            throw ControlError.badArguments(command, "timeoutSeconds must be more than 0 and at most 600")
-        }
-        let status = await uplink.syncNow(timeout: .milliseconds(Int64(timeout * 1000)))
+        let status = await uplink.syncNow(timeout: timeout)
         return try JSONValue(encoding: status)
     }
 }

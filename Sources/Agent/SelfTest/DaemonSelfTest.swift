@@ -72,7 +72,7 @@ public struct DaemonSelfTest: Sendable {
         let stalled = heartbeats.stalled(atSeconds: ContinuousClock.processSeconds)
         checks.append(stalled.isEmpty
             ? .pass("loops", "every loop makes progress")
-            : .fail("loops", "stalled: " + stalled.map { "\($0.name) (silent \(Int($0.silentSeconds)) s)" }.joined(separator: ", ")))
+            : .fail("loops", "stalled: " + stalled.map { "\($0.name) (silent \(CheckedNumber.clampedInteger($0.silentSeconds.rounded(.down))) s)" }.joined(separator: ", ")))
         checks.append(systemdWatchdog())
         checks.append(hardwareWatchdog?() ?? .skip("watchdog.hardware", "no [watchdog] section in the configuration"))
         return checks
@@ -104,7 +104,7 @@ public struct DaemonSelfTest: Sendable {
             let advice = verdict == "did not answer" ? " — check wiring, address and baud rate" : ""
             return .fail(name, "\(which) \(verdict): \(entry.failure ?? "no answer")\(advice)")
         }
-        return .pass(name, "\(which) answered \(Int(age.rounded())) s ago")
+        return .pass(name, "\(which) answered \(CheckedNumber.clampedInteger(age)) s ago")
     }
 
     func meter(_ readings: [Reading]) -> SelfTestCheck {
@@ -131,6 +131,6 @@ public struct DaemonSelfTest: Sendable {
         guard let interval = notifier.watchdogInterval else {
             return .fail("watchdog.systemd", "the unit has no WatchdogSec=: check systemd/lampd.service")
         }
-        return .pass("watchdog.systemd", "armed, WatchdogSec=\(Int(interval.seconds)) s")
+        return .pass("watchdog.systemd", "armed, WatchdogSec=\(CheckedNumber.clampedInteger(interval.seconds.rounded(.down))) s")
     }
 }

@@ -1,0 +1,115 @@
+import FoundationEssentials
+
+/// Checked conversions of numbers that come from outside — a client's JSON, a command-line
+/// argument, a clock — into integers and durations (STYLE.md rule 15d).
+///
+/// Each returns nil for what does not fit (NaN, infinity, a fraction where a whole number is
+/// needed, a value outside the caller's range): the caller turns that into an error a
+/// technician can act on. None of them can trap.
+public enum CheckedNumber {
+    /// The largest integer a JSON number (a Double) holds exactly: 2^53 − 1.
+    public static let largestExactInteger: Int64 = 9_007_199_254_740_991
+
+    /// `value` as a whole number within `range`, or nil.
+    public static func integer(_ value: Double, in range: ClosedRange<Int64>) -> Int64? {
+        guard let whole = Int64(exactly: value), range.contains(whole) else { return nil }
+        return whole
+    }
+
+    /// `seconds` as nanoseconds if it is finite, within `range` and fits in an Int64; else nil.
+    public static func nanoseconds(seconds: Double, in range: ClosedRange<Double>) -> Int64? {
+        guard seconds.isFinite, range.contains(seconds) else { return nil }
+        return Int64(exactly: (seconds * 1e9).rounded())
+    }
+
+    /// `seconds` as a `Duration` if it is finite, within `range` and fits; else nil.
+    public static func duration(seconds: Double, in range: ClosedRange<Double>) -> Duration? {
+        nanoseconds(seconds: seconds, in: range).map { .nanoseconds($0) }
+    }
+
+    /// `value` rounded to a whole number and clamped to `Int`'s range (NaN → 0): for counts and
+    /// ages shown to a technician, where a saturated number is better than none.
+    public static func clampedInteger(_ value: Double) -> Int {
+        guard !value.isNaN else { return 0 }
+        let rounded = value.rounded()
+        // Double(Int.max) is 2^63, one more than Int.max.
+        if rounded >= Double(Int.max) { return .max }
+        if rounded <= Double(Int.min) { return .min }
+        return Int(rounded)
+    }
+
+    /// `a − b` for nanosecond timestamps, saturating instead of overflowing (a bad clock).
+    public static func difference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        guard overflow else { return result }
+        return a < b ? .min : .max
+    }
+
+    /// A number as a technician reads it in an error message: `42`, `1e+300`, `-0.5`.
+    public static func text(_ value: Double) -> String {
+        if let whole = Int64(exactly: value), whole.magnitude <= largestExactInteger.magnitude { return String(whole) }
+        return "\(value)"
+    }
+}
+
+/// The ranges control arguments must fall in (docs/control-protocol.md, "Limits"); lampctl
+/// checks its command-line arguments against the same ranges.
+public enum ControlArgumentLimits {
+    /// Sequence numbers and event serials (`since`): what a JSON number holds exactly.
+    public static let sequence: ClosedRange<Int64> = 0...CheckedNumber.largestExactInteger
+    /// `events` `sinceSeconds`: an age of at most 10 years.
+    public static let eventAgeSeconds: ClosedRange<Double> = 0...(3650 * 86_400)
+    /// `events` `limit`.
+    public static let eventCount: ClosedRange<Int64> = 0...10_000
+    /// `lamp.set` `forSeconds`: more than 0, at most 7 days (the largest `technician_maximum`);
+    /// the configured maximum then shortens it.
+    public static let overrideSeconds: ClosedRange<Double> = 0.001...(7 * 86_400)
+    /// `lamp.set` `rampSeconds`: at most one hour.
+    public static let rampSeconds: ClosedRange<Double> = 0...3600
+    /// `lamp.set` `reason`, in characters (longer is cut, marked with "…").
+    public static let reasonCharacters = 200
+    /// `sync.now` `timeoutSeconds`.
+    public static let syncTimeoutSeconds: ClosedRange<Double> = 0.001...600
+}
+
+/// A command's arguments (a JSON object) read through checked conversions: every control
+/// argument that becomes an integer or a `Duration` goes through one of these.
+extension JSONValue {
+    /// The whole-number argument `key` (a count, a limit, a sequence number): nil when absent
+    /// or null; a `bad-arguments` error naming `command` when it is not a whole number in `range`.
+    public func integer(_ key: String, in range: ClosedRange<Int64>, command: String) throws(ControlError) -> Int64? {
+        guard let value = try number(key, command: command) else { return nil }
+        guard let whole = CheckedNumber.integer(value, in: range) else {
+            throw .badArguments(command, "argument \"\(key)\" must be a whole number from \(range.lowerBound) to \(range.upperBound); \(CheckedNumber.text(value)) is not")
+        }
+        return whole
+    }
+
+    /// The seconds argument `key` as a `Duration`: nil when absent or null; a `bad-arguments`
+    /// error naming `command` when it is not a number of seconds in `range`.
+    public func seconds(_ key: String, in range: ClosedRange<Double>, command: String) throws(ControlError) -> Duration? {
+        guard let value = try number(key, command: command) else { return nil }
+        guard let duration = CheckedNumber.duration(seconds: value, in: range) else {
+            throw .badArguments(command, "argument \"\(key)\" must be a number of seconds from \(CheckedNumber.text(range.lowerBound)) to \(CheckedNumber.text(range.upperBound)); \(CheckedNumber.text(value)) is not")
+        }
+        return duration
+    }
+
+    /// The text argument `key`, escaped and cut to `maximumCharacters` (`ClientText.label`):
+    /// nil when absent or null; `bad-arguments` when it is not a string.
+    public func text(_ key: String, maximumCharacters: Int, command: String) throws(ControlError) -> String? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .string(let text)?: return ClientText.label(text, maximumCharacters: maximumCharacters)
+        default: throw .badArguments(command, "argument \"\(key)\" has the wrong type: expected a string")
+        }
+    }
+
+    private func number(_ key: String, command: String) throws(ControlError) -> Double? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .number(let value)?: return value
+        default: throw .badArguments(command, "argument \"\(key)\" has the wrong type: expected a number")
+        }
+    }
+}
