@@ -9,7 +9,7 @@ import TestSupport
 @Suite("lampd with failing storage")
 struct LightFirstProcessTests {
     enum Failure: String, CaseIterable, Sendable {
-        case spoolIsAFIFO, stateDirectoryIsDevNull, spoolIsAFolder
+        case spoolIsAFIFO, stateDirectoryCannotBeCreated, spoolIsAFolder
     }
 
     @Test("lampd starts, commands the lamp and reports the storage problem", arguments: Failure.allCases)
@@ -17,7 +17,9 @@ struct LightFirstProcessTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lampd-storage-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let state = directory.appendingPathComponent("state").path
-        let storage = failure == .stateDirectoryIsDevNull ? "/dev/null" : state
+        // `config check` refuses a state directory that is a file (/dev/null); one that cannot be
+        // created (here under /proc, read-only even for root) is only found at start.
+        let storage = failure == .stateDirectoryCannotBeCreated ? "/proc/lampd-test-state-\(UUID().uuidString.prefix(8))" : state
         let emergencyName = SpoolOpening.emergencyFileName(for: storage + "/spool.sqlite")
         defer {
             try? FileManager.default.removeItem(at: directory)
@@ -29,7 +31,7 @@ struct LightFirstProcessTests {
         switch failure {
         case .spoolIsAFIFO: #expect(mkfifo(state + "/spool.sqlite", 0o600) == 0)
         case .spoolIsAFolder: try FileManager.default.createDirectory(atPath: state + "/spool.sqlite", withIntermediateDirectories: false)
-        case .stateDirectoryIsDevNull: break
+        case .stateDirectoryCannotBeCreated: break
         }
         let config = directory.appendingPathComponent("lampd.toml")
         try SimulatedDaemon.standardConfiguration(stateDirectory: storage).write(to: config, atomically: true, encoding: .utf8)
@@ -44,8 +46,8 @@ struct LightFirstProcessTests {
             #expect(result["healthy"] as? Bool == false)
             let problems = (result["problems"] as? [String]) ?? []
             #expect(problems.contains { $0.hasPrefix("spool.unavailable: the spool cannot be used") }, "\(problems)")
-            if failure == .stateDirectoryIsDevNull {
-                #expect(problems.contains { $0.hasPrefix("storage.unavailable: the state directory /dev/null is not a folder") }, "\(problems)")
+            if failure == .stateDirectoryCannotBeCreated {
+                #expect(problems.contains { $0.hasPrefix("storage.unavailable: the state directory \(storage) cannot be created") }, "\(problems)")
             }
             let events = try await daemon.control.request("events")
             #expect("\(events)".contains("spool.unavailable"))
