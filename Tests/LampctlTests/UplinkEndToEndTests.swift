@@ -402,12 +402,18 @@ struct UplinkEndToEndTests {
             max_batch_records = 25
             initial_backoff = "100ms"
             max_backoff = "1s"
+            connect_timeout = "500ms"
+            request_timeout = "1s"
             """)
         try await rig.waitForLampd()
         try await Task.sleep(for: .seconds(8))
         let offline = try await rig.lampctl(["spool", "stats"])
         let backlog = offline["pendingReadings"] as? Int ?? 0
         #expect(backlog > 40, "\(offline)")
+        // Issue 11 #13: nothing crossed the wire, so nothing counts against max_bytes_per_day.
+        let uplink = try #require(try await rig.lampctl(["status"])["uplink"] as? [String: Any])
+        #expect(uplink["consecutiveFailures"] as? Int ?? 0 > 0, "\(uplink)")
+        #expect(uplink["bytesToday"] as? Int == 0, "bytes counted while the receiver was unreachable: \(uplink)")
 
         try await rig.startIngest(port: port)
         let deadline = ContinuousClock.now + .seconds(60)
