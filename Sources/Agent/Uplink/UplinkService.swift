@@ -33,6 +33,8 @@ public final class UplinkService: Service, Sendable {
         /// Sync requests answered so far (`UplinkTrigger.sync` numbers).
         var syncsAnswered = 0
         var lastRejectionCode: String?
+        /// The last storage alarm raised by `save`, so that a failing disk raises it once.
+        var lastStorageError: String?
     }
 
     /// Name of the loop in `LoopHeartbeats`.
@@ -96,7 +98,8 @@ public final class UplinkService: Service, Sendable {
                 ledger = try UplinkLedger.load(directory: stateDirectory)
                 break
             } catch {
-                fail(state: "rejected", "\(error)", alarm: ("uplink.state-unreadable", "\(error)"))
+                let problem = storageProblem("cannot be read", error)
+                fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
                 await trigger.wakeup.wait(upTo: .seconds(60))
                 if Task.isCancelled { return }
             }
@@ -277,7 +280,8 @@ public final class UplinkService: Service, Sendable {
             try UplinkLedger.saveBatch(signed.bytes, directory: stateDirectory)
             try next.save(directory: stateDirectory)
         } catch {
-            fail(state: "backing-off", "cannot store the batch before sending it: \(error)", alarm: ("uplink.state-unwritable", "\(error)"))
+            let problem = storageProblem("cannot be written", error)
+            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
             throw error
         }
         ledger = next
@@ -287,11 +291,33 @@ public final class UplinkService: Service, Sendable {
 
     // MARK: - helpers
 
+    /// `UplinkStatus.state` while the state directory cannot be read or written.
+    static let storageErrorState = "storage-error"
+    /// The alarm for it: a storage problem, not an uplink one (issue 11 #17).
+    static let storageAlarmKind = "storage.uplink-state"
+
+    /// The alarm text for the uplink's files in the state directory failing: where, why, and that
+    /// the receiver and the network are not the cause.
+    private func storageProblem(_ what: String, _ error: any Error) -> String {
+        "storage: the uplink's state in \(stateDirectory) \(what) (\(error)) — a full disk, a read-only file system "
+            + "or a damaged file, not the uplink: batches wait in the spool until it can be written"
+    }
+
+    /// Saves the ledger after an answer; a failure is a storage alarm (once per reason), and the
+    /// uplink goes on (the worst case after a restart is a batch sent again, which the receiver
+    /// acknowledges as a duplicate).
     private func save(_ ledger: UplinkLedger) {
         do {
             try ledger.save(directory: stateDirectory)
+            shared.withLock { $0.lastStorageError = nil }
         } catch {
+            let message = storageProblem("cannot be written", error)
+            let first = shared.withLock { s -> Bool in
+                defer { s.lastStorageError = message }
+                return s.lastStorageError != message
+            }
             logger.error("uplink state not saved", metadata: ["error": "\(error)"])
+            if first { sink.record(Event(kind: Self.storageAlarmKind, severity: .alarm, time: timeSource.now(), message: message)) }
         }
     }
 
