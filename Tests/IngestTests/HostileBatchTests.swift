@@ -69,6 +69,16 @@ struct HostileBatchTests {
         guard case .success = await fixture.receive(signer.sign(payload: pack)) else { Issue.record("a good batch was refused"); return }
     }
 
+    @Test func hugeArraysAreRefusedBeforeTheyAreDecoded() async throws {
+        defer { fixture.remove() }
+        // More records than any board sends: refused at the array's head, not after decoding 100 001 maps.
+        let tooMany = CBORValue.array([HostileSigner.record()] + Array(repeating: .map([SenMLLabel.name: "a", SenMLLabel.value: 1]), count: 100_000))
+        await expectRefused(signer.sign(protected: signer.protectedHeader(range: [1, 200_000]), payload: tooMany), .malformedPayload, containing: "payload")
+        // A protected header padded to megabytes, unsigned and unauthenticated: refused by its size.
+        let padded = signer.protectedHeader(extra: [99: .array(Array(repeating: 0, count: 2000))])
+        await expectRefused(signer.sign(protected: padded, payload: [HostileSigner.record()]), .malformedBatch, containing: "protected header")
+    }
+
     @Test func badFieldTypesAreRefusedWithTheirName() async throws {
         defer { fixture.remove() }
         await expectRefused(signer.sign(payload: [HostileSigner.record(extra: [SenMLLabel.unit: 1])]), .malformedPayload, containing: "u ")

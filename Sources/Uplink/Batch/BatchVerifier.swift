@@ -152,7 +152,9 @@ public enum BatchVerifier {
     /// `crit`, a kid and a device id in the protected header.
     public static func open(bytes: some Collection<UInt8>) throws(UplinkError) -> SignedEnvelope {
         let bytes = Array(bytes)
-        let message = try decodeCBOR(bytes, what: "batch")
+        // Nothing here is signed yet: four items at the top, an empty unprotected map, and a small
+        // protected header, so that an unauthenticated body cannot make the decoder allocate much.
+        let message = try decodeCBOR(bytes, what: "batch", maximumLength: 4)
         guard case .tagged(COSEHeader.sign1Tag, .array(let parts)) = message, parts.count == 4 else {
             throw UplinkError(.malformedBatch, "not a tagged COSE_Sign1: expected tag 18 around an array of 4 items")
         }
@@ -168,7 +170,11 @@ public enum BatchVerifier {
             throw UplinkError(
                 .malformedBatch, "the unprotected header holds \(unprotected.count) entries: it must be the empty map (nothing unsigned is accepted)")
         }
-        guard case .map(let protected) = try decodeCBOR(protectedBytes, what: "protected header") else {
+        guard protectedBytes.count <= maximumProtectedHeaderBytes else {
+            throw UplinkError(
+                .malformedBatch, "the protected header has \(protectedBytes.count) bytes, more than the \(maximumProtectedHeaderBytes) a lampd header can need")
+        }
+        guard case .map(let protected) = try decodeCBOR(protectedBytes, what: "protected header", maximumLength: 16) else {
             throw UplinkError(.malformedBatch, "the protected header is not a map")
         }
         guard protected[COSEHeader.algorithm]?.int64 == COSEHeader.edDSA else {
@@ -189,9 +195,15 @@ public enum BatchVerifier {
                               protected: protected, payload: payload, signature: signature)
     }
 
-    static func decodeCBOR(_ bytes: [UInt8], what: String) throws(UplinkError) -> CBORValue {
+    /// The largest protected header accepted (lampd's is about 90 bytes).
+    public static let maximumProtectedHeaderBytes = 1024
+    /// The most records (and fields of one record) a pack may hold: lampd's `max_batch_records`
+    /// goes up to 100 000.
+    public static let maximumRecords = 100_000
+
+    static func decodeCBOR(_ bytes: [UInt8], what: String, maximumLength: Int) throws(UplinkError) -> CBORValue {
         do {
-            return try CBORDecoder().decode(bytes)
+            return try CBORDecoder(maximumLength: maximumLength).decode(bytes)
         } catch {
             throw UplinkError(.malformedBatch, "the \(what) is not well-formed CBOR", underlying: error)
         }
@@ -209,7 +221,7 @@ enum SenMLPackReader {
     static func records(_ payload: [UInt8]) throws(UplinkError) -> [BatchRecord] {
         let pack: CBORValue
         do {
-            pack = try CBORDecoder().decode(payload)
+            pack = try CBORDecoder(maximumLength: BatchVerifier.maximumRecords).decode(payload)
         } catch {
             throw UplinkError(.malformedPayload, "the payload is not well-formed CBOR", underlying: error)
         }
