@@ -194,6 +194,25 @@ struct UplinkServiceTests {
         #expect(receiver.state.withLock { $0.records.count } == 10)
     }
 
+    /// A batch refused as malformed is refused forever (its bytes never change): holding it would
+    /// stop every later reading. After a few refusals it is set aside, kept on disk, with an alarm.
+    @Test func aBatchRefusedAsMalformedIsSetAsideAndTheUplinkGoesOn() async throws {
+        let fixture = try await UplinkFixture(readings: 10)
+        let receiver = ScriptedReceiver(publicKey: fixture.key.publicKey)
+        receiver.inject(Array(repeating: .reject(400, "malformed-payload"), count: UplinkService.refusalsBeforeSettingAside))
+        let service = fixture.service(receiver, { $0.maxBackoff = .milliseconds(30); $0.maxBatchRecords = 5 })
+        _ = Task { await service.syncNow(timeout: .seconds(5)) }
+        try await fixture.run(service) { (try? await fixture.pending()) == 0 }
+        let attempts = receiver.state.withLock { $0.attempts.map(\.sequence) }
+        #expect(attempts == Array(repeating: 1, count: UplinkService.refusalsBeforeSettingAside) + [2], "\(attempts)")
+        #expect(receiver.state.withLock { $0.records.count } == 5)   // the other batch's records
+        #expect(receiver.state.withLock { $0.gaps } == [2])           // the receiver sees batch 1 missing
+        let kept = try Data(contentsOf: URL(fileURLWithPath: fixture.directory + "/uplink-refused-1.cose"))
+        #expect(try BatchVerifier.verify(bytes: [UInt8](kept), publicKey: fixture.key.publicKey).records.count == 5)
+        #expect(fixture.recorder.events.filter { $0.kind == "uplink.batch-set-aside" }.count == 1)
+        #expect(service.status().state == "idle" && service.status().acknowledgedSequence == 2)
+    }
+
     @Test func theDailyCapHoldsOrdinaryBatchesButNotUrgentOnes() async throws {
         let fixture = try await UplinkFixture(readings: 300)
         let receiver = ScriptedReceiver(publicKey: fixture.key.publicKey)

@@ -112,6 +112,7 @@ public final class UplinkService: Service, Sendable {
         var backlog = ledger.inFlight != nil       // send again without waiting for the window
         var urgentThrough: Int64 = 0               // spool sequence up to which an urgent record waits
         var acknowledgedSpool = ledger.inFlight.map { $0.firstSpoolSequence - 1 } ?? 0
+        var permanentRefusals: (sequence: UInt64, count: Int) = (0, 0)   // the same batch refused as malformed
 
         while !Task.isCancelled {
             heartbeats.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
@@ -221,6 +222,21 @@ public final class UplinkService: Service, Sendable {
             case .rejected(let status, let code, let message):
                 failures += 1
                 notBefore = clock.now + configuration.maxBackoff
+                if DeliveryOutcome.isMalformed(status: status, code: code) {
+                    permanentRefusals = permanentRefusals.sequence == signed.sequence ? (signed.sequence, permanentRefusals.count + 1) : (signed.sequence, 1)
+                    if permanentRefusals.count >= Self.refusalsBeforeSettingAside,
+                       await setAside(signed, recordCount: recordCount, ledger: &ledger, reason: "HTTP \(status) \(code): \(message)") {
+                        acknowledgedSpool = signed.lastSpoolSequence
+                        failures = 0
+                        notBefore = clock.now
+                        backlog = true
+                        update(ledger) { s in
+                            s.state = "sending"
+                            s.consecutiveFailures = 0
+                        }
+                        continue
+                    }
+                }
                 save(ledger)
                 let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
                 let firstTime = shared.withLock { s -> Bool in
@@ -287,6 +303,38 @@ public final class UplinkService: Service, Sendable {
         ledger = next
         shared.withLock { $0.status.kid = key.publicKey.kidHex }
         return (signed, records.count)
+    }
+
+    /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.
+    static let refusalsBeforeSettingAside = 3
+
+    /// A batch the receiver refused as malformed several times in a row will be refused forever (the
+    /// bytes do not change), and holding it would stop every later reading from going upstream. It
+    /// is kept in the state directory as `uplink-refused-<sequence>.cose` (signed, for a technician
+    /// or the city to inspect), its records leave the spool, an alarm says so, and the next batch
+    /// goes out under the next sequence, so the receiver reports the gap. Returns false (nothing
+    /// changed) when the copy cannot be written: then the batch stays in flight.
+    private func setAside(_ batch: SignedBatch, recordCount: Int, ledger: inout UplinkLedger, reason: String) async -> Bool {
+        let path = FilePaths.join(stateDirectory, "uplink-refused-\(batch.sequence).cose")
+        do {
+            try DurableFile.replace(path: path, with: batch.bytes)
+        } catch {
+            let problem = storageProblem("cannot be written", error)
+            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
+            return false
+        }
+        do {
+            try await spool.acknowledge(throughSequence: batch.lastSpoolSequence)
+        } catch {
+            logger.error("set-aside batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
+        }
+        ledger.inFlight = nil
+        save(ledger)
+        let message = "receiver refused batch \(batch.sequence) as malformed \(Self.refusalsBeforeSettingAside) times (\(reason)); "
+            + "its \(recordCount) records are kept in \(path), not upstream — the uplink goes on with the next batch"
+        logger.critical("\(message)")
+        sink.record(Event(kind: "uplink.batch-set-aside", severity: .alarm, value: .string(path), time: timeSource.now(), message: message))
+        return true
     }
 
     // MARK: - helpers
