@@ -307,6 +307,10 @@ public final class UplinkService: Service, Sendable {
 
     /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.
     static let refusalsBeforeSettingAside = 3
+    /// At most this many set-aside batches are kept: beyond them the receiver probably refuses
+    /// everything (a version mismatch), and the batch stays in flight, its records in the bounded
+    /// spool, until a technician looks (the disk stays bounded).
+    static let maximumSetAsideBatches = 10
 
     /// A batch the receiver refused as malformed several times in a row will be refused forever (the
     /// bytes do not change), and holding it would stop every later reading from going upstream. It
@@ -316,6 +320,12 @@ public final class UplinkService: Service, Sendable {
     /// changed) when the copy cannot be written: then the batch stays in flight.
     private func setAside(_ batch: SignedBatch, recordCount: Int, ledger: inout UplinkLedger, reason: String) async -> Bool {
         let path = FilePaths.join(stateDirectory, "uplink-refused-\(batch.sequence).cose")
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory))?
+            .filter { $0.hasPrefix("uplink-refused-") && $0.hasSuffix(".cose") }.count ?? 0
+        guard kept < Self.maximumSetAsideBatches else {
+            logger.error("batch refused as malformed, not set aside: \(kept) refused batches are kept in \(stateDirectory) already")
+            return false
+        }
         do {
             try DurableFile.replace(path: path, with: batch.bytes)
         } catch {
