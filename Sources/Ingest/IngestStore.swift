@@ -110,7 +110,7 @@ public final class IngestStore: Sendable {
                     arguments: [
                         batch.deviceID, kidHex, sequence, Data(batch.hash), Data(batch.previousHash),
                         batch.firstSpoolSequence, batch.lastSpoolSequence, batch.records.count,
-                        Int64((receivedAt.timeIntervalSince1970 * 1000).rounded()),
+                        Self.milliseconds(receivedAt),
                         gap.flatMap { Int64(exactly: $0.expected) }, gap?.note, Data(bytes),
                     ])
                 try db.execute(
@@ -135,6 +135,14 @@ public final class IngestStore: Sendable {
         } catch {
             throw IngestError(.storeFailed, "storing the batch failed: \(error)")
         }
+    }
+
+    /// Unix milliseconds of the receiver's clock, which may hold any date: clamped to what an
+    /// `Int64` holds (NaN is 0) instead of trapping.
+    static func milliseconds(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1000).rounded()
+        guard !value.isNaN else { return 0 }
+        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
     }
 
     /// The first synchronised record with a boot time of each boot in `records`.

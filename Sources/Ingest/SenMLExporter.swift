@@ -116,7 +116,11 @@ public struct SenMLExporter: Sendable {
         var nanoseconds: Int64? = record.utcNanoseconds
         if !record.isClockSynchronised {
             nanoseconds = record.boot.flatMap { boot in
-                anchors[boot.bootID].map { $0.utcNanoseconds &+ (boot.bootNanoseconds &- $0.bootNanoseconds) }
+                // Checked: a hostile anchor or boot time leaves the time unknown instead of wrapping.
+                anchors[boot.bootID].flatMap { anchor in
+                    let (sinceAnchor, overflow) = boot.bootNanoseconds.subtractingReportingOverflow(anchor.bootNanoseconds)
+                    return overflow ? nil : CheckedTime.sum(anchor.utcNanoseconds, sinceAnchor)
+                }
             }
         }
         if filter.since != nil || filter.until != nil {

@@ -21,12 +21,32 @@ public struct SystemTimeSource: TimeSource {
     }
 
     public func now() -> Timestamp {
-        Timestamp(
-            utcNanoseconds: Self.nanoseconds(CLOCK_REALTIME),
-            bootNanoseconds: Self.nanoseconds(CLOCK_BOOTTIME),
+        Self.timestamp(
+            realtime: Self.read(CLOCK_REALTIME), boottime: Self.read(CLOCK_BOOTTIME), bootID: bootID,
+            kernelSynchronised: Self.isKernelClockSynchronised())
+    }
+
+    /// The timestamp for two clock readings. The clock is an input like any other (a board's RTC
+    /// may hold any date): a wall clock before 1970 or after 2262-04-11T23:47:16Z, which
+    /// nanoseconds in an `Int64` cannot hold, is clamped into that range and reported as
+    /// unsynchronised, whatever the kernel says — readings then carry their boot time, as with any
+    /// unsynchronised clock, and the lamp falls back as it does without a valid clock.
+    static func timestamp(realtime: timespec, boottime: timespec, bootID: UUID, kernelSynchronised: Bool) -> Timestamp {
+        let utc = nanoseconds(realtime)
+        let boot = nanoseconds(boottime)
+        let utcInRange = utc.flatMap { (0...Timestamp.latestUTCNanoseconds).contains($0) ? $0 : nil }
+        return Timestamp(
+            utcNanoseconds: utcInRange ?? (realtime.tv_sec < 0 ? 0 : Timestamp.latestUTCNanoseconds),
+            bootNanoseconds: boot.map { max(0, $0) } ?? (boottime.tv_sec < 0 ? 0 : Int64.max),
             bootID: bootID,
-            isClockSynchronised: Self.isKernelClockSynchronised()
+            isClockSynchronised: kernelSynchronised && utcInRange != nil
         )
+    }
+
+    /// A `timespec` in nanoseconds; nil when it does not fit an `Int64`.
+    private static func nanoseconds(_ time: timespec) -> Int64? {
+        guard let seconds = Int64(exactly: time.tv_sec), let fraction = Int64(exactly: time.tv_nsec) else { return nil }
+        return CheckedTime.nanoseconds(seconds: seconds, plus: fraction)
     }
 
     /// Asks the kernel (adjtimex with modes = 0, read-only, no privileges needed) whether its
@@ -71,9 +91,9 @@ public struct SystemTimeSource: TimeSource {
         return text.split(whereSeparator: \.isWhitespace).first.flatMap { UUID(uuidString: String($0)) }
     }
 
-    private static func nanoseconds(_ clock: clockid_t) -> Int64 {
+    private static func read(_ clock: clockid_t) -> timespec {
         var ts = timespec()
         clock_gettime(clock, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        return ts
     }
 }

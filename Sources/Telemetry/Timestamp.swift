@@ -28,6 +28,10 @@ public struct Timestamp: Hashable, Sendable {
     /// The wall-clock time as a `Date` (only meaningful if `isClockSynchronised`).
     public var date: Date { Date(timeIntervalSince1970: Double(utcNanoseconds) / 1e9) }
 
+    /// The latest wall-clock time a timestamp holds: 2262-04-11T23:47:16.854775807Z (`Int64.max`
+    /// nanoseconds). A clock beyond it, or before 1970, is reported as unsynchronised (`SystemTimeSource`).
+    public static let latestUTCNanoseconds = Int64.max
+
     /// The boot id used when the kernel's boot id cannot be read.
     public static let unknownBootID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 import Uplink
 
 /// HTTPS POST of batches with AsyncHTTPClient (docs/uplink.md §6): the configured CA bundle,
@@ -57,19 +58,26 @@ public final class HTTPBatchTransport: BatchTransport {
         request.headers.add(name: "X-Lampd-Device", value: deviceID)
         request.headers.add(name: "X-Lampd-Sequence", value: String(batch.sequence))
         request.headers.add(name: "Content-Length", value: String(body.count))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        var wireBytes = Self.requestHeadBytes(request, url: configuration.url) + body.count
+        let sent = RequestSent()
+        request.body = .stream(WatchedBody(buffer: ByteBuffer(bytes: body), sent: sent), length: .known(Int64(body.count)))
+        let requestBytes = Self.requestHeadBytes(request, url: configuration.url) + body.count
+        // Only bytes that went out count against `max_bytes_per_day` (issue 11 #13): a refused or
+        // timed-out connection sends no request.
+        var wireBytes: Int { sent.value ? requestBytes : 0 }
         let deadline = NIODeadline.now() + .nanoseconds((configuration.connectTimeout + configuration.requestTimeout).nanoseconds)
         do {
             let response = try await client.execute(request, deadline: deadline)
-            let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes)
-            wireBytes += Self.responseHeadBytes(response) + bytes.readableBytes
-            let outcome = DeliveryOutcome.classify(
-                status: Int(response.status.code), body: Array(bytes.readableBytesView),
-                retryAfterHeader: response.headers.first(name: "Retry-After"), batch: batch, now: Date())
-            return (outcome, wireBytes)
-        } catch let error as NIOTooManyBytesError {
-            return (.retry(reason: "the answer is longer than \(Self.maximumResponseBytes) bytes: not an acknowledgement (\(error))", retryAfter: nil), wireBytes)
+            let responseHead = Self.responseHeadBytes(response)
+            do {
+                let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes)
+                let outcome = DeliveryOutcome.classify(
+                    status: Int(response.status.code), body: Array(bytes.readableBytesView),
+                    retryAfterHeader: response.headers.first(name: "Retry-After"), batch: batch, now: Date())
+                return (outcome, wireBytes + responseHead + bytes.readableBytes)
+            } catch let error as NIOTooManyBytesError {
+                return (.retry(reason: "the answer is longer than \(Self.maximumResponseBytes) bytes: not an acknowledgement (\(error))", retryAfter: nil),
+                        wireBytes + responseHead + Self.maximumResponseBytes)
+            }
         } catch {
             return (.retry(reason: Self.describe(error), retryAfter: nil), wireBytes)
         }
@@ -111,4 +119,34 @@ public final class HTTPBatchTransport: BatchTransport {
         for (name, value) in response.headers { count += name.utf8.count + 2 + value.utf8.count + 2 }
         return count + 2
     }
+}
+
+/// Whether AsyncHTTPClient took the request body: it does so only once a connection is open and
+/// the request head was written to it, so until then no byte of the request left the board.
+final class RequestSent: Sendable {
+    private let taken = Atomic<Bool>(false)
+
+    func mark() { taken.store(true, ordering: .relaxed) }
+    var value: Bool { taken.load(ordering: .relaxed) }
+}
+
+/// A request body of one buffer that marks `sent` when AsyncHTTPClient pulls it.
+struct WatchedBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let buffer: ByteBuffer
+    let sent: RequestSent
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var buffer: ByteBuffer?
+        let sent: RequestSent
+
+        mutating func next() async -> ByteBuffer? {
+            guard let buffer else { return nil }
+            self.buffer = nil
+            sent.mark()
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer, sent: sent) }
 }

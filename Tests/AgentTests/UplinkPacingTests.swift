@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Uplink
 @testable import Agent
 
@@ -40,6 +41,38 @@ struct UplinkPacingTests {
         #expect(UplinkBackoff.parseRetryAfter("Wed, 21 Oct 2015 07:00:00 GMT", now: now) == .zero)
         #expect(UplinkBackoff.parseRetryAfter("-5", now: now) == nil)
         #expect(UplinkBackoff.parseRetryAfter("soon", now: now) == nil)
+    }
+
+    /// Issue 11 #2: a far-future date (or a huge number) in `Retry-After` trapped lampd, and the
+    /// batch resent after the restart trapped it again.
+    @Test func aRetryAfterFarInTheFutureIsCappedAtAnHourNotATrap() {
+        let now = Date(timeIntervalSince1970: 1_445_412_480)
+        for header in ["Fri, 31 Dec 9999 23:59:59 GMT", "Fri Dec 31 23:59:59 9999", "Friday, 31-Dec-69 23:59:59 GMT",
+                       "99999999999999999999999", "9223372036854775807", "9300000000"] {
+            #expect(classify(503, "", retryAfter: header) == .retry(reason: "receiver busy (HTTP 503)", retryAfter: .seconds(3600)), "\(header)")
+            #expect(UplinkBackoff.parseRetryAfter(header, now: now) == UplinkBackoff.maximumRetryAfter, "\(header)")
+        }
+        // Far in the past: no wait beyond the ordinary backoff.
+        #expect(UplinkBackoff.parseRetryAfter("Mon Jan  1 00:00:00 0001", now: now) == .zero)
+        #expect(UplinkBackoff.parseRetryAfter("Sat, 01 Jan 0000 00:00:00 GMT", now: now) == .zero)
+        // Only digits are delay-seconds (RFC 9110 §10.2.3).
+        for header in ["+5", "5.5", "0x10", "1e3", "", " "] {
+            #expect(UplinkBackoff.parseRetryAfter(header, now: now) == nil, "\(header)")
+        }
+    }
+
+    @Test func backoffFromAnyConfigurationStaysWithinItsCeiling() {
+        var random = SeededRandom(seed: 7)
+        for (initial, maximum) in [(Duration.seconds(Int64.max), Duration.seconds(Int64.max)), (.zero, .zero),
+                                   (.seconds(-5), .seconds(-1)), (.seconds(1), .seconds(Int64.max))] {
+            let backoff = UplinkBackoff(initial: initial, maximum: maximum)
+            for failures in [Int.min, -1, 0, 1, 2, 63, 64, 1000, Int.max] {
+                let ceiling = backoff.ceiling(afterFailures: failures)
+                #expect(ceiling >= .zero && ceiling <= UplinkBackoff.longestCeiling)
+                let wait = backoff.wait(afterFailures: failures, retryAfter: .seconds(Int64.max), using: &random)
+                #expect(wait >= .zero && wait <= max(ceiling, UplinkBackoff.maximumRetryAfter))
+            }
+        }
     }
 
     @Test func dailyBudgetRestartsAtUTCMidnight() {

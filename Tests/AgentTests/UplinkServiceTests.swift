@@ -194,6 +194,25 @@ struct UplinkServiceTests {
         #expect(receiver.state.withLock { $0.records.count } == 10)
     }
 
+    /// A batch refused as malformed is refused forever (its bytes never change): holding it would
+    /// stop every later reading. After a few refusals it is set aside, kept on disk, with an alarm.
+    @Test func aBatchRefusedAsMalformedIsSetAsideAndTheUplinkGoesOn() async throws {
+        let fixture = try await UplinkFixture(readings: 10)
+        let receiver = ScriptedReceiver(publicKey: fixture.key.publicKey)
+        receiver.inject(Array(repeating: .reject(400, "malformed-payload"), count: UplinkService.refusalsBeforeSettingAside))
+        let service = fixture.service(receiver, { $0.maxBackoff = .milliseconds(30); $0.maxBatchRecords = 5 })
+        _ = Task { await service.syncNow(timeout: .seconds(5)) }
+        try await fixture.run(service) { (try? await fixture.pending()) == 0 }
+        let attempts = receiver.state.withLock { $0.attempts.map(\.sequence) }
+        #expect(attempts == Array(repeating: 1, count: UplinkService.refusalsBeforeSettingAside) + [2], "\(attempts)")
+        #expect(receiver.state.withLock { $0.records.count } == 5)   // the other batch's records
+        #expect(receiver.state.withLock { $0.gaps } == [2])           // the receiver sees batch 1 missing
+        let kept = try Data(contentsOf: URL(fileURLWithPath: fixture.directory + "/uplink-refused-1.cose"))
+        #expect(try BatchVerifier.verify(bytes: [UInt8](kept), publicKey: fixture.key.publicKey).records.count == 5)
+        #expect(fixture.recorder.events.filter { $0.kind == "uplink.batch-set-aside" }.count == 1)
+        #expect(service.status().state == "idle" && service.status().acknowledgedSequence == 2)
+    }
+
     @Test func theDailyCapHoldsOrdinaryBatchesButNotUrgentOnes() async throws {
         let fixture = try await UplinkFixture(readings: 300)
         let receiver = ScriptedReceiver(publicKey: fixture.key.publicKey)
@@ -217,6 +236,67 @@ struct UplinkServiceTests {
         _ = try? await task.value
         #expect(try await fixture.pending() == 0)
         #expect(receiver.state.withLock { $0.records.contains { if case .event(kind: "door.opened", _) = $0.kind { true } else { false } } })
+    }
+
+    /// Issue 11 #17: a full (or read-only) state directory was reported as an uplink problem
+    /// ("backing-off", an `uplink.` alarm). It is a storage problem, and says so.
+    @Test func aStateDirectoryThatCannotBeWrittenIsAStorageProblemNotAnUplinkOne() async throws {
+        let fixture = try await UplinkFixture(readings: 5)
+        // DurableFile cannot create its temporary file where a directory stands (this works as root too).
+        let blocker = fixture.directory + "/.uplink-inflight.cose.\(getpid()).tmp"
+        try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+        let receiver = ScriptedReceiver(publicKey: fixture.key.publicKey)
+        let service = fixture.service(receiver)
+        _ = Task { await service.syncNow(timeout: .seconds(5)) }
+        try await fixture.run(service) { service.status().lastError != nil }
+        let status = service.status()
+        #expect(status.state == "storage-error", "\(status)")
+        #expect(status.lastError?.contains(fixture.directory) == true, "\(status.lastError ?? "")")
+        let alarms = fixture.recorder.events.filter { $0.severity == .alarm }
+        #expect(alarms.map(\.kind) == ["storage.uplink-state"], "\(alarms)")
+        #expect(alarms.first?.message.contains("not the uplink") == true, "\(alarms.first?.message ?? "")")
+        #expect(receiver.state.withLock { $0.attempts }.isEmpty)
+        #expect(try await fixture.pending() == 5)
+        // Once the directory can be written again, the batch goes out.
+        try FileManager.default.removeItem(atPath: blocker)
+        _ = Task { await service.syncNow(timeout: .seconds(5)) }
+        try await fixture.run(service) { (try? await fixture.pending()) == 0 }
+    }
+
+    /// The ledger is a file: whatever it holds, lampd must not trap on it (a sequence at UInt64.max,
+    /// a spool range at Int64.min, a negative byte count), and must say what is wrong.
+    @Test func aLedgerWithImpossibleNumbersIsRefusedWithAReason() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let hash = String(repeating: "ab", count: 32)
+        func inFlight(_ sequence: Any, _ first: Any, _ last: Any, _ count: Any) -> [String: Any] {
+            ["inFlight": ["sequence": sequence, "kidHex": "21fe31dfa154a261", "hashHex": hash, "firstSpoolSequence": first,
+                          "lastSpoolSequence": last, "recordCount": count]]
+        }
+        let sane: [String: Any] = ["version": 1, "kidHex": "21fe31dfa154a261", "lastSequence": 1, "lastHashHex": hash,
+                                   "acknowledgedSequence": 0, "budget": ["day": "", "bytes": 0]]
+        for (what, fields) in [
+            ("sequence", ["lastSequence": UInt64.max] as [String: Any]),
+            ("sequence", inFlight(0, 1, 2, 2)),
+            ("spool range", inFlight(1, Int64.min, 2, 2)),
+            ("spool range", inFlight(1, 5, 3, 1)),
+            ("record", inFlight(1, 1, 2, 3)),
+            ("bytes", ["budget": ["day": "2026-12-06", "bytes": -5]]),
+        ] {
+            let text = try JSONSerialization.data(withJSONObject: sane.merging(fields) { _, new in new })
+            try text.write(to: URL(fileURLWithPath: directory + "/uplink-state.json"))
+            do {
+                let ledger = try UplinkLedger.load(directory: directory)
+                Issue.record("\(what): loaded \(ledger)")
+            } catch {
+                #expect("\(error)".contains(what), "\(error)")
+            }
+        }
+        // A sane one loads.
+        try Data(#"{"version":1,"kidHex":"","lastSequence":3,"lastHashHex":"","acknowledgedSequence":3,"budget":{"day":"","bytes":0}}"#.utf8)
+            .write(to: URL(fileURLWithPath: directory + "/uplink-state.json"))
+        #expect(try UplinkLedger.load(directory: directory).lastSequence == 3)
     }
 
     @Test func withoutAKeyTheUplinkWaitsAndSaysWhy() async throws {

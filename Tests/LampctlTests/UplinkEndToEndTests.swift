@@ -376,6 +376,8 @@ struct UplinkEndToEndTests {
                 max_batch_records = 25
                 initial_backoff = "100ms"
                 max_backoff = "1s"
+                connect_timeout = "500ms"
+                request_timeout = "1s"
                 """)
             let daemon = try #require(rig.lampd)
             try await daemon.waitFor("a backlog of more than 40 readings", asking: "spool.stats") {
@@ -384,6 +386,10 @@ struct UplinkEndToEndTests {
             let offline = try await rig.lampctl(["spool", "stats"])
             let backlog = offline["pendingReadings"] as? Int ?? 0
             #expect(backlog > 40, "\(offline)")
+            // Issue 11 #13: nothing crossed the wire, so nothing counts against max_bytes_per_day.
+            let uplink = try #require(try await rig.lampctl(["status"])["uplink"] as? [String: Any])
+            #expect(uplink["consecutiveFailures"] as? Int ?? 0 > 0, "\(uplink)")
+            #expect(uplink["bytesToday"] as? Int == 0, "bytes counted while the receiver was unreachable: \(uplink)")
 
             try await rig.startIngest(port: port)
             var stored = 0

@@ -56,6 +56,13 @@ public enum DeliveryOutcome: Sendable, Equatable {
         }
     }
 
+    /// Whether a refusal says the batch's bytes themselves are wrong (400 `malformed-batch` or
+    /// `malformed-payload`): sending the same bytes again cannot succeed. Other refusals (an
+    /// unenrolled key, a proxy's media-type rule, a body over a limit) can be fixed upstream.
+    public static func isMalformed(status: Int, code: String) -> Bool {
+        status == 400 && (code == "malformed-batch" || code == "malformed-payload")
+    }
+
     private static func describe(_ object: [String: JSONValue]?) -> String {
         guard let code = object?["error"]?.stringValue else { return "" }
         return ": \(code)"

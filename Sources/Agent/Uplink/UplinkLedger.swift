@@ -50,11 +50,39 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
     public static func load(directory: String) throws -> UplinkLedger {
         let path = FilePaths.join(directory, stateFileName)
         guard FileManager.default.fileExists(atPath: path) else { return UplinkLedger() }
+        let advice = "it holds the uplink's hash chain. Move it aside to start a new chain — the receiver will then flag this pole's next batch as a gap"
+        let ledger: UplinkLedger
         do {
-            return try JSONDecoder().decode(UplinkLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            ledger = try JSONDecoder().decode(UplinkLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw AgentError("\(path) cannot be read (\(error)); it holds the uplink's hash chain. Move it aside to start a new chain — the receiver will then flag this pole's next batch as a gap")
+            throw AgentError("\(path) cannot be read (\(error)); \(advice)")
         }
+        if let problem = ledger.problem {
+            throw AgentError("\(path) holds \(problem); \(advice)")
+        }
+        return ledger
+    }
+
+    /// What makes a decoded ledger impossible, nil if nothing: the file may hold any number, and the
+    /// uplink adds to and subtracts from these (next sequence, spool sequence before the batch).
+    var problem: String? {
+        let largestSequence = UInt64(Int64.max)  // what a receiver stores (docs/uplink.md §4)
+        if lastSequence >= largestSequence { return "last batch sequence \(lastSequence), at or past \(largestSequence)" }
+        if acknowledgedSequence > largestSequence { return "acknowledged sequence \(acknowledgedSequence), past \(largestSequence)" }
+        if !lastHashHex.isEmpty, [UInt8](hexString: lastHashHex)?.count != 32 { return "a last batch hash that is not 64 hex digits" }
+        if budget.bytes < 0 { return "a negative count of today's bytes (\(budget.bytes))" }
+        guard let inFlight else { return nil }
+        if inFlight.sequence < 1 || inFlight.sequence > largestSequence {
+            return "in-flight batch sequence \(inFlight.sequence), outside 1…\(largestSequence)"
+        }
+        if inFlight.firstSpoolSequence < 1 || inFlight.lastSpoolSequence < inFlight.firstSpoolSequence {
+            return "in-flight spool range [\(inFlight.firstSpoolSequence), \(inFlight.lastSpoolSequence)], not 1 ≤ first ≤ last"
+        }
+        // firstSpoolSequence ≥ 1, so the subtraction cannot overflow.
+        if inFlight.recordCount < 1 || inFlight.recordCount - 1 > inFlight.lastSpoolSequence - inFlight.firstSpoolSequence {
+            return "in-flight record count \(inFlight.recordCount), which its spool range cannot hold"
+        }
+        return nil
     }
 
     /// Writes the ledger durably.

@@ -33,6 +33,8 @@ public final class UplinkService: Service, Sendable {
         /// Sync requests answered so far (`UplinkTrigger.sync` numbers).
         var syncsAnswered = 0
         var lastRejectionCode: String?
+        /// The last storage alarm raised by `save`, so that a failing disk raises it once.
+        var lastStorageError: String?
     }
 
     /// Name of the loop in `LoopHeartbeats`.
@@ -96,7 +98,8 @@ public final class UplinkService: Service, Sendable {
                 ledger = try UplinkLedger.load(directory: stateDirectory)
                 break
             } catch {
-                fail(state: "rejected", "\(error)", alarm: ("uplink.state-unreadable", "\(error)"))
+                let problem = storageProblem("cannot be read", error)
+                fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
                 await trigger.wakeup.wait(upTo: .seconds(60))
                 if Task.isCancelled { return }
             }
@@ -109,6 +112,7 @@ public final class UplinkService: Service, Sendable {
         var backlog = ledger.inFlight != nil       // send again without waiting for the window
         var urgentThrough: Int64 = 0               // spool sequence up to which an urgent record waits
         var acknowledgedSpool = ledger.inFlight.map { $0.firstSpoolSequence - 1 } ?? 0
+        var permanentRefusals: (sequence: UInt64, count: Int) = (0, 0)   // the same batch refused as malformed
 
         while !Task.isCancelled {
             heartbeats.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
@@ -218,6 +222,21 @@ public final class UplinkService: Service, Sendable {
             case .rejected(let status, let code, let message):
                 failures += 1
                 notBefore = clock.now + configuration.maxBackoff
+                if DeliveryOutcome.isMalformed(status: status, code: code) {
+                    permanentRefusals = permanentRefusals.sequence == signed.sequence ? (signed.sequence, permanentRefusals.count + 1) : (signed.sequence, 1)
+                    if permanentRefusals.count >= Self.refusalsBeforeSettingAside,
+                       await setAside(signed, recordCount: recordCount, ledger: &ledger, reason: "HTTP \(status) \(code): \(message)") {
+                        acknowledgedSpool = signed.lastSpoolSequence
+                        failures = 0
+                        notBefore = clock.now
+                        backlog = true
+                        update(ledger) { s in
+                            s.state = "sending"
+                            s.consecutiveFailures = 0
+                        }
+                        continue
+                    }
+                }
                 save(ledger)
                 let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
                 let firstTime = shared.withLock { s -> Bool in
@@ -277,7 +296,8 @@ public final class UplinkService: Service, Sendable {
             try UplinkLedger.saveBatch(signed.bytes, directory: stateDirectory)
             try next.save(directory: stateDirectory)
         } catch {
-            fail(state: "backing-off", "cannot store the batch before sending it: \(error)", alarm: ("uplink.state-unwritable", "\(error)"))
+            let problem = storageProblem("cannot be written", error)
+            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
             throw error
         }
         ledger = next
@@ -285,13 +305,77 @@ public final class UplinkService: Service, Sendable {
         return (signed, records.count)
     }
 
+    /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.
+    static let refusalsBeforeSettingAside = 3
+    /// At most this many set-aside batches are kept: beyond them the receiver probably refuses
+    /// everything (a version mismatch), and the batch stays in flight, its records in the bounded
+    /// spool, until a technician looks (the disk stays bounded).
+    static let maximumSetAsideBatches = 10
+
+    /// A batch the receiver refused as malformed several times in a row will be refused forever (the
+    /// bytes do not change), and holding it would stop every later reading from going upstream. It
+    /// is kept in the state directory as `uplink-refused-<sequence>.cose` (signed, for a technician
+    /// or the city to inspect), its records leave the spool, an alarm says so, and the next batch
+    /// goes out under the next sequence, so the receiver reports the gap. Returns false (nothing
+    /// changed) when the copy cannot be written: then the batch stays in flight.
+    private func setAside(_ batch: SignedBatch, recordCount: Int, ledger: inout UplinkLedger, reason: String) async -> Bool {
+        let path = FilePaths.join(stateDirectory, "uplink-refused-\(batch.sequence).cose")
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory))?
+            .filter { $0.hasPrefix("uplink-refused-") && $0.hasSuffix(".cose") }.count ?? 0
+        guard kept < Self.maximumSetAsideBatches else {
+            logger.error("batch refused as malformed, not set aside: \(kept) refused batches are kept in \(stateDirectory) already")
+            return false
+        }
+        do {
+            try DurableFile.replace(path: path, with: batch.bytes)
+        } catch {
+            let problem = storageProblem("cannot be written", error)
+            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
+            return false
+        }
+        do {
+            try await spool.acknowledge(throughSequence: batch.lastSpoolSequence)
+        } catch {
+            logger.error("set-aside batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
+        }
+        ledger.inFlight = nil
+        save(ledger)
+        let message = "receiver refused batch \(batch.sequence) as malformed \(Self.refusalsBeforeSettingAside) times (\(reason)); "
+            + "its \(recordCount) records are kept in \(path), not upstream — the uplink goes on with the next batch"
+        logger.critical("\(message)")
+        sink.record(Event(kind: "uplink.batch-set-aside", severity: .alarm, value: .string(path), time: timeSource.now(), message: message))
+        return true
+    }
+
     // MARK: - helpers
 
+    /// `UplinkStatus.state` while the state directory cannot be read or written.
+    static let storageErrorState = "storage-error"
+    /// The alarm for it: a storage problem, not an uplink one (issue 11 #17).
+    static let storageAlarmKind = "storage.uplink-state"
+
+    /// The alarm text for the uplink's files in the state directory failing: where, why, and that
+    /// the receiver and the network are not the cause.
+    private func storageProblem(_ what: String, _ error: any Error) -> String {
+        "storage: the uplink's state in \(stateDirectory) \(what) (\(error)) — a full disk, a read-only file system "
+            + "or a damaged file, not the uplink: batches wait in the spool until it can be written"
+    }
+
+    /// Saves the ledger after an answer; a failure is a storage alarm (once per reason), and the
+    /// uplink goes on (the worst case after a restart is a batch sent again, which the receiver
+    /// acknowledges as a duplicate).
     private func save(_ ledger: UplinkLedger) {
         do {
             try ledger.save(directory: stateDirectory)
+            shared.withLock { $0.lastStorageError = nil }
         } catch {
+            let message = storageProblem("cannot be written", error)
+            let first = shared.withLock { s -> Bool in
+                defer { s.lastStorageError = message }
+                return s.lastStorageError != message
+            }
             logger.error("uplink state not saved", metadata: ["error": "\(error)"])
+            if first { sink.record(Event(kind: Self.storageAlarmKind, severity: .alarm, time: timeSource.now(), message: message)) }
         }
     }
 

@@ -95,13 +95,29 @@ public struct SignedEnvelope: Sendable {
         }
         guard case .unsigned(let sequence)? = protected[COSEHeader.batchSequence],
             let previousHash = protected[COSEHeader.previousBatchHash]?.bytes, previousHash.isEmpty || previousHash.count == 32,
-            let range = protected[COSEHeader.spoolSequenceRange]?.array, range.count == 2,
-            let firstSpool = range[0].int64, let lastSpool = range[1].int64
+            let range = protected[COSEHeader.spoolSequenceRange]?.array
         else {
             throw UplinkError(
                 .malformedBatch,
-                "the protected header lacks a valid device id (-65537), sequence (-65538), previous hash (-65539) "
-                    + "or spool range (-65540)")
+                "the protected header lacks a valid sequence (-65538), previous hash (-65539) or spool range (-65540)")
+        }
+        // A board numbers each key's batches from 1; a receiver stores them as SQL integers (< 2^63).
+        guard sequence >= 1, sequence <= UInt64(Int64.max) else {
+            throw UplinkError(.malformedBatch, "batch sequence \(sequence) is outside 1…\(Int64.max): a board numbers each key's batches from 1")
+        }
+        // Spool sequence numbers start at 1 on the board and increase by one per record.
+        guard range.count == 2, let firstSpool = range[0].int64, let lastSpool = range[1].int64, firstSpool >= 1, lastSpool >= firstSpool
+        else {
+            throw UplinkError(
+                .malformedBatch, "the spool range \(range) is not [first, last] with 1 ≤ first ≤ last ≤ \(Int64.max)")
+        }
+        let records = try SenMLPackReader.records(payload)
+        // Each record has its own spool sequence number (records dropped on the board leave holes).
+        // firstSpool ≥ 1, so the subtraction cannot overflow.
+        guard records.count - 1 <= lastSpool - firstSpool else {
+            throw UplinkError(
+                .malformedBatch,
+                "the spool range [\(firstSpool), \(lastSpool)] has fewer sequence numbers than the pack's \(records.count) records")
         }
         return VerifiedBatch(
             deviceID: deviceID,
@@ -111,7 +127,7 @@ public struct SignedEnvelope: Sendable {
             firstSpoolSequence: firstSpool,
             lastSpoolSequence: lastSpool,
             hash: Array(SHA256.hash(data: bytes)),
-            records: try SenMLPackReader.records(payload)
+            records: records
         )
     }
 }
@@ -136,18 +152,29 @@ public enum BatchVerifier {
     /// `crit`, a kid and a device id in the protected header.
     public static func open(bytes: some Collection<UInt8>) throws(UplinkError) -> SignedEnvelope {
         let bytes = Array(bytes)
-        let message = try decodeCBOR(bytes, what: "batch")
+        // Nothing here is signed yet: four items at the top, an empty unprotected map, and a small
+        // protected header, so that an unauthenticated body cannot make the decoder allocate much.
+        let message = try decodeCBOR(bytes, what: "batch", maximumLength: 4)
         guard case .tagged(COSEHeader.sign1Tag, .array(let parts)) = message, parts.count == 4 else {
             throw UplinkError(.malformedBatch, "not a tagged COSE_Sign1: expected tag 18 around an array of 4 items")
         }
-        guard case .bytes(let protectedBytes) = parts[0], case .map = parts[1], case .bytes(let payload) = parts[2],
+        guard case .bytes(let protectedBytes) = parts[0], case .map(let unprotected) = parts[1], case .bytes(let payload) = parts[2],
             case .bytes(let signature) = parts[3]
         else {
             throw UplinkError(
                 .malformedBatch,
                 "COSE_Sign1 must hold [protected bstr, unprotected map, payload bstr, signature bstr] (detached payloads are not used)")
         }
-        guard case .map(let protected) = try decodeCBOR(protectedBytes, what: "protected header") else {
+        // Nothing in the unprotected header is signed: lampd sends it empty, and nothing unsigned is stored.
+        guard unprotected.isEmpty else {
+            throw UplinkError(
+                .malformedBatch, "the unprotected header holds \(unprotected.count) entries: it must be the empty map (nothing unsigned is accepted)")
+        }
+        guard protectedBytes.count <= maximumProtectedHeaderBytes else {
+            throw UplinkError(
+                .malformedBatch, "the protected header has \(protectedBytes.count) bytes, more than the \(maximumProtectedHeaderBytes) a lampd header can need")
+        }
+        guard case .map(let protected) = try decodeCBOR(protectedBytes, what: "protected header", maximumLength: 16) else {
             throw UplinkError(.malformedBatch, "the protected header is not a map")
         }
         guard protected[COSEHeader.algorithm]?.int64 == COSEHeader.edDSA else {
@@ -168,9 +195,15 @@ public enum BatchVerifier {
                               protected: protected, payload: payload, signature: signature)
     }
 
-    static func decodeCBOR(_ bytes: [UInt8], what: String) throws(UplinkError) -> CBORValue {
+    /// The largest protected header accepted (lampd's is about 90 bytes).
+    public static let maximumProtectedHeaderBytes = 1024
+    /// The most records (and fields of one record) a pack may hold: lampd's `max_batch_records`
+    /// goes up to 100 000.
+    public static let maximumRecords = 100_000
+
+    static func decodeCBOR(_ bytes: [UInt8], what: String, maximumLength: Int) throws(UplinkError) -> CBORValue {
         do {
-            return try CBORDecoder().decode(bytes)
+            return try CBORDecoder(maximumLength: maximumLength).decode(bytes)
         } catch {
             throw UplinkError(.malformedBatch, "the \(what) is not well-formed CBOR", underlying: error)
         }
@@ -188,16 +221,20 @@ enum SenMLPackReader {
     static func records(_ payload: [UInt8]) throws(UplinkError) -> [BatchRecord] {
         let pack: CBORValue
         do {
-            pack = try CBORDecoder().decode(payload)
+            pack = try CBORDecoder(maximumLength: BatchVerifier.maximumRecords).decode(payload)
         } catch {
             throw UplinkError(.malformedPayload, "the payload is not well-formed CBOR", underlying: error)
         }
         guard case .array(let entries) = pack else {
             throw UplinkError(.malformedPayload, "a SenML pack is an array of records")
         }
+        guard !entries.isEmpty else {
+            throw UplinkError(.malformedPayload, "the SenML pack has no record: a board never sends an empty batch")
+        }
         var baseName = ""
         var baseTimeNanoseconds: Int64 = 0
         var records: [BatchRecord] = []
+        records.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             func bad(_ what: String) -> UplinkError {
                 UplinkError(.malformedPayload, "SenML record \(index): \(what)")
@@ -211,22 +248,38 @@ enum SenMLPackReader {
                 baseName = text
             }
             if let bt = fields[SenMLLabel.baseTime] {
-                guard let seconds = bt.int64, abs(seconds) < Int64.max / 1_000_000_000 else {
-                    throw bad("bt is not whole seconds")
+                guard let seconds = bt.int64, let nanoseconds = CheckedTime.nanoseconds(fromWholeSeconds: seconds) else {
+                    throw bad("bt \(bt) is not whole seconds within ±\(Int64.max / CheckedTime.nanosecondsPerSecond) (the years 1677–2262)")
                 }
-                baseTimeNanoseconds = seconds * 1_000_000_000
+                baseTimeNanoseconds = nanoseconds
             }
             guard let n = fields[SenMLLabel.name]?.text else { throw bad("no name") }
-            let offset = fields[SenMLLabel.time]?.number ?? 0
-            guard offset.isFinite, abs(offset) < 9e9 else { throw bad("t out of range") }
-            let time = baseTimeNanoseconds + Int64((offset * 1e9).rounded())
+            var time = baseTimeNanoseconds
+            if let t = fields[SenMLLabel.time] {
+                guard let offset = t.number, let offsetNanoseconds = CheckedTime.nanoseconds(fromSeconds: offset) else {
+                    throw bad("t \(t) is not a finite number of seconds within ±9.2e9")
+                }
+                guard let sum = CheckedTime.sum(baseTimeNanoseconds, offsetNanoseconds) else {
+                    throw bad("bt + t is outside the years 1677–2262 (64-bit nanoseconds since 1970)")
+                }
+                time = sum
+            }
+            var unit = ""
+            if let u = fields[SenMLLabel.unit] {
+                guard let text = u.text else { throw bad("u is not text") }
+                unit = text
+            }
             let unsynchronised = try boot(fields[SenMLLabel.unsynchronisedBoot], index: index)
             let anchor = try boot(fields[SenMLLabel.bootAnchor], index: index)
-            var quality = ReadingQuality(rawValue: UInt8(truncatingIfNeeded: fields[SenMLLabel.quality]?.int64 ?? 0))
+            var quality = ReadingQuality()
+            if let q = fields[SenMLLabel.quality] {
+                guard let raw = q.int64, let bits = UInt8(exactly: raw) else { throw bad("q \(q) is not a whole number 0–255") }
+                quality = ReadingQuality(rawValue: bits)
+            }
             if unsynchronised != nil { quality.insert(.clockUnsynchronised) }
             var record = BatchRecord(
                 kind: .reading, name: baseName + n, channel: n, value: nil,
-                unit: fields[SenMLLabel.unit]?.text ?? "", message: nil, utcNanoseconds: time,
+                unit: unit, message: nil, utcNanoseconds: time,
                 isClockSynchronised: unsynchronised == nil, boot: unsynchronised ?? anchor, quality: quality)
             if let severityField = fields[SenMLLabel.severity] {
                 guard let raw = severityField.int64, let severity = EventSeverity(rawValue: Int(raw)) else {
@@ -272,9 +325,9 @@ enum SenMLPackReader {
     static func boot(_ field: CBORValue?, index: Int) throws(UplinkError) -> BootTime? {
         guard let field else { return nil }
         guard let parts = field.array, parts.count == 2, let id = parts[0].bytes, id.count == 16,
-            let nanoseconds = parts[1].int64
+            let nanoseconds = parts[1].int64, nanoseconds >= 0
         else {
-            throw UplinkError(.malformedPayload, "SenML record \(index): boot is not [16-byte boot id, nanoseconds]")
+            throw UplinkError(.malformedPayload, "SenML record \(index): boot is not [16-byte boot id, nanoseconds since boot ≥ 0]")
         }
         let uuid = id.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) }
         return BootTime(bootID: UUID(uuid: uuid), bootNanoseconds: nanoseconds)

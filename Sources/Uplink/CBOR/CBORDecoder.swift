@@ -17,14 +17,18 @@
 public struct CBORDecoder: Sendable {
     /// Arrays, maps and tags may nest this deep (the top-level item is depth 1).
     public var maximumDepth: Int
+    /// Arrays may hold at most this many items and maps this many entries: each decoded item costs
+    /// tens of bytes of memory for one byte of input, so a caller that knows its format bounds it.
+    public var maximumLength: Int
 
-    public init(maximumDepth: Int = 32) {
+    public init(maximumDepth: Int = 32, maximumLength: Int = .max) {
         self.maximumDepth = maximumDepth
+        self.maximumLength = maximumLength
     }
 
     /// Decodes `bytes`, which must hold exactly one data item.
     public func decode(_ bytes: some Collection<UInt8>) throws(CBORError) -> CBORValue {
-        var reader = Reader(bytes: Array(bytes), maximumDepth: maximumDepth)
+        var reader = Reader(bytes: Array(bytes), maximumDepth: maximumDepth, maximumLength: maximumLength)
         let value = try reader.item(depth: 1)
         guard reader.offset == reader.bytes.count else {
             throw CBORError(
@@ -37,11 +41,20 @@ public struct CBORDecoder: Sendable {
     private struct Reader {
         let bytes: [UInt8]
         let maximumDepth: Int
+        let maximumLength: Int
         var offset = 0
 
-        init(bytes: [UInt8], maximumDepth: Int) {
+        init(bytes: [UInt8], maximumDepth: Int, maximumLength: Int) {
             self.bytes = bytes
             self.maximumDepth = maximumDepth
+            self.maximumLength = maximumLength
+        }
+
+        /// Checks an array's or map's length against `maximumLength`.
+        func checkCount(_ count: Int, headOffset: Int, what: String) throws(CBORError) {
+            guard count <= maximumLength else {
+                throw CBORError(.lengthExceedsInput, at: headOffset, "\(what) of length \(count) is longer than the \(maximumLength) this format allows")
+            }
         }
 
         var remaining: Int { bytes.count - offset }
@@ -123,6 +136,7 @@ public struct CBORDecoder: Sendable {
                 return .text(text)
             case 4:
                 let count = try checkLength(argument, minimumSize: 1, headOffset: headOffset, what: "array")
+                try checkCount(count, headOffset: headOffset, what: "array")
                 try checkDepth(depth, headOffset: headOffset)
                 var items: [CBORValue] = []
                 items.reserveCapacity(count)
@@ -130,6 +144,7 @@ public struct CBORDecoder: Sendable {
                 return .array(items)
             case 5:
                 let count = try checkLength(argument, minimumSize: 2, headOffset: headOffset, what: "map")
+                try checkCount(count, headOffset: headOffset, what: "map")
                 try checkDepth(depth, headOffset: headOffset)
                 var entries: [CBORValue: CBORValue] = [:]
                 entries.reserveCapacity(count)

@@ -25,6 +25,10 @@ public enum BodyCompression {
     /// Decompresses a zlib stream, refusing to produce more than `maxOutputBytes` (a small body
     /// that inflates to gigabytes is an attack, not a batch).
     public static func inflate(_ bytes: [UInt8], maxOutputBytes: Int) throws(UplinkError) -> [UInt8] {
+        // zlib counts input in 32-bit lengths.
+        guard let inputLength = uInt(exactly: bytes.count) else {
+            throw UplinkError(.bodyTooLarge, "the deflate body has \(bytes.count) bytes, more than zlib takes at once")
+        }
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw UplinkError(.malformedBody, "zlib could not start (out of memory)")
@@ -35,7 +39,7 @@ public enum BodyCompression {
         var input = bytes
         let status: Int32 = input.withUnsafeMutableBufferPointer { inputBuffer in
             stream.next_in = inputBuffer.baseAddress
-            stream.avail_in = uInt(inputBuffer.count)
+            stream.avail_in = inputLength
             while true {
                 let produced: (Int32, Int) = chunk.withUnsafeMutableBufferPointer { out in
                     stream.next_out = out.baseAddress
