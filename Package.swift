@@ -98,7 +98,6 @@ let package = Package(
         // Polling and debouncing: which values become readings and events.
         .target(
             name: "Sampling",
-            dependencies: ["Hardware"],
             swiftSettings: swiftSettings
         ),
 
@@ -110,6 +109,7 @@ let package = Package(
                 "TOML",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -147,6 +147,7 @@ let package = Package(
                 "Agent",
                 "Hardware",
                 "Lighting",
+                "Telemetry",
                 "Uplink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

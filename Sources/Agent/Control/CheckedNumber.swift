@@ -1,7 +1,9 @@
 import FoundationEssentials
+import Telemetry
 
 /// Checked conversions of numbers that come from outside — a client's JSON, a command-line
-/// argument, a clock — into integers and durations (STYLE.md rule 15d).
+/// argument, a clock — into integers and durations (STYLE.md rule 15d), with the caller's range;
+/// time units go through `CheckedTime` (Telemetry), the one conversion of seconds to nanoseconds.
 ///
 /// Each returns nil for what does not fit (NaN, infinity, a fraction where a whole number is
 /// needed, a value outside the caller's range): the caller turns that into an error a
@@ -18,8 +20,8 @@ public enum CheckedNumber {
 
     /// `seconds` as nanoseconds if it is finite, within `range` and fits in an Int64; else nil.
     public static func nanoseconds(seconds: Double, in range: ClosedRange<Double>) -> Int64? {
-        guard seconds.isFinite, range.contains(seconds) else { return nil }
-        return Int64(exactly: (seconds * 1e9).rounded())
+        guard range.contains(seconds) else { return nil }
+        return CheckedTime.nanoseconds(fromSeconds: seconds)
     }
 
     /// `seconds` as a `Duration` if it is finite, within `range` and fits; else nil.
