@@ -28,6 +28,13 @@ public enum CheckedTime {
         return sum(whole, nanoseconds)
     }
 
+    /// `a − b` for nanosecond timestamps, saturating instead of overflowing (a bad clock, a damaged file).
+    public static func difference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        guard overflow else { return result }
+        return a < b ? .min : .max
+    }
+
     /// `a + b`, nil on overflow.
     public static func sum(_ a: Int64, _ b: Int64) -> Int64? {
         let (result, overflow) = a.addingReportingOverflow(b)

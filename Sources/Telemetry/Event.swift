@@ -58,6 +58,14 @@ public enum SpoolRecord: Hashable, Sendable {
         case .event(let e): return e.severity == .alarm ? .alarm : .event
         }
     }
+
+    /// When the reading was taken or the event happened.
+    public var time: Timestamp {
+        switch self {
+        case .reading(let reading): return reading.time
+        case .event(let event): return event.time
+        }
+    }
 }
 
 /// What the spool drops first when full: telemetry, then events, then alarms.

@@ -127,7 +127,7 @@ struct ControlServerTests {
         let senML = try #require(try await connection.call("spool.export", .object(["limit": .number(2)])).result)
         #expect(senML["more"] == .bool(true) && senML["last"] == .number(2))
         let records = try #require(senML["records"]?.arrayValue)
-        #expect(records[0]["bn"] == .string("pole-0421:"))
+        #expect(records[0]["bn"] == .string("urn:dev:lampd:pole-0421:"))
         #expect(records[0]["n"] == .string("meter.voltage") && records[0]["v"] == .number(231.5) && records[0]["u"] == .string("V"))
         #expect(records[1]["vb"] == .bool(false))
         let rest = try #require(try await connection.call("spool.export", .object(["since": .number(2), "format": .string("csv")])).result)

@@ -40,7 +40,7 @@ struct DaemonCommandTests {
             let senML = try await ChildProcess.run(product: "lampctl", ["spool", "export", "--socket", daemon.socket])
             #expect(senML.exitCode == 0, "\(senML.stderr)")
             let records = try #require(try JSONSerialization.jsonObject(with: Data(senML.stdout.utf8)) as? [[String: Any]])
-            #expect(records.first?["bn"] as? String == "test-pole:")
+            #expect(records.first?["bn"] as? String == "urn:dev:lampd:test-pole:")
             #expect(records.contains { $0["n"] as? String == "meter.voltage" && $0["u"] as? String == "V" && $0["v"] is Double })
             let csv = try await ChildProcess.run(product: "lampctl", ["spool", "export", "--format", "csv", "--since", "1", "--socket", daemon.socket])
             let lines = csv.stdout.split(separator: "\n")

@@ -373,7 +373,7 @@ struct SpoolExportCommand: ControlHandler {
             result["header"] = .string(SpoolExportFormat.csvHeader)
             result["rows"] = .string(page.map(SpoolExportFormat.csvRow).joined())
         default:
-            result["records"] = .array(SpoolExportFormat.senML(page, baseName: "\(context.deviceID):"))
+            result["records"] = .array(SpoolExportFormat.senML(page, deviceID: context.deviceID))
         }
         return .object(result)
     }

@@ -42,9 +42,7 @@ public enum CheckedNumber {
 
     /// `a − b` for nanosecond timestamps, saturating instead of overflowing (a bad clock).
     public static func difference(_ a: Int64, _ b: Int64) -> Int64 {
-        let (result, overflow) = a.subtractingReportingOverflow(b)
-        guard overflow else { return result }
-        return a < b ? .min : .max
+        CheckedTime.difference(a, b)
     }
 
     /// A number as a technician reads it in an error message: `42`, `1e+300`, `-0.5`.

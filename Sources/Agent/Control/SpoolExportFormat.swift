@@ -4,30 +4,36 @@ import Telemetry
 /// How `spool.export` writes spooled records: SenML-JSON (RFC 8428, JSON
 /// labels) or CSV (RFC 4180).
 ///
-/// SenML: a reading becomes `{"n": channel, "u": unit, "v"|"vb"|"vs": value,
-/// "t": seconds since 1970 (UTC)}`; an event becomes a string record named
-/// `event.<kind>` whose `vs` is its message. The first record of each page
-/// carries `bn` = `<device id>:`, so pages can be concatenated into one pack.
+/// SenML: each record as `SenMLRecordFields` maps it — the same names, units and values as the
+/// signed batches and `lamp-ingest export` (`<channel>/event/<kind>` for events, with `vs` = the
+/// message and `sev` = the severity; numbers in primary units) — with `t` in seconds since 1970
+/// (UTC). The first record of each page carries `bn` = `urn:dev:lampd:<device id>:`, so pages can
+/// be concatenated into one pack. CSV keeps the units as the board measured them.
 enum SpoolExportFormat {
-    static func senML(_ records: [SpooledRecord], baseName: String) -> [JSONValue] {
+    static func senML(_ records: [SpooledRecord], deviceID: String) -> [JSONValue] {
         records.enumerated().map { index, spooled in
             var record: [String: JSONValue] = [:]
-            if index == 0 { record["bn"] = .string(baseName) }
-            switch spooled.record {
-            case .reading(let reading):
-                record["n"] = .string(reading.channel.rawValue)
-                if reading.unit != .none { record["u"] = .string(reading.unit.rawValue) }
-                switch reading.value {
-                case .number(let n): record["v"] = n.isFinite ? .number(n) : .null
-                case .boolean(let b): record["vb"] = .bool(b)
-                case .string(let s): record["vs"] = .string(s)
-                }
-                record["t"] = .number(seconds(reading.time))
-            case .event(let event):
-                record["n"] = .string("event.\(event.kind)")
-                record["vs"] = .string(event.message)
-                record["t"] = .number(seconds(event.time))
+            if index == 0 { record["bn"] = .string(SenMLRecordFields.baseName(deviceID: deviceID)) }
+            let fields = SenMLRecordFields(spooled.record)
+            record["n"] = .string(fields.name)
+            if let unit = fields.unit { record["u"] = .string(unit.rawValue) }
+            switch fields.value {
+            case .number(let n): record["v"] = n.isFinite ? .number(n) : .null
+            case .boolean(let b): record["vb"] = .bool(b)
+            case .string(let s): record["vs"] = .string(s)
             }
+            if let severity = fields.severity { record["sev"] = .number(Double(severity.rawValue)) }
+            switch fields.eventValue {
+            case .number(let n)?: record["val"] = n.isFinite ? .number(n) : .null
+            case .boolean(let b)?: record["val"] = .bool(b)
+            case .string(let s)?: record["val"] = .string(s)
+            case nil: break
+            }
+            if case .reading(let reading) = spooled.record {
+                let quality = reading.quality.subtracting(.clockUnsynchronised).rawValue
+                if quality != 0 { record["q"] = .number(Double(quality)) }
+            }
+            record["t"] = .number(seconds(spooled.record.time))
             return .object(record)
         }
     }

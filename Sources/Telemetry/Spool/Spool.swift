@@ -612,15 +612,11 @@ public final class Spool: Sendable {
     }
 
     private static func age(of record: SpooledRecord, now: Timestamp) -> Duration {
-        let time: Timestamp
-        switch record.record {
-        case .reading(let r): time = r.time
-        case .event(let e): time = e.time
-        }
+        let time = record.record.time
         if time.bootID == now.bootID && time.bootID != Timestamp.unknownBootID {
-            return .nanoseconds(now.bootNanoseconds - time.bootNanoseconds)
+            return .nanoseconds(CheckedTime.difference(now.bootNanoseconds, time.bootNanoseconds))
         }
-        return .nanoseconds(now.utcNanoseconds - time.utcNanoseconds)
+        return .nanoseconds(CheckedTime.difference(now.utcNanoseconds, time.utcNanoseconds))
     }
 
     /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests.

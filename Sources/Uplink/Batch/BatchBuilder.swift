@@ -19,9 +19,8 @@ public struct BatchPayload: Hashable, Sendable {
 /// - The first record carries the base name `urn:dev:lampd:<device-id>:` and the base time
 ///   (whole seconds, from the first record whose clock was synchronised, else the first record);
 ///   every record's `t` is relative to it, in seconds, rounded to 1/1024 s.
-/// - Numbers in a secondary unit (`Wh`, `kWh`, `mA` …) are converted to their primary unit.
-/// - A reading becomes `n = <channel>`; an event `n = <channel>/event/<kind>` or, without a
-///   channel, `n = event/<kind>`, with `vs` = its message and `sev` = its severity.
+/// - Names, units and values as `SenMLRecordFields` (Telemetry) maps them, the one mapping that
+///   `lampctl spool export` and `lamp-ingest export` share.
 /// - A record taken with an unsynchronised clock carries the must-understand `boot_` field.
 ///
 /// How many records go into one batch is the caller's choice (the transport bounds it).
@@ -58,24 +57,24 @@ public struct BatchBuilder: Sendable {
             } else if anchoredBoots.insert(time.bootID).inserted {
                 fields[SenMLLabel.bootAnchor] = boot
             }
-            switch spooled.record {
-            case .reading(let reading):
-                fields[SenMLLabel.name] = .text(reading.channel.rawValue)
-                Self.addValue(reading.value, unit: reading.unit, to: &fields)
+            let senML = SenMLRecordFields(spooled.record)
+            fields[SenMLLabel.name] = .text(senML.name)
+            if let unit = senML.unit { fields[SenMLLabel.unit] = .text(unit.rawValue) }
+            switch senML.value {
+            case .number(let n): fields[SenMLLabel.value] = Self.number(n)
+            case .boolean(let b): fields[SenMLLabel.booleanValue] = .bool(b)
+            case .string(let s): fields[SenMLLabel.stringValue] = .text(s)
+            }
+            if let severity = senML.severity { fields[SenMLLabel.severity] = .unsigned(UInt64(severity.rawValue)) }
+            switch senML.eventValue {
+            case .number(let n)?: fields[SenMLLabel.eventValue] = Self.number(n)
+            case .boolean(let b)?: fields[SenMLLabel.eventValue] = .bool(b)
+            case .string(let s)?: fields[SenMLLabel.eventValue] = .text(s)
+            case nil: break
+            }
+            if case .reading(let reading) = spooled.record {
                 let qualityBits = reading.quality.subtracting(.clockUnsynchronised).rawValue
                 if qualityBits != 0 { fields[SenMLLabel.quality] = .unsigned(UInt64(qualityBits)) }
-            case .event(let event):
-                let kind = Self.eventKindName(event.kind)
-                let name = event.channel.map { "\($0.rawValue)/event/\(kind)" } ?? "event/\(kind)"
-                fields[SenMLLabel.name] = .text(name)
-                fields[SenMLLabel.stringValue] = .text(event.message)
-                fields[SenMLLabel.severity] = .unsigned(UInt64(event.severity.rawValue))
-                switch event.value {
-                case .number(let n)?: fields[SenMLLabel.eventValue] = Self.number(n)
-                case .boolean(let b)?: fields[SenMLLabel.eventValue] = .bool(b)
-                case .string(let s)?: fields[SenMLLabel.eventValue] = .text(s)
-                case nil: break
-                }
             }
             pack.append(.map(fields))
         }
@@ -97,27 +96,6 @@ public struct BatchBuilder: Sendable {
         (Double(nanoseconds) / 1e9 * timeStepsPerSecond).rounded() / timeStepsPerSecond
     }
 
-    /// An event kind as it appears in a SenML name: characters SenML names do not allow, and
-    /// `/`, become `_` (so the kind is always what follows the last `/event/`).
-    static func eventKindName(_ kind: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:._")
-        let cleaned = String(kind.map { allowed.contains($0) ? $0 : "_" })
-        return cleaned.isEmpty ? "_" : cleaned
-    }
-
-    static func addValue(_ value: ReadingValue, unit: SenMLUnit, to fields: inout [CBORValue: CBORValue]) {
-        switch value {
-        case .number(let n):
-            let conversion = unit.primaryConversion
-            fields[SenMLLabel.value] = number(n * conversion.scale + conversion.offset)
-            if conversion.primary != .none { fields[SenMLLabel.unit] = .text(conversion.primary.rawValue) }
-        case .boolean(let b):
-            fields[SenMLLabel.booleanValue] = .bool(b)
-        case .string(let s):
-            fields[SenMLLabel.stringValue] = .text(s)
-        }
-    }
-
     /// A number as a CBOR integer when it is a whole number that a double holds exactly
     /// (|n| ≤ 2^53), else as a float (the encoder picks the shortest exact width).
     static func number(_ n: Double) -> CBORValue {
@@ -134,15 +112,5 @@ public struct BatchBuilder: Sendable {
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-}
-
-extension SpoolRecord {
-    /// When the reading was taken or the event happened.
-    var time: Timestamp {
-        switch self {
-        case .reading(let reading): return reading.time
-        case .event(let event): return event.time
-        }
     }
 }

@@ -1,3 +1,5 @@
+import Telemetry
+
 /// The map keys of a record in lampd's SenML packs (RFC 8428 §6, docs/uplink.md).
 ///
 /// Standard fields use the integer labels of RFC 8428 Table 6; lampd's extensions use text
@@ -35,5 +37,5 @@ public enum SenMLLabel {
     public static let bootAnchor: CBORValue = .text("boot")
 
     /// The SenML base name lampd uses for a device.
-    public static func baseName(for deviceID: DeviceID) -> String { "urn:dev:lampd:\(deviceID.rawValue):" }
+    public static func baseName(for deviceID: DeviceID) -> String { SenMLRecordFields.baseName(deviceID: deviceID.rawValue) }
 }
