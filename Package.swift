@@ -81,10 +81,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // CBOR, COSE_Sign1, the device key and signed SenML batches (docs/uplink.md).
+        // CBOR, COSE_Sign1, the device key and signed SenML batches, and the delivery protocol: the
+        // transport seam, the receiver's answers, pacing and the durable ledger (docs/uplink.md).
         .target(
             name: "Uplink",
-            dependencies: ["Telemetry", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Telemetry", "Lighting", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -119,7 +120,7 @@ let package = Package(
         .target(
             name: "UplinkHTTP",
             dependencies: [
-                "Agent", "Uplink",
+                "Uplink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

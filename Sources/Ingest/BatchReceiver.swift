@@ -1,31 +1,6 @@
 import Foundation
 import Uplink
 
-/// The positive answer to a batch: what the JSON acknowledgement of docs/uplink.md §6 holds.
-public struct Acknowledgement: Sendable, Equatable, Codable {
-    /// `stored` (stored now) or `duplicate` (this exact batch was stored before).
-    public enum Status: String, Sendable, Codable {
-        case stored
-        case duplicate
-    }
-
-    /// The `gap` object: `{"expected": 40, "received": 42}`.
-    public struct Gap: Sendable, Equatable, Codable {
-        public var expected: UInt64
-        public var received: UInt64
-    }
-
-    public var status: Status
-    public var device: String
-    /// The key id, 16 lower-case hex digits.
-    public var kid: String
-    public var sequence: UInt64
-    /// The batch hash, 64 lower-case hex digits.
-    public var hash: String
-    /// Present when the batch was stored although batches were missing before it.
-    public var gap: Gap?
-}
-
 /// One batch as it arrived over HTTP: the body and the headers that say how to read it.
 public struct IncomingBatch: Sendable {
     /// The request body as received (compressed when `contentEncoding` is deflate).
@@ -66,7 +41,7 @@ public struct BatchReceiver: Sendable {
     }
 
     /// Receives one batch; throws the `IngestError` that the HTTP error response carries.
-    public func receive(_ incoming: IncomingBatch, at time: Date = Date()) async throws(IngestError) -> Acknowledgement {
+    public func receive(_ incoming: IncomingBatch, at time: Date = Date()) async throws(IngestError) -> BatchAcknowledgement {
         try Self.checkContentType(incoming.contentType)
         guard incoming.body.count <= maxBodyBytes else {
             throw IngestError(.bodyTooLarge, "the body has \(incoming.body.count) bytes, over this receiver's limit of \(maxBodyBytes)")
@@ -87,7 +62,7 @@ public struct BatchReceiver: Sendable {
             throw IngestError(error)
         }
         let decision = try await store.accept(batch, bytes: bytes, publicKey: publicKey, receivedAt: time)
-        var ack = Acknowledgement(
+        var ack = BatchAcknowledgement(
             status: .stored, device: batch.deviceID, kid: batch.kid.hexString, sequence: batch.sequence, hash: batch.hash.hexString)
         switch decision {
         case .duplicate:
@@ -98,7 +73,7 @@ public struct BatchReceiver: Sendable {
                 "another batch with sequence \(batch.sequence) of key \(ack.kid) is stored already (hash \(storedHash.hexString)): "
                     + "a board restored from an old backup, or a forgery — check the board, then rotate its key")
         case .store(let gap, _):
-            ack.gap = gap.map { Acknowledgement.Gap(expected: $0.expected, received: $0.received) }
+            ack.gap = gap.map { BatchAcknowledgement.Gap(expected: $0.expected, received: $0.received) }
         }
         return ack
     }

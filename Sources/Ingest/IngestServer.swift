@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Uplink
 
 /// The HTTP face of lamp-ingest (docs/uplink.md §6): `POST <batch path>` takes one batch and
 /// answers with the JSON acknowledgement or a JSON error; `GET /healthz` answers `{"status":"ok"}`.
@@ -93,9 +94,9 @@ public enum IngestServer {
         }
     }
 
-    /// The JSON error response `{"error": code, "message": text}` with the code's status.
+    /// The JSON error response (`BatchRefusal`: `{"error": code, "message": text}`) with the code's status.
     static func errorResponse(_ error: IngestError) -> Response {
-        var response = json(error.httpStatus, encode(["error": error.code.rawValue, "message": error.message]))
+        var response = json(error.httpStatus, encode(BatchRefusal(error: error.code.rawValue, message: error.message)))
         if error.code == .busy { response.headers[.retryAfter] = "5" }
         return response
     }
@@ -110,7 +111,7 @@ public enum IngestServer {
     static func encode(_ value: some Encodable) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding these plain structs and string maps cannot fail.
+        // Encoding these plain structs cannot fail.
         return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 }

@@ -1,4 +1,5 @@
-/// The one error type of the Uplink area: the device key, building, signing and verifying batches.
+/// The one error type of the Uplink area: the device key, building, signing and verifying batches,
+/// the uplink's state file and its TLS files.
 ///
 /// `code` is stable (scripts, `lampctl --json`, the receiver's rejection reasons match on it);
 /// `message` says what happened and what to do. CBOR problems inside a batch keep the
@@ -36,6 +37,10 @@ public struct UplinkError: Error, Sendable, CustomStringConvertible {
         case malformedBody = "uplink.malformed-body"
         /// A body is (or inflates to) more than the receiver accepts.
         case bodyTooLarge = "uplink.body-too-large"
+        /// The uplink's state file (`uplink-state.json`) cannot be read or holds impossible numbers.
+        case ledgerUnreadable = "uplink.ledger-unreadable"
+        /// A TLS file named in `[uplink]` (CA bundle, client certificate or key) cannot be loaded.
+        case tlsFileUnreadable = "uplink.tls-file-unreadable"
     }
 
     /// Stable identifier of what went wrong.

@@ -1,4 +1,3 @@
-import Agent
 import AsyncHTTPClient
 import FoundationEssentials
 import NIOCore
@@ -16,7 +15,7 @@ public final class HTTPBatchTransport: BatchTransport {
     /// Longest acknowledgement body read; a longer answer is not an acknowledgement.
     static let maximumResponseBytes = 64 * 1024
 
-    /// - Throws: `AgentError` when a certificate or key file cannot be loaded.
+    /// - Throws: `UplinkError` (`tlsFileUnreadable`) when a certificate or key file cannot be loaded.
     public init(configuration: UplinkConfiguration) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -24,24 +23,24 @@ public final class HTTPBatchTransport: BatchTransport {
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
             } catch {
-                throw AgentError("[uplink] ca_bundle \(ca) is not a PEM file of certificates (\(error))")
+                throw UplinkError(.tlsFileUnreadable, "[uplink] ca_bundle \(ca) is not a PEM file of certificates (\(error))")
             }
         }
         if let certificate = configuration.clientCertificatePath, let key = configuration.clientKeyPath {
             do {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
             } catch {
-                throw AgentError("[uplink] client_certificate \(certificate) is not a PEM certificate chain (\(error))")
+                throw UplinkError(.tlsFileUnreadable, "[uplink] client_certificate \(certificate) is not a PEM certificate chain (\(error))")
             }
             do {
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
             } catch {
-                throw AgentError("[uplink] client_key \(key) is not a PEM private key (\(error))")
+                throw UplinkError(.tlsFileUnreadable, "[uplink] client_key \(key) is not a PEM private key (\(error))")
             }
         }
         let timeout = HTTPClient.Configuration.Timeout(
-            connect: .nanoseconds(configuration.connectTimeout.nanoseconds),
-            read: .nanoseconds(configuration.requestTimeout.nanoseconds))
+            connect: TimeAmount(configuration.connectTimeout),
+            read: TimeAmount(configuration.requestTimeout))
         var clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: timeout)
         clientConfiguration.httpVersion = .http1Only
@@ -64,7 +63,7 @@ public final class HTTPBatchTransport: BatchTransport {
         // Only bytes that went out count against `max_bytes_per_day` (issue 11 #13): a refused or
         // timed-out connection sends no request.
         var wireBytes: Int { sent.value ? requestBytes : 0 }
-        let deadline = NIODeadline.now() + .nanoseconds((configuration.connectTimeout + configuration.requestTimeout).nanoseconds)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout + configuration.requestTimeout)
         do {
             let response = try await client.execute(request, deadline: deadline)
             let responseHead = Self.responseHeadBytes(response)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Uplink
 @testable import Agent
 
 @Suite("[uplink] configuration")

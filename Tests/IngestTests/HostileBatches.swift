@@ -2,6 +2,7 @@ import Foundation
 import Ingest
 import Logging
 import Telemetry
+import Uplink
 @testable import Uplink
 
 /// Validly signed batches with whatever header and payload a test wants: what a buggy or
@@ -66,7 +67,7 @@ struct ReceiverFixture {
     }
 
     /// The receiver's answer: the acknowledgement, or the error the HTTP answer would carry.
-    func receive(_ bytes: [UInt8]) async -> Result<Acknowledgement, IngestError> {
+    func receive(_ bytes: [UInt8]) async -> Result<BatchAcknowledgement, IngestError> {
         do {
             return .success(try await receiver.receive(IncomingBatch(body: bytes, contentType: "application/cose", contentEncoding: nil)))
         } catch {

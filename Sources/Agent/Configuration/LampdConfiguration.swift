@@ -2,6 +2,7 @@ import FoundationEssentials
 import Lighting
 import Telemetry
 import TOML
+import Uplink
 
 /// Everything `lampd` reads from its TOML file (default
 /// `/etc/lampd/lampd.toml`), checked and with defaults filled in.

@@ -15,6 +15,9 @@ import Uplink
 /// - `max_bytes_per_day` pauses ordinary sending until the next UTC day.
 /// - The device key is read for each new batch, so `lampctl identity rotate` takes effect
 ///   without a restart; without a key the uplink waits (the lamp and the spool carry on).
+///
+/// When to send, wait, back off, acknowledge or set aside is decided by `UplinkStateMachine`
+/// (pure, tested without I/O); this service performs its actions.
 public final class UplinkService: Service, Sendable {
     private let configuration: UplinkConfiguration
     private let stateDirectory: String
@@ -32,15 +35,12 @@ public final class UplinkService: Service, Sendable {
         var status: UplinkStatus
         /// Sync requests answered so far (`UplinkTrigger.sync` numbers).
         var syncsAnswered = 0
-        var lastRejectionCode: String?
         /// The last storage alarm raised by `save`, so that a failing disk raises it once.
         var lastStorageError: String?
     }
 
     /// Name of the loop in `LoopHeartbeats`.
     static let loopName = "uplink"
-    /// Longest sleep between checks, so the loop beats while idle.
-    static let idleCheck: Duration = .seconds(5)
 
     public init(configuration: UplinkConfiguration, stateDirectory: String, deviceID: DeviceID, spool: Spool,
                 transport: any BatchTransport, trigger: UplinkTrigger, sink: any TelemetrySink, timeSource: any TimeSource,
@@ -56,7 +56,7 @@ public final class UplinkService: Service, Sendable {
         self.heartbeats = heartbeats
         self.logger = logger
         self.shared = Mutex(Shared(status: UplinkStatus(
-            url: configuration.url.absoluteString, state: "idle", consecutiveFailures: 0, acknowledgedSequence: 0,
+            url: configuration.url.absoluteString, state: UplinkStateMachine.State.idle.rawValue, consecutiveFailures: 0, acknowledgedSequence: 0,
             batchesSent: 0, recordsSent: 0, bytesToday: 0, maxBytesPerDay: configuration.maxBytesPerDay)))
     }
 
@@ -84,13 +84,15 @@ public final class UplinkService: Service, Sendable {
 
     // MARK: - the loop
 
+    /// Performs what `UplinkStateMachine` decides: the waits, the spool, the ledger, the transport,
+    /// the alarms and the status.
     private func loop() async {
         let maximumSilence = (configuration.connectTimeout + configuration.requestTimeout + .seconds(60)).seconds
         heartbeats.register(Self.loopName, maximumSilenceSeconds: maximumSilence, atSeconds: ContinuousClock.processSeconds)
         defer { heartbeats.unregister(Self.loopName) }
         let clock = ContinuousClock()
-        let backoff = UplinkBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
         var random = SystemRandomNumberGenerator()
+        var machine = UplinkStateMachine(configuration: configuration, now: clock.now)
 
         var ledger: UplinkLedger
         while true {
@@ -98,171 +100,151 @@ public final class UplinkService: Service, Sendable {
                 ledger = try UplinkLedger.load(directory: stateDirectory)
                 break
             } catch {
+                let wait = machine.ledgerUnreadable()
                 let problem = storageProblem("cannot be read", error)
-                fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
-                await trigger.wakeup.wait(upTo: .seconds(60))
+                fail(machine.state, problem, alarm: (Self.storageAlarmKind, problem))
+                await trigger.wakeup.wait(upTo: wait)
                 if Task.isCancelled { return }
             }
         }
+        machine.ledgerLoaded(inFlightFirstSpoolSequence: ledger.inFlight?.firstSpoolSequence, now: clock.now)
         update(ledger) { _ in }
-
-        var failures = 0
-        var notBefore = clock.now                  // backoff: no attempt before this
-        var lastBatchAt = clock.now                // the batch window counts from here
-        var backlog = ledger.inFlight != nil       // send again without waiting for the window
-        var urgentThrough: Int64 = 0               // spool sequence up to which an urgent record waits
-        var acknowledgedSpool = ledger.inFlight.map { $0.firstSpoolSequence - 1 } ?? 0
-        var permanentRefusals: (sequence: UInt64, count: Int) = (0, 0)   // the same batch refused as malformed
 
         while !Task.isCancelled {
             heartbeats.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
             if trigger.takeUrgent() {
-                urgentThrough = max(urgentThrough, await spool.flush())
+                machine.urgentRecorded(through: await spool.flush())
             }
             let syncRequested = trigger.latestSync > shared.withLock { $0.syncsAnswered }
             if syncRequested { _ = await spool.flush() }
-            let now = clock.now
-            let urgent = urgentThrough > acknowledgedSpool
-            let pendingEstimate = spool.highestCommittedSequence - acknowledgedSpool
-            let due = backlog || ledger.inFlight != nil || urgent || syncRequested || now - lastBatchAt >= configuration.batchInterval
-                || pendingEstimate >= Int64(configuration.maxBatchRecords)
-            let mayOverrideBackoff = syncRequested && failures > 0 && shared.withLock { $0.status.state != "rejected" }
-            guard due, now >= notBefore || mayOverrideBackoff else {
-                let untilNext = due ? notBefore - now : configuration.batchInterval - (now - lastBatchAt)
-                await trigger.wakeup.wait(upTo: max(.milliseconds(10), min(Self.idleCheck, untilNext)))
-                continue
-            }
             let wallNow = timeSource.now().date
-            if ledger.budget.isExhausted(cap: configuration.maxBytesPerDay, at: wallNow), !urgent, !syncRequested {
-                shared.withLock { $0.status.state = "cap-reached" }
-                answerSync()
-                await trigger.wakeup.wait(upTo: min(Self.idleCheck, DailyByteBudget.untilNextDay(from: wallNow)))
+            let tick = machine.tick(
+                now: clock.now, syncRequested: syncRequested, highestCommitted: spool.highestCommittedSequence,
+                batchInFlight: ledger.inFlight != nil,
+                budgetExhausted: ledger.budget.isExhausted(cap: configuration.maxBytesPerDay, at: wallNow),
+                untilNextDay: DailyByteBudget.untilNextDay(from: wallNow))
+            switch tick {
+            case .wait(let duration):
+                await trigger.wakeup.wait(upTo: duration)
                 continue
+            case .waitForBudget(let duration):
+                show(machine)
+                answerSync()
+                await trigger.wakeup.wait(upTo: duration)
+                continue
+            case .buildBatch:
+                break
             }
 
             // The batch: the one in flight, or a new one from the spool.
-            let batch: (SignedBatch, Int)?
-            do {
-                batch = try await nextBatch(&ledger)
-            } catch {
-                failures += 1
-                notBefore = clock.now + backoff.ceiling(afterFailures: failures)
+            let built = await nextBatch(&ledger)
+            switch machine.built(built.result, now: clock.now) {
+            case .answerSync:
+                if case .spoolEmpty = built.result { show(machine) }
                 answerSync()
                 continue
+            case .send:
+                break
             }
-            guard let (signed, recordCount) = batch else {
-                backlog = false
-                lastBatchAt = clock.now
-                acknowledgedSpool = max(acknowledgedSpool, spool.highestCommittedSequence)
-                urgentThrough = 0
-                shared.withLock { $0.status.state = "idle" }
-                answerSync()
-                continue
-            }
-
+            guard let (signed, recordCount) = built.batch else { continue }
             shared.withLock {
-                $0.status.state = "sending"
+                $0.status.state = machine.state.rawValue
                 $0.status.lastAttempt = wallNow.formatted(.iso8601)
             }
             let (outcome, wireBytes) = await transport.deliver(signed, deviceID: deviceID.rawValue)
-            if Task.isCancelled, case .retry = outcome { break }   // stopping: the batch stays in flight
+            var action = machine.delivered(outcome, now: clock.now, highestCommitted: spool.highestCommittedSequence,
+                                           stopping: Task.isCancelled, using: &random)
+            if action == .stop { break }   // stopping: the batch stays in flight
             ledger.budget.add(wireBytes, at: timeSource.now().date)
-
-            switch outcome {
-            case .acknowledged(let duplicate, let gap):
-                do {
-                    try await spool.acknowledge(throughSequence: signed.lastSpoolSequence)
-                } catch {
-                    // The receiver has the batch; the records stay in the spool and are sent again in a
-                    // new batch after a restart, which the receiver stores again (a duplicate reading, not a loss).
-                    logger.error("acknowledged batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
-                }
-                acknowledgedSpool = signed.lastSpoolSequence
-                ledger.acknowledgedSequence = signed.sequence
-                ledger.inFlight = nil
-                ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
-                save(ledger)
-                failures = 0
-                notBefore = clock.now
-                lastBatchAt = clock.now
-                backlog = recordCount >= configuration.maxBatchRecords || spool.highestCommittedSequence > signed.lastSpoolSequence
-                if !backlog { urgentThrough = 0 }
-                if let gap {
-                    logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
-                }
-                logger.debug("batch acknowledged", metadata: [
-                    "sequence": "\(signed.sequence)", "records": "\(recordCount)", "bytes": "\(wireBytes)", "duplicate": "\(duplicate)"])
-                update(ledger) { status in
-                    status.state = backlog ? "sending" : "idle"
-                    status.lastError = nil
-                    status.consecutiveFailures = 0
-                    status.batchesSent += 1
-                    status.recordsSent += recordCount
-                    status.lastSuccessfulUpload = wallNow.formatted(.iso8601)
-                }
-                shared.withLock { $0.lastRejectionCode = nil }
-                if !backlog { answerSync() }
-
-            case .retry(let reason, let retryAfter):
-                failures += 1
-                let wait = backoff.wait(afterFailures: failures, retryAfter: retryAfter, using: &random)
-                notBefore = clock.now + wait
-                save(ledger)
-                if failures == 1 || failures.isMultiple(of: 10) {
-                    logger.warning("batch not delivered; retrying", metadata: [
-                        "sequence": "\(signed.sequence)", "reason": "\(reason)", "failures": "\(failures)", "retryIn": "\(wait)"])
-                }
-                update(ledger) { status in
-                    status.state = "backing-off"
-                    status.lastError = reason
-                    status.consecutiveFailures = failures
-                }
-                answerSync()
-
-            case .rejected(let status, let code, let message):
-                failures += 1
-                notBefore = clock.now + configuration.maxBackoff
-                if DeliveryOutcome.isMalformed(status: status, code: code) {
-                    permanentRefusals = permanentRefusals.sequence == signed.sequence ? (signed.sequence, permanentRefusals.count + 1) : (signed.sequence, 1)
-                    if permanentRefusals.count >= Self.refusalsBeforeSettingAside,
-                       await setAside(signed, recordCount: recordCount, ledger: &ledger, reason: "HTTP \(status) \(code): \(message)") {
-                        acknowledgedSpool = signed.lastSpoolSequence
-                        failures = 0
-                        notBefore = clock.now
-                        backlog = true
-                        update(ledger) { s in
-                            s.state = "sending"
-                            s.consecutiveFailures = 0
-                        }
-                        continue
-                    }
-                }
-                save(ledger)
-                let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
-                let firstTime = shared.withLock { s -> Bool in
-                    defer { s.lastRejectionCode = code }
-                    return s.lastRejectionCode != code
-                }
-                if firstTime {
-                    logger.critical("batch rejected by the receiver; kept in the spool", metadata: ["sequence": "\(signed.sequence)", "code": "\(code)", "message": "\(message)"])
-                    sink.record(Event(kind: "uplink.rejected", severity: .alarm, value: .string(code), time: timeSource.now(), message: text))
-                }
-                update(ledger) { s in
-                    s.state = "rejected"
-                    s.lastError = text
-                    s.consecutiveFailures = failures
-                }
-                answerSync()
+            if action == .setAside, case .rejected(let status, let code, let message) = outcome {
+                let setAside = await setAside(signed, recordCount: recordCount, ledger: &ledger, reason: "HTTP \(status) \(code): \(message)")
+                action = machine.setAsideFinished(succeeded: setAside, code: code, now: clock.now)
             }
+            await perform(action, outcome: outcome, batch: signed, recordCount: recordCount, wireBytes: wireBytes,
+                    machine: machine, ledger: &ledger, wallNow: wallNow)
+        }
+    }
+
+    /// Carries out what the state machine made of the receiver's answer to `batch`.
+    private func perform(_ action: UplinkStateMachine.DeliveryAction, outcome: DeliveryOutcome, batch signed: SignedBatch,
+                         recordCount: Int, wireBytes: Int, machine: UplinkStateMachine, ledger: inout UplinkLedger, wallNow: Date) async {
+        switch (action, outcome) {
+        case (.acknowledge(let backlog), .acknowledged(let duplicate, let gap)):
+            do {
+                try await spool.acknowledge(throughSequence: signed.lastSpoolSequence)
+            } catch {
+                // The receiver has the batch; the records stay in the spool and are sent again in a
+                // new batch after a restart, which the receiver stores again (a duplicate reading, not a loss).
+                logger.error("acknowledged batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
+            }
+            ledger.acknowledgedSequence = signed.sequence
+            ledger.inFlight = nil
+            ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
+            save(ledger)
+            if let gap {
+                logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
+            }
+            logger.debug("batch acknowledged", metadata: [
+                "sequence": "\(signed.sequence)", "records": "\(recordCount)", "bytes": "\(wireBytes)", "duplicate": "\(duplicate)"])
+            update(ledger) { status in
+                status.state = machine.state.rawValue
+                status.lastError = nil
+                status.consecutiveFailures = 0
+                status.batchesSent += 1
+                status.recordsSent += recordCount
+                status.lastSuccessfulUpload = wallNow.formatted(.iso8601)
+            }
+            if !backlog { answerSync() }
+
+        case (.retry(let wait, let log), .retry(let reason, _)):
+            save(ledger)
+            if log {
+                logger.warning("batch not delivered; retrying", metadata: [
+                    "sequence": "\(signed.sequence)", "reason": "\(reason)", "failures": "\(machine.failures)", "retryIn": "\(wait)"])
+            }
+            update(ledger) { status in
+                status.state = machine.state.rawValue
+                status.lastError = reason
+                status.consecutiveFailures = machine.failures
+            }
+            answerSync()
+
+        case (.keepRejected(let raiseAlarm), .rejected(let status, let code, let message)):
+            save(ledger)
+            let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
+            if raiseAlarm {
+                logger.critical("batch rejected by the receiver; kept in the spool", metadata: ["sequence": "\(signed.sequence)", "code": "\(code)", "message": "\(message)"])
+                sink.record(Event(kind: "uplink.rejected", severity: .alarm, value: .string(code), time: timeSource.now(), message: text))
+            }
+            update(ledger) { s in
+                s.state = machine.state.rawValue
+                s.lastError = text
+                s.consecutiveFailures = machine.failures
+            }
+            answerSync()
+
+        case (.goOn, _):
+            update(ledger) { s in
+                s.state = machine.state.rawValue
+                s.consecutiveFailures = 0
+            }
+
+        default:
+            // `delivered` answers each outcome with its own action; `stop` and `setAside` are handled by the loop.
+            break
         }
     }
 
     /// The batch in flight (re-sent identically), else a new batch of the oldest spooled records,
-    /// signed and stored durably before it is sent. Nil when the spool holds nothing to send.
-    private func nextBatch(_ ledger: inout UplinkLedger) async throws -> (SignedBatch, Int)? {
+    /// signed and stored durably before it is sent; `batch` is nil when there is none (`result` says why).
+    private func nextBatch(_ ledger: inout UplinkLedger) async
+        -> (result: UplinkStateMachine.BuildResult, batch: (SignedBatch, Int)?) {
+        func ready(_ batch: SignedBatch, _ recordCount: Int) -> (UplinkStateMachine.BuildResult, (SignedBatch, Int)?) {
+            (.batch(sequence: batch.sequence, lastSpoolSequence: batch.lastSpoolSequence, recordCount: recordCount), (batch, recordCount))
+        }
         if let inFlight = ledger.inFlight {
             if let batch = ledger.loadInFlightBatch(directory: stateDirectory) {
-                return (batch, inFlight.recordCount)
+                return ready(batch, inFlight.recordCount)
             }
             // The file is gone or damaged. Its sequence is used up (the receiver may hold it), so the
             // records go out again in the next batch; the receiver sees a gap, no reading is lost.
@@ -275,18 +257,18 @@ public final class UplinkService: Service, Sendable {
         do {
             records = try await spool.oldestPending(limit: configuration.maxBatchRecords)
         } catch {
-            fail(state: "backing-off", "spool: \(error)", alarm: nil)
-            throw error
+            fail(.backingOff, "spool: \(error)", alarm: nil)
+            return (.failed(.backingOff), nil)
         }
-        guard !records.isEmpty else { return nil }
+        guard !records.isEmpty else { return (.spoolEmpty(highestCommitted: spool.highestCommittedSequence), nil) }
         let key: DeviceKey
         do {
             key = try DeviceKeyStore(stateDirectory: URL(fileURLWithPath: stateDirectory)).load()
         } catch {
-            fail(state: "no-key", "\(error.message)", alarm: ("uplink.key-missing", "no device key to sign batches with: \(error.message) — run `lampctl identity init`"))
-            throw error
+            fail(.noKey, "\(error.message)", alarm: ("uplink.key-missing", "no device key to sign batches with: \(error.message) — run `lampctl identity init`"))
+            return (.failed(.noKey), nil)
         }
-        let payload = try BatchBuilder(deviceID: deviceID).build(records: records)
+        guard let payload = try? BatchBuilder(deviceID: deviceID).build(records: records) else { return (.failed(nil), nil) }
         let link = ledger.nextLink(kidHex: key.publicKey.kidHex)
         let signed = BatchSigner(identity: DeviceIdentity(deviceID: deviceID, key: key))
             .sign(payload: payload, sequence: link.sequence, previousHash: link.previousHash)
@@ -297,16 +279,16 @@ public final class UplinkService: Service, Sendable {
             try next.save(directory: stateDirectory)
         } catch {
             let problem = storageProblem("cannot be written", error)
-            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
-            throw error
+            fail(.storageError, problem, alarm: (Self.storageAlarmKind, problem))
+            return (.failed(.storageError), nil)
         }
         ledger = next
         shared.withLock { $0.status.kid = key.publicKey.kidHex }
-        return (signed, records.count)
+        return ready(signed, records.count)
     }
 
     /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.
-    static let refusalsBeforeSettingAside = 3
+    static let refusalsBeforeSettingAside = UplinkStateMachine.refusalsBeforeSettingAside
     /// At most this many set-aside batches are kept: beyond them the receiver probably refuses
     /// everything (a version mismatch), and the batch stays in flight, its records in the bounded
     /// spool, until a technician looks (the disk stays bounded).
@@ -330,7 +312,7 @@ public final class UplinkService: Service, Sendable {
             try DurableFile.replace(path: path, with: batch.bytes)
         } catch {
             let problem = storageProblem("cannot be written", error)
-            fail(state: Self.storageErrorState, problem, alarm: (Self.storageAlarmKind, problem))
+            fail(.storageError, problem, alarm: (Self.storageAlarmKind, problem))
             return false
         }
         do {
@@ -349,8 +331,6 @@ public final class UplinkService: Service, Sendable {
 
     // MARK: - helpers
 
-    /// `UplinkStatus.state` while the state directory cannot be read or written.
-    static let storageErrorState = "storage-error"
     /// The alarm for it: a storage problem, not an uplink one (issue 11 #17).
     static let storageAlarmKind = "storage.uplink-state"
 
@@ -393,10 +373,10 @@ public final class UplinkService: Service, Sendable {
         }
     }
 
-    private func fail(state: String, _ reason: String, alarm: (kind: String, message: String)?) {
+    private func fail(_ state: UplinkStateMachine.State, _ reason: String, alarm: (kind: String, message: String)?) {
         let first = shared.withLock { s -> Bool in
             let first = s.status.lastError != reason
-            s.status.state = state
+            s.status.state = state.rawValue
             s.status.lastError = reason
             return first
         }
@@ -404,6 +384,11 @@ public final class UplinkService: Service, Sendable {
             logger.critical("\(alarm.message)")
             sink.record(Event(kind: alarm.kind, severity: .alarm, time: timeSource.now(), message: alarm.message))
         }
+    }
+
+    /// Shows the state machine's state in the status.
+    private func show(_ machine: UplinkStateMachine) {
+        shared.withLock { $0.status.state = machine.state.rawValue }
     }
 
     /// Marks every sync request made so far as answered.

@@ -2,7 +2,8 @@
 public struct UplinkStatus: Encodable, Sendable, Equatable {
     /// The receiver's URL.
     public var url: String
-    /// `idle`, `sending`, `backing-off`, `rejected`, `cap-reached` or `no-key`.
+    /// `idle`, `sending`, `backing-off`, `rejected`, `cap-reached`, `no-key` or `storage-error`
+    /// (`UplinkStateMachine.State`).
     public var state: String
     /// Last acknowledgement, ISO 8601 UTC.
     public var lastSuccessfulUpload: String?

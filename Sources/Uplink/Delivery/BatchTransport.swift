@@ -1,5 +1,3 @@
-import Uplink
-
 /// Sends one batch and reports what came of it; the HTTP implementation is `HTTPBatchTransport`.
 public protocol BatchTransport: Sendable {
     /// Sends `batch` once. Never throws: every failure is a `DeliveryOutcome`.

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import TestSupport
 import Uplink
-@testable import Agent
 
 @Suite("Uplink pacing and answers")
 struct UplinkPacingTests {
@@ -112,6 +111,25 @@ struct UplinkPacingTests {
                      "OK", "", "<html>proxy login</html>", #"{"status":"stored","sequence":42"#] {
             guard case .retry = classify(200, body) else { Issue.record("accepted \(body)"); continue }
         }
+    }
+
+    /// One acknowledgement type for both ends: what a receiver encodes is what the board counts as
+    /// delivered, in the wire format of docs/uplink.md §6.
+    @Test func theAcknowledgementAReceiverEncodesIsOneTheBoardAccepts() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var ack = BatchAcknowledgement(status: .stored, device: "pole-7", kid: "21fe31dfa154a261", sequence: 42, hash: Self.hashHex)
+        let plain = String(decoding: try encoder.encode(ack), as: UTF8.self)
+        #expect(plain == #"{"device":"pole-7","hash":"\#(Self.hashHex)","kid":"21fe31dfa154a261","sequence":42,"status":"stored"}"#)
+        #expect(classify(200, plain) == .acknowledged(duplicate: false, gap: nil))
+        ack.status = .duplicate
+        ack.gap = BatchAcknowledgement.Gap(expected: 40, received: 42)
+        let withGap = String(decoding: try encoder.encode(ack), as: UTF8.self)
+        #expect(withGap.contains(#""gap":{"expected":40,"received":42}"#) && withGap.contains(#""status":"duplicate""#))
+        #expect(classify(200, withGap) == .acknowledged(duplicate: true, gap: "receiver expected sequence 40, got 42"))
+        let refusal = String(decoding: try encoder.encode(BatchRefusal(error: "unknown-key", message: "enrol it")), as: UTF8.self)
+        #expect(refusal == #"{"error":"unknown-key","message":"enrol it"}"#)
+        #expect(classify(401, refusal) == .rejected(status: 401, code: "unknown-key", message: "enrol it"))
     }
 
     @Test func busyAndServerErrorsRetryRefusalsAreRejections() {

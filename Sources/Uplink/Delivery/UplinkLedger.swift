@@ -1,7 +1,6 @@
 import Crypto
 import FoundationEssentials
 import Telemetry
-import Uplink
 
 /// The uplink's durable memory, in the state directory: the hash chain, the batch in flight and
 /// the day's byte count (docs/uplink.md §4, §6).
@@ -55,10 +54,10 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
         do {
             ledger = try JSONDecoder().decode(UplinkLedger.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw AgentError("\(path) cannot be read (\(error)); \(advice)")
+            throw UplinkError(.ledgerUnreadable, "\(path) cannot be read (\(error)); \(advice)")
         }
         if let problem = ledger.problem {
-            throw AgentError("\(path) holds \(problem); \(advice)")
+            throw UplinkError(.ledgerUnreadable, "\(path) holds \(problem); \(advice)")
         }
         return ledger
     }
@@ -93,12 +92,12 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
     }
 
     /// Writes a signed batch as the batch in flight (before the ledger names it).
-    static func saveBatch(_ bytes: [UInt8], directory: String) throws {
+    public static func saveBatch(_ bytes: [UInt8], directory: String) throws {
         try DurableFile.replace(path: FilePaths.join(directory, batchFileName), with: Data(bytes))
     }
 
     /// The bytes of the batch in flight, if the file is there and its hash matches; nil otherwise.
-    func loadInFlightBatch(directory: String) -> SignedBatch? {
+    public func loadInFlightBatch(directory: String) -> SignedBatch? {
         guard let inFlight else { return nil }
         let path = FilePaths.join(directory, Self.batchFileName)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
@@ -111,13 +110,13 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
 
     /// The sequence and previous hash for the next batch signed with `kidHex`: sequences start at 1
     /// for each key, the hash chain runs on across keys.
-    func nextLink(kidHex: String) -> (sequence: UInt64, previousHash: [UInt8]) {
+    public func nextLink(kidHex: String) -> (sequence: UInt64, previousHash: [UInt8]) {
         let sequence = kidHex == self.kidHex ? lastSequence + 1 : 1
         return (sequence, [UInt8](hexString: lastHashHex) ?? [])
     }
 
     /// Records `batch` (signed with `kidHex`, holding `recordCount` records) as signed and in flight.
-    mutating func recordSigned(_ batch: SignedBatch, kidHex: String, recordCount: Int) {
+    public mutating func recordSigned(_ batch: SignedBatch, kidHex: String, recordCount: Int) {
         self.kidHex = kidHex
         lastSequence = batch.sequence
         lastHashHex = batch.hash.hexString

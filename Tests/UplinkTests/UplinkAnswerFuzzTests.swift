@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import TestSupport
 import Uplink
-@testable import Agent
 
 /// Seeded fuzzing of what a receiver (or anything in front of it) sends back to the board: the
 /// `Retry-After` header, the backoff it feeds, and the acknowledgement body. Nothing may trap; every
