@@ -5,7 +5,9 @@ import FoundationEssentials
 public enum ControlArgumentLimits {
     /// Sequence numbers and event serials (`since`): what a JSON number holds exactly.
     public static let sequence: ClosedRange<Int64> = 0...ControlProtocol.largestExactInteger
-    /// `events` `sinceSeconds`: an age of at most 10 years.
+    /// `spool.export` `sinceTime`, in seconds since 1970: what nanoseconds in an Int64 hold.
+    public static let utcSeconds: ClosedRange<Double> = -9_000_000_000...9_000_000_000
+    /// `events` and `spool.export` `sinceSeconds`: an age of at most 10 years.
     public static let eventAgeSeconds: ClosedRange<Double> = 0...(3650 * 86_400)
     /// `events` `limit`.
     public static let eventCount: ClosedRange<Int64> = 0...10_000

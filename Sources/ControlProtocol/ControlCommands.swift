@@ -138,16 +138,16 @@ public struct NextSwitch: Codable, Hashable, Sendable {
     }
 }
 
-/// The `source` of a lamp decision in a technician's words (`decided by fail-safe: nothing known, lamp on`).
+/// The `source` of a lamp decision in a technician's words (`decided by fail-safe: nothing known`).
 public enum LampDecisionSource {
-    /// `failSafeOn` → `fail-safe: nothing known, lamp on`; an unknown source is shown as sent.
+    /// `failSafeOn` → `fail-safe: nothing known`; an unknown source is shown as sent. At most 24 characters.
     public static func words(_ source: String) -> String {
         switch source {
         case "override": "override"
-        case "program": "the program (schedule)"
+        case "program": "the schedule"
         case "failSafeAstroClock": "fail-safe: astro clock"
         case "failSafePhotocell": "fail-safe: photocell"
-        case "failSafeOn": "fail-safe: nothing known, lamp on"
+        case "failSafeOn": "fail-safe: nothing known"
         default: source
         }
     }
@@ -310,14 +310,17 @@ public struct SpoolExportRequest: ControlCommandRequest {
     public var since: Int64?
     /// Only records taken at or after this time, ISO 8601 UTC; with `since` too, both must hold.
     public var sinceTime: String?
+    /// Only records at most this old, on lampd's clock.
+    public var sinceSeconds: Double?
     /// `senml-json` (default) or `csv`.
     public var format: String?
     /// Records per page, 1 to 2000 (default 500).
     public var limit: Int?
 
-    public init(since: Int64? = nil, sinceTime: String? = nil, format: String? = nil, limit: Int? = nil) {
+    public init(since: Int64? = nil, sinceTime: String? = nil, sinceSeconds: Double? = nil, format: String? = nil, limit: Int? = nil) {
         self.since = since
         self.sinceTime = sinceTime
+        self.sinceSeconds = sinceSeconds
         self.format = format
         self.limit = limit
     }

@@ -269,7 +269,7 @@ struct SpoolExportCommand: ControlHandler {
     let context: AgentControlContext
     var command: String { "spool.export" }
     var permission: ControlPermission { .read }
-    var summary: String { "pending records after since=SEQ as format=senml-json|csv, limit per page" }
+    var summary: String { "pending records after since=SEQ, taken from sinceTime=ISO8601 or sinceSeconds=AGE, as format=senml-json|csv, limit per page" }
 
     static let maximumPage = 2000
 
@@ -280,6 +280,7 @@ struct SpoolExportCommand: ControlHandler {
         }
         let limit = Int(try call.arguments.integer("limit", in: 1...Int64(Self.maximumPage), command: command) ?? 500)
         let since = try call.arguments.integer("since", in: ControlArgumentLimits.sequence, command: command) ?? 0
+        let taken = try takenFrom(call.arguments)
         let records: [SpooledRecord]
         do {
             // One more than asked, to know whether another page follows.
@@ -287,8 +288,10 @@ struct SpoolExportCommand: ControlHandler {
         } catch {
             throw ControlError(code: "spool-unavailable", message: "the spool could not be read: \(error.description)")
         }
-        let page = Array(records.prefix(limit))
-        var result = SpoolExportResult(format: format, count: page.count, more: records.count > limit, last: page.last?.sequence)
+        let read = Array(records.prefix(limit))
+        // The time filter keeps paging by sequence number: `last` is the last record read, shown or not.
+        let page = taken.map { cutoff in read.filter { $0.record.time.utcNanoseconds >= cutoff } } ?? read
+        var result = SpoolExportResult(format: format, count: page.count, more: records.count > limit, last: read.last?.sequence)
         switch format {
         case "csv":
             result.header = SpoolExportFormat.csvHeader
@@ -297,5 +300,23 @@ struct SpoolExportCommand: ControlHandler {
             result.records = SpoolExportFormat.senML(page, deviceID: context.deviceID)
         }
         return try JSONValue(encoding: result)
+    }
+
+    /// The earliest record time asked for, in UTC nanoseconds: `sinceTime` (ISO 8601) or
+    /// `sinceSeconds` (an age on lampd's clock), the later of the two when both are given.
+    func takenFrom(_ arguments: JSONValue) throws(ControlError) -> Int64? {
+        var cutoffs: [Int64] = []
+        if let age = try arguments.seconds("sinceSeconds", in: ControlArgumentLimits.eventAgeSeconds, command: command) {
+            cutoffs.append(CheckedNumber.difference(context.timeSource.now().utcNanoseconds, age.nanoseconds))
+        }
+        if let text = try arguments.text("sinceTime", maximumCharacters: 64, command: command) {
+            guard let date = try? Date(text, strategy: Date.ISO8601FormatStyle()),
+                  let nanoseconds = CheckedNumber.nanoseconds(seconds: date.timeIntervalSince1970, in: ControlArgumentLimits.utcSeconds)
+            else {
+                throw ControlError.badArguments(command, "argument \"sinceTime\" must be a UTC time such as 2026-12-06T03:00:00Z; \(text) is not")
+            }
+            cutoffs.append(nanoseconds)
+        }
+        return cutoffs.max()
     }
 }
