@@ -76,7 +76,8 @@ struct SelfTestCommand: AsyncParsableCommand {
     /// The files to check: `--config`, else the configuration and state directory lampd runs with, else the board's.
     func localSelfTest(daemon ping: PingResult?) -> LocalSelfTest {
         if let config { return LocalSelfTest(configurationFile: config) }
-        guard let ping else { return LocalSelfTest(configurationFile: LocalSelfTest.boardConfigurationFile) }
+        // A lampd older than the answer's stateDirectory does not say: check the board's file.
+        guard let ping, ping.stateDirectory != nil else { return LocalSelfTest(configurationFile: LocalSelfTest.boardConfigurationFile) }
         return LocalSelfTest(configurationFile: ping.configurationFile, stateDirectory: ping.stateDirectory)
     }
 
