@@ -102,12 +102,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The control socket's contract: the request/response envelope, one Codable request and
+        // result per command, and the client connection (docs/control-protocol.md). lampd's
+        // handlers encode its results; lampctl builds its requests and decodes its results.
+        .target(
+            name: "ControlProtocol",
+            swiftSettings: swiftSettings
+        ),
+
         // Configuration, services and the control socket: the agent itself.
         .target(
             name: "Agent",
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
-                "TOML",
+                "TOML", "ControlProtocol",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -145,6 +153,7 @@ let package = Package(
         .executableTarget(
             name: "lampctl",
             dependencies: [
+                "ControlProtocol",
                 "Agent",
                 "Hardware",
                 "Lighting",
@@ -242,7 +251,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LampctlTests",
-            dependencies: ["TestSupport", "Hardware"],
+            dependencies: ["TestSupport", "Hardware", "ControlProtocol"],
             swiftSettings: swiftSettings
         ),
     ]

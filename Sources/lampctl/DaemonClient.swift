@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
@@ -41,19 +42,18 @@ struct DaemonClient: Sendable {
         }
     }
 
-    /// Runs `command` and returns its result; an error answer exits with 1, a lost daemon with 3.
-    func call(_ command: String, _ arguments: [String: JSONValue] = [:]) async throws -> JSONValue {
+    /// Runs `request` and returns its typed result and the result as lampd sent it (for `--json`);
+    /// an error answer exits with 1, a lost daemon or an answer of another shape with 3 or 1.
+    func call<Request: ControlCommandRequest>(_ request: Request) async throws -> DaemonAnswer<Request.Result> {
         let connection = self.connection
-        let response: ControlResponse
         do {
-            response = try await ControlConnection.perform { try connection.send(command, arguments: .object(arguments)) }
+            let response = try await ControlConnection.perform { try connection.send(request) }
+            if let error = response.error { throw error }
+            let value = try ControlConnection.decode(response.result, as: Request.Result.self, command: Request.command)
+            return DaemonAnswer(value: value, json: response.result ?? .null)
         } catch {
             throw Self.report(error, console: console)
         }
-        if let error = response.error {
-            throw Self.report(error, console: console)
-        }
-        return response.result ?? .null
     }
 
     /// What lampctl claims about the person behind it: the sudo/login user and
@@ -94,6 +94,12 @@ struct DaemonClient: Sendable {
         }
         return exit
     }
+}
+
+/// A command's result: typed, and as lampd sent it (what `--json` prints, unknown keys kept).
+struct DaemonAnswer<Value: Sendable>: Sendable {
+    var value: Value
+    var json: JSONValue
 }
 
 /// Human forms of the numbers lampd reports.

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 
@@ -27,10 +28,10 @@ struct EventsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DaemonOptions
 
-    /// `--since` as lampd's arguments: `since` (event number) or `sinceSeconds`, checked against lampd's limits.
-    var sinceArguments: [String: JSONValue] {
+    /// `--since` as lampd's request: `since` (event number) or `sinceSeconds`, checked against lampd's limits.
+    var firstRequest: EventsRequest {
         get throws {
-            guard let since else { return [:] }
+            guard let since else { return EventsRequest() }
             do {
                 return try ControlCommandLine.eventsSince(since)
             } catch {
@@ -40,7 +41,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        _ = try sinceArguments
+        _ = try firstRequest
         guard ControlArgumentLimits.eventCount.contains(Int64(limit)) else {
             throw ValidationError("--limit must be 0 to \(ControlArgumentLimits.eventCount.upperBound)")
         }
@@ -48,20 +49,19 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await DaemonClient.connect(options)
-        var arguments = try sinceArguments
-        arguments["limit"] = .number(Double(limit))
-        var answer = try await client.call("events", arguments)
-        show(answer["events"]?.array ?? [])
+        var request = try firstRequest
+        request.limit = Int64(limit)
+        var answer = try await client.call(request).value
+        show(answer.events)
         guard follow else { return }
         while true {
             try await Task.sleep(for: .seconds(1))
-            let last = answer["last"]?.numberValue ?? 0
-            answer = try await client.call("events", ["since": .number(last), "limit": .number(1000)])
-            show(answer["events"]?.array ?? [])
+            answer = try await client.call(EventsRequest(since: answer.last, limit: 1000)).value
+            show(answer.events)
         }
     }
 
-    func show(_ events: [JSONValue]) {
+    func show(_ events: [EventRecord]) {
         if options.output.json {
             // One object per line, so --follow output can be read as a stream.
             let encoder = JSONEncoder()
@@ -71,9 +71,8 @@ struct EventsCommand: AsyncParsableCommand {
             }
         } else {
             for event in events {
-                let severity = event["severity"]?.string ?? ""
-                let mark = severity == "alarm" ? "ALARM" : severity == "warning" ? "warn " : "     "
-                print(StatusCommand.clip("\(StatusCommand.pad(Human.value(event["serial"]), 5))\(event["time"]?.string ?? "")  \(mark) \(event["kind"]?.string ?? "")  \(event["message"]?.string ?? "")", 160))
+                let mark = event.severity == "alarm" ? "ALARM" : event.severity == "warning" ? "warn " : "     "
+                print(StatusCommand.clip("\(StatusCommand.pad(String(event.serial), 5))\(event.time)  \(mark) \(event.kind)  \(event.message)", 160))
             }
         }
         fflush(nil)  // all streams: with --follow into a pipe, show each event at once

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
@@ -21,7 +22,7 @@ struct LampCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let snapshot = try await client.call("lamp.explain")
+            let snapshot = try await client.call(LampExplainRequest()).value
             if options.output.json {
                 print(Console.encode(snapshot))
             } else {
@@ -35,7 +36,7 @@ struct LampCommand: AsyncParsableCommand {
                 s[key]?.numberValue.map { String(printf: "%.0f %%", $0) } ?? "?"
             }
             var lines: [String] = []
-            lines.append("lamp \(percent("levelPercent")) (target \(percent("targetLevelPercent")))   decided by: \(s["source"]?.stringValue ?? "?")")
+            lines.append("lamp \(percent("levelPercent")) (target \(percent("targetLevelPercent")))   decided by: \(LampDecisionSource.words(s["source"]?.stringValue ?? "?"))")
             lines += wrap("why: " + (s["reason"]?.stringValue ?? "?"))
             if s["clockSynchronised"]?.boolValue == false {
                 lines.append("clock: NOT synchronised (schedule and overrides wait for NTP)")
@@ -135,13 +136,10 @@ struct LampCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var arguments: [String: JSONValue] = ["level": .number(Double(level))]
             let (duration, ramp) = try seconds()
-            if let duration { arguments["forSeconds"] = .number(duration) }
-            if let ramp { arguments["rampSeconds"] = .number(ramp) }
-            if let reason { arguments["reason"] = .string(reason) }
+            let request = LampSetRequest(level: level, forSeconds: duration, rampSeconds: ramp, reason: reason)
             let client = try await DaemonClient.connect(options)
-            let accepted = try await client.call("lamp.set", arguments)
+            let accepted = try await client.call(request).value
             if options.output.json {
                 print(Console.encode(accepted))
             } else {
@@ -160,7 +158,7 @@ struct LampCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let answer = try await client.call("lamp.clear")
+            let answer = try await client.call(LampClearRequest()).value
             if options.output.json {
                 print(Console.encode(answer))
             } else {

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
@@ -35,7 +36,7 @@ extension LampCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let started = try await client.call("lamp.test", ["stepSeconds": .number(stepSeconds)])
+            let started = try await client.call(LampTestRequest(stepSeconds: stepSeconds)).value
             let steps = started["levelsPercent"]?.array.map { Human.value($0) } ?? []
             let total = Double(steps.count) * stepSeconds
             if !options.output.json {
@@ -55,7 +56,7 @@ extension LampCommand {
         func follow(_ client: DaemonClient, startedAt: String?) async throws -> JSONValue {
             var shown = 0
             while true {
-                let snapshot = try await client.call("lamp.explain")
+                let snapshot = try await client.call(LampExplainRequest()).value
                 guard let test = snapshot["lampTest"], test["startedAt"]?.stringValue == startedAt else {
                     throw DaemonClient.report(UsageError(message: "lampd no longer shows this lamp test (restarted?)"), console: client.console)
                 }
@@ -69,7 +70,7 @@ extension LampCommand {
                     if !options.output.json {
                         if state == LampTest.State.finished.rawValue {
                             print(String(printf: "done: back to the schedule — lamp %.0f %%, decided by %@",
-                                         snapshot["targetLevelPercent"]?.double ?? 0, snapshot["source"]?.string ?? "?"))
+                                         snapshot["targetLevelPercent"]?.double ?? 0, LampDecisionSource.words(snapshot["source"]?.string ?? "?")))
                         } else {
                             for line in LampCommand.Explain.wrap("stopped at step \(step): \(test["endReason"]?.string ?? state)") { print(line) }
                         }
@@ -87,7 +88,7 @@ extension LampCommand {
                 line += on ? String(printf: "   output reads back on at %.0f %%", readBack["levelPercent"]?.double ?? 0) : "   output reads back off"
             }
             if snapshot["source"]?.stringValue != DecisionSource.override.rawValue {
-                line += "   (\(snapshot["source"]?.string ?? "?") decides)"
+                line += "   (\(LampDecisionSource.words(snapshot["source"]?.string ?? "?")))"
             }
             return line
         }

@@ -1,4 +1,5 @@
 import Agent
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
@@ -13,19 +14,30 @@ import Uplink
 /// whether lampd runs or not. A check that needs more rights than the caller has is
 /// skipped with "run with sudo", never failed.
 struct LocalSelfTest {
-    /// The configuration file lampd reads.
-    let configurationFile: String
+    /// Where a board's lampd reads its configuration.
+    static let boardConfigurationFile = "/etc/lampd/lampd.toml"
 
-    /// `config`, then `device-key`, `state-dir` and `disk` in the state directory it names;
+    /// The configuration file lampd reads; nil when it runs on its built-in simulated one.
+    var configurationFile: String?
+    /// The state directory lampd says it runs with; nil = the one the configuration names.
+    var stateDirectory: String? = nil
+
+    /// `config`, then `device-key`, `state-dir` and `disk` in the state directory;
     /// also the configuration, when valid, for the direct hardware probes.
     func run() -> (checks: [SelfTestCheck], configuration: LampdConfiguration?) {
-        let (configCheck, configuration, stateDirectory) = config()
+        let (configCheck, configuration, named) = config()
+        let stateDirectory = self.stateDirectory ?? named
         return ([configCheck, deviceKey(stateDirectory), stateDirectoryWritable(stateDirectory),
                  disk(stateDirectory, spoolMaxMegabytes: configuration?.storage.spoolMaxMegabytes)], configuration)
     }
 
     /// The file is valid, and is the one lampd last started with (`last-good.toml`).
     func config() -> (SelfTestCheck, LampdConfiguration?, String) {
+        guard let configurationFile else {
+            let builtIn = try? LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
+            return (.pass("config", "lampd runs on its built-in simulated configuration (--simulate)"),
+                    builtIn, builtIn?.storage.directory ?? stateDirectory ?? "")
+        }
         let text = FileManager.default.contents(atPath: configurationFile).map { [UInt8]($0) }
         let configuration: LampdConfiguration
         do {

@@ -1,4 +1,5 @@
 import Agent
+import ControlProtocol
 import ArgumentParser
 import FoundationEssentials
 import Glibc
@@ -12,14 +13,16 @@ struct SelfTestCommand: AsyncParsableCommand {
         abstract: "Check the whole pole: configuration, key, storage, daemon, hardware, clock, watchdogs, uplink.",
         discussion: """
             One PASS, FAIL or SKIP line per check. lampctl checks the configuration file, \
-            the device key, the state directory and the disk itself; the GPIO lines, \
+            the device key, the state directory and the disk itself — those lampd says it \
+            runs with, unless --config names another file; the GPIO lines, \
             Modbus units, meter, clock and watchdogs are checked by the running lampd, \
             which holds the hardware. SKIP means it could not be checked here (not \
             configured, or needs sudo). Exit code 0 when nothing failed, 1 when a check failed.
             """)
 
-    @Option(help: ArgumentHelp("lampd's configuration file.", valueName: "path"))
-    var config: String = "/etc/lampd/lampd.toml"
+    @Option(help: ArgumentHelp("lampd's configuration file (default: the one the running lampd uses, else /etc/lampd/lampd.toml).",
+                               valueName: "path"))
+    var config: String?
 
     @OptionGroup var options: DaemonOptions
 
@@ -33,8 +36,9 @@ struct SelfTestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var (checks, configuration) = LocalSelfTest(configurationFile: config).run()
-        checks += await daemonChecks(configuration: configuration)
+        let daemon = await connect()
+        var (checks, configuration) = localSelfTest(daemon: daemon.ping).run()
+        checks += await daemonChecks(daemon, configuration: configuration)
         let report = Report(
             checks: checks, passed: checks.count { $0.outcome == .pass }, failed: checks.count { $0.outcome == .fail },
             skipped: checks.count { $0.outcome == .skip }, ok: !checks.contains { $0.outcome == .fail })
@@ -47,19 +51,41 @@ struct SelfTestCommand: AsyncParsableCommand {
         if !report.ok { throw LampctlExit.checkFailed }
     }
 
-    /// `daemon`, then what lampd checks (`selftest`), then `uplink` from its `status`.
-    /// Without lampd: the hardware is probed directly and the clock checked here.
-    func daemonChecks(configuration: LampdConfiguration?) async -> [SelfTestCheck] {
+    /// The running lampd and its `ping` (what it runs with), or why it cannot be asked.
+    struct Daemon {
+        var connection: ControlConnection?
+        var ping: PingResult?
+        var problem: String?
+    }
+
+    func connect() async -> Daemon {
         let path = options.socket
-        let connection: ControlConnection
-        let pong: ControlResponse
         do {
-            connection = try await ControlConnection.perform {
+            let connection = try await ControlConnection.perform {
                 try ControlConnection(path: path, timeout: .seconds(5), client: DaemonClient.claimedOrigin())
             }
-            pong = try await ControlConnection.perform { try connection.send("ping") }
+            let pong = try await ControlConnection.perform { try connection.send(PingRequest()) }
+            if let error = pong.error { throw error }
+            let ping = try ControlConnection.decode(pong.result, as: PingResult.self, command: PingRequest.command)
+            return Daemon(connection: connection, ping: ping)
         } catch {
-            let message = (error as? ControlSocketError)?.message ?? "\(error)"
+            return Daemon(problem: (error as? ControlSocketError)?.message ?? "\(error)")
+        }
+    }
+
+    /// The files to check: `--config`, else the configuration and state directory lampd runs with, else the board's.
+    func localSelfTest(daemon ping: PingResult?) -> LocalSelfTest {
+        if let config { return LocalSelfTest(configurationFile: config) }
+        // A lampd older than the answer's stateDirectory does not say: check the board's file.
+        guard let ping, ping.stateDirectory != nil else { return LocalSelfTest(configurationFile: LocalSelfTest.boardConfigurationFile) }
+        return LocalSelfTest(configurationFile: ping.configurationFile, stateDirectory: ping.stateDirectory)
+    }
+
+    /// `daemon`, then what lampd checks (`selftest`), then `uplink` from its `status`.
+    /// Without lampd: the hardware is probed directly and the clock checked here.
+    func daemonChecks(_ daemon: Daemon, configuration: LampdConfiguration?) async -> [SelfTestCheck] {
+        guard let connection = daemon.connection, let ping = daemon.ping else {
+            let message = daemon.problem ?? "lampd did not answer"
             var hardware: [SelfTestCheck] = [.skip("hardware", "configuration invalid: GPIO lines and Modbus units not probed")]
             if let configuration { hardware = await DirectHardwareProbe(configuration: configuration).run() }
             return [.fail("daemon", message)] + hardware + [
@@ -68,15 +94,15 @@ struct SelfTestCommand: AsyncParsableCommand {
                         : .fail("clock", "not synchronised: check timesyncd or chrony and the network (timedatectl)"),
                     .skip("uplink", "lampd is not running")]
         }
-        var checks: [SelfTestCheck] = [.pass("daemon", "lampd \(pong.result?["version"]?.string ?? "?") answers")]
+        var checks: [SelfTestCheck] = [.pass("daemon", "lampd \(ping.version) answers")]
         do {
-            let answer = try await ControlConnection.perform { try connection.send("selftest") }
+            let answer = try await ControlConnection.perform { try connection.send(SelfTestRequest()) }
             if let error = answer.error {
                 checks.append(.skip("hardware", "this lampd cannot self-test (\(error.code)); upgrade it"))
             } else {
-                checks += try (answer.result?["checks"] ?? .array([])).decode([SelfTestCheck].self)
+                checks += try ControlConnection.decode(answer.result, as: SelfTestResult.self, command: SelfTestRequest.command).checks
             }
-            let status = try await ControlConnection.perform { try connection.send("status") }
+            let status = try await ControlConnection.perform { try connection.send(StatusRequest()) }
             checks.append(Self.uplink(status.result?["uplink"]))
         } catch {
             checks.append(.fail("daemon", "lampd stopped answering: \((error as? ControlSocketError)?.message ?? "\(error)")"))

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 
@@ -23,25 +24,25 @@ struct SpoolStatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await DaemonClient.connect(options)
-        let stats = try await client.call("spool.stats")
+        let answer = try await client.call(SpoolStatsRequest())
         if options.output.json {
-            print(Console.encode(stats))
+            print(Console.encode(answer.json))
             return
         }
-        func n(_ key: String) -> String { Human.value(stats[key]) }
-        let age = stats["oldestPendingAgeSeconds"]?.numberValue.map { Human.duration(seconds: $0) } ?? "-"
+        let stats = answer.value
+        let age = stats.oldestPendingAgeSeconds.map { Human.duration(seconds: $0) } ?? "-"
         let rows: [(String, String)] = [
-            ("pending readings", n("pendingReadings")),
-            ("pending events", n("pendingEvents")),
-            ("pending alarms", n("pendingAlarms")),
-            ("not yet on disk", n("bufferedRecords")),
-            ("oldest pending", "\(age) (sequence \(n("oldestPendingSequence")))"),
-            ("highest sequence", n("highestSequence")),
-            ("used", "\(Human.bytes(stats["usedBytes"]?.double ?? 0)) of \(Human.bytes(stats["maxSizeBytes"]?.double ?? 0))"),
-            ("files on disk", Human.bytes(stats["fileBytes"]?.double ?? 0)),
-            ("dropped (spool full)", "\(n("droppedReadings")) readings, \(n("droppedEvents")) events, \(n("droppedAlarms")) alarms"),
-            ("lost to write errors", n("lostToWriteErrors")),
-            ("refused (backlog)", n("refusedRecords")),
+            ("pending readings", "\(stats.pendingReadings)"),
+            ("pending events", "\(stats.pendingEvents)"),
+            ("pending alarms", "\(stats.pendingAlarms)"),
+            ("not yet on disk", "\(stats.bufferedRecords)"),
+            ("oldest pending", "\(age) (sequence \(stats.oldestPendingSequence.map(String.init) ?? "-"))"),
+            ("highest sequence", "\(stats.highestSequence)"),
+            ("used", "\(Human.bytes(Double(stats.usedBytes))) of \(Human.bytes(Double(stats.maxSizeBytes)))"),
+            ("files on disk", Human.bytes(Double(stats.fileBytes))),
+            ("dropped (spool full)", "\(stats.droppedReadings) readings, \(stats.droppedEvents) events, \(stats.droppedAlarms) alarms"),
+            ("lost to write errors", "\(stats.lostToWriteErrors)"),
+            ("refused (backlog)", "\(stats.refusedRecords)"),
         ]
         for (label, value) in rows { print(StatusCommand.pad(label, 22) + value) }
     }
@@ -51,11 +52,13 @@ struct SpoolStatsCommand: AsyncParsableCommand {
 struct SpoolExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Print pending records after a sequence number as SenML-JSON or CSV.",
+        abstract: "Print pending records since a sequence number or a time as SenML-JSON or CSV.",
         discussion: """
-            Records stay in the spool (this only copies them). SenML-JSON is RFC 8428; \
-            events appear as string records named event.<kind>. Redirect to a file: \
-            lampctl spool export --format csv > spool.csv
+            Records stay in the spool (this only copies them). SenML-JSON is RFC 8428, \
+            named as upstream names them (docs/uplink.md). --since 250 starts after \
+            sequence number 250; --since 10m or --since 2026-12-06T03:00:00Z with the \
+            records taken since then (a bare number is always a sequence number). \
+            Redirect to a file: lampctl spool export --format csv > spool.csv
             """
     )
 
@@ -64,8 +67,9 @@ struct SpoolExportCommand: AsyncParsableCommand {
         case csv
     }
 
-    @Option(help: ArgumentHelp("Only records with a sequence number above this.", valueName: "seq"))
-    var since: Int64 = 0
+    @Option(help: ArgumentHelp("Only records after this sequence number (250), or taken since this age (10m, 2h) or UTC time (2026-12-06T03:00:00Z).",
+                               valueName: "seq|age|time"))
+    var since: String?
 
     @Option(help: "senml-json or csv.")
     var format: Format = .senmlJSON
@@ -75,36 +79,40 @@ struct SpoolExportCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DaemonOptions
 
-    func validate() throws {
-        guard ControlArgumentLimits.sequence.contains(since) else {
-            throw ValidationError("--since must be a sequence number, 0 to \(ControlArgumentLimits.sequence.upperBound)")
+    /// `--since` as the first page's request, checked against lampd's limits (a usage error, exit 2, if not).
+    var firstPage: SpoolExportRequest {
+        get throws {
+            guard let since else { return SpoolExportRequest(since: 0) }
+            do { return try ControlCommandLine.spoolExportSince(since) } catch { throw ValidationError(error.message) }
         }
+    }
+
+    func validate() throws {
+        _ = try firstPage
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
 
     func run() async throws {
         let client = try await DaemonClient.connect(options)
-        var after = since
+        var request = try firstPage
+        request.format = format.rawValue
         var remaining = limit ?? .max
         var senML: [JSONValue] = []
         var first = true
         while remaining > 0 {
-            let page = try await client.call("spool.export", [
-                "since": .number(Double(after)), "format": .string(format.rawValue),
-                "limit": .number(Double(min(remaining, 1000))),
-            ])
-            remaining -= min(max(0, page["count"]?.int ?? 0), remaining)
+            request.limit = min(remaining, 1000)
+            let page = try await client.call(request).value
+            remaining -= min(max(0, page.count), remaining)
             if format == .csv {
-                if first { StandardStream.output.write((page["header"]?.string ?? "")) }
-                StandardStream.output.write((page["rows"]?.string ?? ""))
+                if first { StandardStream.output.write(page.header ?? "") }
+                StandardStream.output.write(page.rows ?? "")
             } else {
-                senML += page["records"]?.array ?? []
+                senML += page.records ?? []
             }
             first = false
             // A sequence number lampd sent: checked like any number from outside.
-            guard page["more"]?.boolValue == true, let last = page["last"]?.numberValue,
-                  let next = CheckedNumber.integer(last, in: ControlArgumentLimits.sequence), next > after else { break }
-            after = next
+            guard page.more, let next = page.last, ControlArgumentLimits.sequence.contains(next), next > request.since ?? 0 else { break }
+            request.since = next
         }
         if format == .senmlJSON {
             let encoder = JSONEncoder()

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
@@ -21,66 +22,63 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await DaemonClient.connect(options)
-        let status = try await client.call("status")
+        let status = try await client.call(StatusRequest())
         if options.output.json {
-            print(Console.encode(status))
+            print(Console.encode(status.json))
         } else {
-            for line in Self.render(status) { print(line) }
+            for line in Self.render(status.value) { print(line) }
         }
-        if status["healthy"]?.boolValue != true { throw LampctlExit.checkFailed }
+        if !status.value.healthy { throw LampctlExit.checkFailed }
     }
 
     /// The screen, at most 80 columns wide.
-    static func render(_ status: JSONValue) -> [String] {
+    static func render(_ status: StatusResult) -> [String] {
         var lines: [String] = []
-        let healthy = status["healthy"]?.boolValue == true
-        let title = "\(status["device"]?.string ?? "?")  lampd \(status["version"]?.string ?? "?") (\(status["board"]?.string ?? "?") board)"
-        lines.append(pad(title, 66) + (healthy ? "     HEALTHY" : "   UNHEALTHY"))
-        let clock = status["clockSynchronised"]?.boolValue == true ? "synchronised" : "NOT synchronised"
-        lines.append("uptime \(Human.duration(seconds: status["uptimeSeconds"]?.double ?? 0))   clock \(clock)   \(status["time"]?.string ?? "")")
+        let title = "\(status.device)  lampd \(status.version) (\(status.board) board)"
+        lines.append(pad(title, 66) + (status.healthy ? "     HEALTHY" : "   UNHEALTHY"))
+        let clock = status.clockSynchronised ? "synchronised" : "NOT synchronised"
+        lines.append("uptime \(Human.duration(seconds: status.uptimeSeconds))   clock \(clock)   \(status.time)")
         lines.append("")
 
-        if let lamp = status["lamp"], case .object = lamp {
-            lines.append(String(printf: "Lamp      %.0f %%, decided by %@", lamp["levelPercent"]?.double ?? 0, lamp["source"]?.string ?? "?"))
-            lines.append("          why: \(lamp["reason"]?.string ?? "?")")
-            if let next = lamp["nextSwitch"]?.stringValue { lines.append("          next switch: \(next)") }
+        if let lamp = status.lamp {
+            lines.append(String(printf: "Lamp      %.0f %%, decided by %@", lamp.levelPercent, LampDecisionSource.words(lamp.source)))
+            lines.append("          why: \(lamp.reason)")
+            if let next = lamp.nextSwitch {
+                lines.append("          next switch: \(next.levelPercent) % at \(next.label) (\(next.time))")
+            }
         }
-        if let sun = status["sun"], case .object = sun {
-            lines.append("Sun       \(sun["date"]?.string ?? ""): rises \(Human.clock(sun["sunrise"]?.string)), sets \(Human.clock(sun["sunset"]?.string)) UTC")
+        if let sun = status.sun {
+            lines.append("Sun       \(sun.date): rises \(Human.clock(sun.sunrise)), sets \(Human.clock(sun.sunset)) UTC")
         }
-        if status["lamp"] != nil || status["sun"] != nil { lines.append("") }
+        if status.lamp != nil || status.sun != nil { lines.append("") }
 
-        let spool = status["spool"] ?? .null
-        let oldest = spool["oldestPendingAgeSeconds"]?.numberValue.map { "oldest \(Human.duration(seconds: $0)) ago" } ?? "nothing pending"
-        lines.append("Spool     \(spool["pendingReadings"]?.int ?? 0) readings, \(spool["pendingEvents"]?.int ?? 0) events, \(spool["pendingAlarms"]?.int ?? 0) alarms pending; \(oldest)")
-        lines.append("          \(Human.bytes(spool["usedBytes"]?.double ?? 0)) of \(Human.bytes(spool["maxSizeBytes"]?.double ?? 0)) used; dropped \(spool["droppedReadings"]?.int ?? 0) readings, \(spool["droppedEvents"]?.int ?? 0) events, \(spool["droppedAlarms"]?.int ?? 0) alarms")
+        let spool = status.spool
+        let oldest = spool.oldestPendingAgeSeconds.map { "oldest \(Human.duration(seconds: $0)) ago" } ?? "nothing pending"
+        lines.append("Spool     \(spool.pendingReadings) readings, \(spool.pendingEvents) events, \(spool.pendingAlarms) alarms pending; \(oldest)")
+        lines.append("          \(Human.bytes(Double(spool.usedBytes))) of \(Human.bytes(Double(spool.maxSizeBytes))) used; dropped \(spool.droppedReadings) readings, \(spool.droppedEvents) events, \(spool.droppedAlarms) alarms")
         lines.append("")
 
-        if let uplink = status["uplink"], case .object = uplink {
+        if let uplink = status.uplink, case .object = uplink {
             lines += uplinkLines(uplink)
             lines.append("")
         }
 
-        let readings = status["readings"]?.array ?? []
-        let contacts = readings.filter { $0["value"]?.boolValue != nil }
-        let meters = readings.filter { $0["value"]?.boolValue == nil }
+        let contacts = status.readings.filter { $0.value.boolValue != nil }
+        let meters = status.readings.filter { $0.value.boolValue == nil }
         lines.append("Readings" + (meters.isEmpty ? "  none yet" : ""))
         for reading in meters { lines.append(readingLine(reading)) }
         lines.append("Contacts" + (contacts.isEmpty ? "  none yet" : ""))
         for reading in contacts { lines.append(readingLine(reading)) }
         lines.append("")
 
-        let active = status["activeAlarms"]?.array ?? []
-        lines.append("Active alarms" + (active.isEmpty ? "  none" : ""))
-        for alarm in active { lines.append(eventLine(alarm)) }
-        let recent = status["recentAlarms"]?.array ?? []
-        lines.append("Recent alarms" + (recent.isEmpty ? "  none since lampd started" : ""))
-        for alarm in recent.suffix(5) { lines.append(eventLine(alarm)) }
-        let problems = status["problems"]?.array ?? []
-        if !problems.isEmpty {
+        lines.append("Active alarms" + (status.activeAlarms.isEmpty ? "  none" : ""))
+        for alarm in status.activeAlarms { lines.append(eventLine(alarm)) }
+        lines.append("Recent alarms" + (status.recentAlarms.isEmpty ? "  none since lampd started" : ""))
+        for alarm in status.recentAlarms.suffix(5) { lines.append(eventLine(alarm)) }
+        if !status.problems.isEmpty {
             lines.append("")
             lines.append("Needs attention")
-            for problem in problems { lines.append("  ! \(problem.string)") }
+            for problem in status.problems { lines.append("  ! \(problem)") }
         }
         return lines.map { clip($0, 80) }
     }
@@ -102,16 +100,16 @@ struct StatusCommand: AsyncParsableCommand {
         return lines
     }
 
-    static func readingLine(_ reading: JSONValue) -> String {
-        let unit = reading["unit"]?.stringValue.map { " \($0)" } ?? ""
-        let quality = (reading["quality"]?.array ?? []).map(\.string).filter { $0 != "clock-unsynchronised" }
-        let age = "\(Human.duration(seconds: reading["ageSeconds"]?.double ?? 0)) ago"
-        return "  " + pad(reading["channel"]?.string ?? "?", 30) + pad(Human.value(reading["value"]) + unit, 18) + age
+    static func readingLine(_ reading: ReadingRecord) -> String {
+        let unit = reading.unit.map { " \($0)" } ?? ""
+        let quality = reading.quality.filter { $0 != "clock-unsynchronised" }
+        let age = "\(Human.duration(seconds: reading.ageSeconds)) ago"
+        return "  " + pad(reading.channel, 30) + pad(Human.value(reading.value) + unit, 18) + age
             + (quality.isEmpty ? "" : "  " + quality.joined(separator: ","))
     }
 
-    static func eventLine(_ event: JSONValue) -> String {
-        "  \(Human.clock(event["time"]?.string))  \(event["message"]?.string ?? event["kind"]?.string ?? "")"
+    static func eventLine(_ event: EventRecord) -> String {
+        "  \(Human.clock(event.time))  \(event.message.isEmpty ? event.kind : event.message)"
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 
@@ -33,7 +34,7 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options, timeout: .seconds(timeout + 5))
-            let status = try await client.call("sync.now", ["timeoutSeconds": .number(timeout)])
+            let status = try await client.call(SyncNowRequest(timeoutSeconds: timeout)).value
             let drained = status["state"]?.stringValue == "idle" && status["inFlightSequence"]?.numberValue == nil
             if options.output.json {
                 print(Console.encode(status))

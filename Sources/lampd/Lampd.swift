@@ -112,7 +112,7 @@ struct Lampd: AsyncParsableCommand {
                 configuration: configuration, board: board,
                 control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
                 makeTransport: { try HTTPBatchTransport(configuration: $0) },
-                logger: logger)
+                configurationFile: path, logger: logger)
         } catch {
             let message = String(describing: error)
             logger.critical("cannot start", metadata: ["error": "\(message)"])

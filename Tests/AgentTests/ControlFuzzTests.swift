@@ -13,11 +13,11 @@ struct ControlFuzzTests {
         "lamp.explain", "sync.now", "uplink.status", "no.such",
     ]
     static let keys = [
-        "since", "sinceSeconds", "limit", "format", "level", "forSeconds", "rampSeconds", "reason", "stepSeconds", "timeoutSeconds",
+        "since", "sinceSeconds", "limit", "format", "level", "forSeconds", "rampSeconds", "reason", "stepSeconds", "timeoutSeconds", "sinceTime",
     ]
     /// The arguments each command reads.
     static let commandKeys: [String: [String]] = [
-        "events": ["since", "sinceSeconds", "limit"], "spool.export": ["since", "format", "limit"],
+        "events": ["since", "sinceSeconds", "limit"], "spool.export": ["since", "sinceTime", "sinceSeconds", "format", "limit"],
         "lamp.set": ["level", "forSeconds", "rampSeconds", "reason"], "lamp.test": ["stepSeconds"], "sync.now": ["timeoutSeconds"],
     ]
     /// Numbers as JSON text: huge, negative, fractional, beyond Int64 or what a Double holds exactly.

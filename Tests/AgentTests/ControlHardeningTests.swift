@@ -290,8 +290,8 @@ struct CheckedNumberTests {
 
     // Defect 1, lampctl's side: `--since 107000d` is a usage error, not a request that traps lampd.
     @Test func lampctlOptionsAreCheckedAgainstLampdsLimits() throws {
-        #expect(try ControlCommandLine.eventsSince("42") == ["since": .number(42)])
-        #expect(try ControlCommandLine.eventsSince("10m") == ["sinceSeconds": .number(600)])
+        #expect(try JSONValue(encoding: ControlCommandLine.eventsSince("42")) == .object(["since": .number(42)]))
+        #expect(try JSONValue(encoding: ControlCommandLine.eventsSince("10m")) == .object(["sinceSeconds": .number(600)]))
         for bad in ["107000d", "1e300s", "-5m", "9007199254740993", "yesterday", "nan", "infd"] {
             #expect(throws: CommandLineValueError.self, "\(bad)") { try ControlCommandLine.eventsSince(bad) }
         }

@@ -137,6 +137,25 @@ struct ControlServerTests {
         #expect(rest["rows"]?.stringValue?.contains(",event,cabinet.mains.lost,false,,,alarm,mains lost\n") == true)
     }
 
+    @Test func spoolExportFiltersByTimeAndKeepsPagingBySequence() async throws {
+        let bed = try await ControlTestBed()
+        defer { bed.finish() }
+        try bed.start()
+        try await bed.sample()
+        let connection = try await bed.connect()
+        // The typed request, as lampctl sends it: a time in the future keeps nothing, one in the past everything.
+        let future = try #require(try await ControlConnection.perform {
+            try connection.send(SpoolExportRequest(sinceTime: "2099-01-01T00:00:00Z", limit: 2))
+        }.result?.decode(SpoolExportResult.self))
+        #expect(future.count == 0 && future.records == [] && future.more && future.last == 2, "paging by sequence goes on")
+        let past = try #require(try await connection.call("spool.export", .object(["sinceTime": .string("2020-01-01T00:00:00Z")])).result)
+        #expect(past["count"] == .number(3))
+        let recent = try #require(try await connection.call("spool.export", .object(["sinceSeconds": .number(3600)])).result)
+        #expect(recent["count"] == .number(3))
+        let bad = try await connection.call("spool.export", .object(["sinceTime": .string("yesterday")]))
+        #expect(bad.error?.code == "bad-arguments" && bad.error?.message.contains("2026-12-06T03:00:00Z") == true, "\(String(describing: bad.error))")
+    }
+
     @Test func theEventRingKeepsTheNewestAndAnswersSince() async throws {
         let bed = try await ControlTestBed()
         defer { bed.finish() }

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import Testing
 import TestSupport
@@ -76,6 +77,51 @@ struct DaemonCommandTests {
 
             let bad = try await ChildProcess.run(product: "lampctl", ["lamp", "set", "130", "--socket", daemon.socket])
             #expect(bad.exitCode == 2)
+        }
+    }
+
+    @Test func statusGivesTheNextSwitchAsFieldsAndWhoDecidedInWords() async throws {
+        try await withSimulatedDaemon { daemon in
+            try await daemon.waitUntilSampled()
+            let json = try await ChildProcess.run(product: "lampctl", ["status", "--json", "--socket", daemon.socket])
+            let lamp = try #require(try json.jsonObject()?["lamp"] as? [String: Any], "\(json.stdout)")
+            // A script reads the next switch point's fields, not a preformatted string.
+            let next = try #require(lamp["nextSwitch"] as? [String: Any], "\(lamp)")
+            #expect((next["time"] as? String)?.hasSuffix("Z") == true, "\(next)")
+            #expect((next["levelPercent"] as? Int).map { (0...100).contains($0) } == true, "\(next)")
+            #expect(["sunset+00:10", "sunrise-00:10", "23:00", "05:00"].contains(next["label"] as? String ?? ""), "\(next)")
+            let source = try #require(lamp["source"] as? String)
+
+            // A technician reads words, not the enum's name (`decided by failSafeOn`).
+            let text = try await ChildProcess.run(product: "lampctl", ["status", "--socket", daemon.socket])
+            let line = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("Lamp ") }, "\(text.stdout)")
+            #expect(line.hasSuffix("decided by \(LampDecisionSource.words(source))"), "\(line)")
+            #expect(!text.stdout.contains("failSafe"), "\(text.stdout)")
+            #expect(text.stdout.contains("next switch: "), "\(text.stdout)")
+            let explain = try await ChildProcess.run(product: "lampctl", ["lamp", "explain", "--socket", daemon.socket])
+            #expect(explain.stdout.contains("decided by: \(LampDecisionSource.words(source))"), "\(explain.stdout)")
+        }
+    }
+
+    @Test func spoolExportSinceTakesATimeOrASequenceNumber() async throws {
+        try await withSimulatedDaemon { daemon in
+            try await daemon.waitUntilSampled()
+            func export(_ since: String) async throws -> [[String: Any]] {
+                let result = try await ChildProcess.run(product: "lampctl", ["spool", "export", "--since", since, "--socket", daemon.socket])
+                #expect(result.exitCode == 0, "--since \(since): \(result.stderr)")
+                return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]], "\(result.stdout)")
+            }
+            // An age: everything of the last hour is everything this lampd recorded.
+            let lastHour = try await export("1h")
+            #expect(!lastHour.isEmpty)
+            #expect(lastHour.count >= (try await export("0")).count - 2, "the daemon keeps sampling between the two calls")
+            // A time: nothing is recorded in the future.
+            #expect(try await export("2099-01-01T00:00:00Z").isEmpty)
+            #expect(!(try await export("2020-01-01T00:00:00Z")).isEmpty)
+            // A bad one is a usage error that says what to write.
+            let bad = try await ChildProcess.run(product: "lampctl", ["spool", "export", "--since", "yesterday", "--socket", daemon.socket])
+            #expect(bad.exitCode == 2)
+            #expect(bad.stderr.contains("--since must be a sequence number, an age such as 10m or a time such as 2026-12-06T03:00:00Z"), "\(bad.stderr)")
         }
     }
 

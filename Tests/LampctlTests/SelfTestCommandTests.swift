@@ -83,6 +83,22 @@ struct SelfTestCommandTests {
         }
     }
 
+    @Test func withoutConfigItChecksWhatTheRunningLampdUses() async throws {
+        // A demo lampd started with its own configuration and state directory (as `--simulate`):
+        // without --config, lampctl asks lampd which file and state directory it runs with.
+        try await withSimulatedDaemon(underSystemd: false) { daemon in
+            try await daemon.waitUntilSampled()
+            let key = try await ChildProcess.run(product: "lampctl", ["identity", "init", "--state-dir", daemon.stateDirectory])
+            #expect(key.exitCode == 0, "\(key.stderr)")
+            let result = try await ChildProcess.run(product: "lampctl", ["selftest", "--socket", daemon.socket])
+            #expect(!result.stdout.contains("/etc/lampd"), "\(result.stdout)")
+            for name in ["config", "device-key", "state-dir", "disk", "daemon"] {
+                #expect(result.stdout.contains("PASS  \(name) "), "\(name)\n\(result.stdout)")
+            }
+            #expect(result.stdout.contains(daemon.stateDirectory) || result.stdout.contains("writable"), "\(result.stdout)")
+        }
+    }
+
     @Test func withoutTheDaemonTheDaemonCheckFails() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("selftest-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("state"), withIntermediateDirectories: true)

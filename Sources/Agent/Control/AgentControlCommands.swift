@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 import Lighting
 import Telemetry
@@ -25,6 +26,10 @@ public struct AgentControlContext: Sendable {
     public var uplink: @Sendable () -> UplinkStatus? = { nil }
     /// Problems of the state directory and the spool since start (`StorageHealth`), for the health verdict.
     public var storageProblems: @Sendable () -> [String] = { [] }
+    /// The configuration file lampd started with (`ping` tells lampctl selftest); nil = built in.
+    public var configurationFile: String?
+    /// The state directory lampd runs with (`[storage] directory`).
+    public var stateDirectory: String?
 
     public init(
         version: String, deviceID: String, boardKind: String, spool: Spool, telemetry: RecentTelemetry,
@@ -65,10 +70,9 @@ struct PingCommand: ControlHandler {
     var summary: String { "check that lampd answers" }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
-        .object([
-            "pong": .bool(true), "version": .string(context.version), "protocol": .number(Double(ControlProtocol.version)),
-            "time": .string(context.timeSource.now().date.formatted(.iso8601)),
-        ])
+        try JSONValue(encoding: PingResult(
+            version: context.version, time: context.timeSource.now().date.formatted(.iso8601),
+            configurationFile: context.configurationFile, stateDirectory: context.stateDirectory))
     }
 }
 
@@ -81,40 +85,8 @@ struct StatusCommand: ControlHandler {
     var permission: ControlPermission { .read }
     var summary: String { "device, uptime, clock, spool, latest readings, alarms and health" }
 
-    struct Status: Encodable {
-        var version: String
-        var device: String
-        var board: String
-        var time: String
-        var uptimeSeconds: Double
-        var clockSynchronised: Bool
-        var spool: SpoolStatsJSON
-        var readings: [ReadingJSON]
-        var activeAlarms: [EventJSON]
-        var recentAlarms: [EventJSON]
-        var lamp: LampJSON?
-        var sun: SunJSON?
-        var uplink: UplinkStatus?
-        var healthy: Bool
-        var problems: [String]
-    }
-
-    struct LampJSON: Encodable {
-        var levelPercent: Double
-        var source: String
-        var reason: String
-        var nextSwitch: String?
-        var activeFaults: Int
-    }
-
-    struct SunJSON: Encodable {
-        var date: String
-        var sunrise: String
-        var sunset: String
-    }
-
     /// Today's sunrise and sunset at the site, in UTC (or "never"), for the status screen.
-    static func sun(site: LampdConfiguration.Site?, now: Date) -> SunJSON? {
+    static func sun(site: LampdConfiguration.Site?, now: Date) -> SunTimes? {
         guard let site, let location = GeoLocation(latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees)
         else { return nil }
         let zone = site.zone
@@ -128,12 +100,12 @@ struct StatusCommand: ControlHandler {
             default: "not on this date"
             }
         }
-        return SunJSON(date: today.description, sunrise: text(.sunrise), sunset: text(.sunset))
+        return SunTimes(date: today.description, sunrise: text(.sunrise), sunset: text(.sunset))
     }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
         let now = context.timeSource.now()
-        let stats = try await SpoolStatsJSON(context: context)
+        let stats = try await SpoolStatsResult(context: context)
         let kept = context.telemetry.events()
         let active = context.telemetry.activeAlarms()
         var problems: [String] = []
@@ -152,25 +124,25 @@ struct StatusCommand: ControlHandler {
         }
         let snapshot = await context.lamp()
         let lamp = snapshot.map { s in
-            LampJSON(levelPercent: s.levelPercent, source: s.source.rawValue, reason: s.reason,
-                     nextSwitch: s.nextSwitches.first.map { "\($0.at.formatted(.iso8601)) \($0.switchPoint)" },
-                     activeFaults: s.activeFaults.count)
+            LampSummary(levelPercent: s.levelPercent, source: s.source.rawValue, reason: s.reason,
+                        nextSwitch: s.nextSwitches.first.map { NextSwitch(time: $0.at.formatted(.iso8601), levelPercent: $0.levelPercent, label: $0.label) },
+                        activeFaults: s.activeFaults.count)
         }
         if let snapshot, let error = snapshot.outputError { problems.append("lamp output: \(error)") }
         let uplink = context.uplink()
         if let uplink, uplink.state == "rejected" || uplink.state == "no-key" {
             problems.append("uplink: \(uplink.lastError ?? uplink.state)")
         }
-        let status = Status(
+        let status = StatusResult(
             version: context.version, device: context.deviceID, board: context.boardKind,
             time: now.date.formatted(.iso8601),
             uptimeSeconds: Self.seconds(ContinuousClock.now - context.started),
             clockSynchronised: now.isClockSynchronised, spool: stats,
-            readings: context.telemetry.latestReadings().map { ReadingJSON($0, now: now) },
-            activeAlarms: active.map(EventJSON.init),
-            recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventJSON.init),
-            lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: uplink,
-            healthy: problems.isEmpty, problems: problems)
+            readings: context.telemetry.latestReadings().map { ReadingRecord($0, now: now) },
+            activeAlarms: active.map(EventRecord.init),
+            recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventRecord.init),
+            lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: try uplink.map { try JSONValue(encoding: $0) },
+            problems: problems)
         return try JSONValue(encoding: status)
     }
 
@@ -179,24 +151,8 @@ struct StatusCommand: ControlHandler {
     }
 }
 
-/// The spool's counters as the control protocol sends them.
-struct SpoolStatsJSON: Encodable {
-    var pendingReadings: Int
-    var pendingEvents: Int
-    var pendingAlarms: Int
-    var bufferedRecords: Int
-    var oldestPendingAgeSeconds: Double?
-    var oldestPendingSequence: Int64?
-    var highestSequence: Int64
-    var usedBytes: Int64
-    var maxSizeBytes: Int64
-    var fileBytes: Int64
-    var droppedReadings: Int64
-    var droppedEvents: Int64
-    var droppedAlarms: Int64
-    var lostToWriteErrors: Int64
-    var refusedRecords: Int
-
+extension SpoolStatsResult {
+    /// The spool's counters as the control protocol sends them.
     init(context: AgentControlContext) async throws {
         let stats: SpoolStatistics
         do {
@@ -204,44 +160,29 @@ struct SpoolStatsJSON: Encodable {
         } catch {
             throw ControlError(code: "spool-unavailable", message: "the spool's counters could not be read: \(error.description) — check the disk and `journalctl -u lampd`")
         }
-        pendingReadings = stats.pendingReadings
-        pendingEvents = stats.pendingEvents
-        pendingAlarms = stats.pendingAlarms
-        bufferedRecords = stats.bufferedRecords
-        oldestPendingAgeSeconds = stats.oldestPendingAge.map { max(0, StatusCommand.seconds($0)) }
-        oldestPendingSequence = stats.oldestPendingSequence
-        highestSequence = stats.highestSequence
-        usedBytes = stats.usedBytes
-        maxSizeBytes = stats.maxSizeBytes
-        fileBytes = stats.fileBytes
-        droppedReadings = stats.droppedRecords[.telemetry] ?? 0
-        droppedEvents = stats.droppedRecords[.event] ?? 0
-        droppedAlarms = stats.droppedRecords[.alarm] ?? 0
-        lostToWriteErrors = stats.recordsLostToWriteErrors
-        refusedRecords = context.refusedRecords()
+        self.init(
+            pendingReadings: stats.pendingReadings, pendingEvents: stats.pendingEvents, pendingAlarms: stats.pendingAlarms,
+            bufferedRecords: stats.bufferedRecords,
+            oldestPendingAgeSeconds: stats.oldestPendingAge.map { max(0, StatusCommand.seconds($0)) },
+            oldestPendingSequence: stats.oldestPendingSequence, highestSequence: stats.highestSequence,
+            usedBytes: stats.usedBytes, maxSizeBytes: stats.maxSizeBytes, fileBytes: stats.fileBytes,
+            droppedReadings: stats.droppedRecords[.telemetry] ?? 0, droppedEvents: stats.droppedRecords[.event] ?? 0,
+            droppedAlarms: stats.droppedRecords[.alarm] ?? 0, lostToWriteErrors: stats.recordsLostToWriteErrors,
+            refusedRecords: context.refusedRecords())
     }
 }
 
-/// A reading as the control protocol sends it.
-struct ReadingJSON: Encodable {
-    var channel: String
-    var value: JSONValue
-    var unit: String?
-    var time: String
-    var ageSeconds: Double
-    var quality: [String]
-
+extension ReadingRecord {
+    /// `reading` as the control protocol sends it, its age counted from `now`.
     init(_ reading: Reading, now: Timestamp) {
-        channel = reading.channel.rawValue
-        value = JSONValue(reading.value)
-        unit = reading.unit == .none ? nil : reading.unit.rawValue
-        time = reading.time.date.formatted(.iso8601)
         let sameBoot = reading.time.bootID == now.bootID && now.bootID != Timestamp.unknownBootID
         let nanoseconds = sameBoot
             ? CheckedNumber.difference(now.bootNanoseconds, reading.time.bootNanoseconds)
             : CheckedNumber.difference(now.utcNanoseconds, reading.time.utcNanoseconds)
-        ageSeconds = max(0, (Double(nanoseconds) / 1e6).rounded() / 1000)
-        quality = ReadingJSON.names(reading.quality)
+        self.init(
+            channel: reading.channel.rawValue, value: JSONValue(reading.value),
+            unit: reading.unit == .none ? nil : reading.unit.rawValue, time: reading.time.date.formatted(.iso8601),
+            ageSeconds: max(0, (Double(nanoseconds) / 1e6).rounded() / 1000), quality: Self.names(reading.quality))
     }
 
     static func names(_ quality: ReadingQuality) -> [String] {
@@ -253,25 +194,13 @@ struct ReadingJSON: Encodable {
     }
 }
 
-/// An event as the control protocol sends it.
-struct EventJSON: Encodable {
-    var serial: Int64
-    var kind: String
-    var severity: String
-    var channel: String?
-    var value: JSONValue?
-    var time: String
-    var message: String
-
+extension EventRecord {
+    /// A kept event as the control protocol sends it.
     init(_ numbered: RecentTelemetry.NumberedEvent) {
         let event = numbered.event
-        serial = numbered.serial
-        kind = event.kind
-        severity = EventJSON.name(event.severity)
-        channel = event.channel?.rawValue
-        value = event.value.map(JSONValue.init)
-        time = event.time.date.formatted(.iso8601)
-        message = event.message
+        self.init(
+            serial: numbered.serial, kind: event.kind, severity: Self.name(event.severity), channel: event.channel?.rawValue,
+            value: event.value.map(JSONValue.init), time: event.time.date.formatted(.iso8601), message: event.message)
     }
 
     static func name(_ severity: EventSeverity) -> String {
@@ -304,7 +233,7 @@ struct SpoolStatsCommand: ControlHandler {
     var summary: String { "the spool's pending, dropped and size counters" }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
-        try JSONValue(encoding: try await SpoolStatsJSON(context: context))
+        try JSONValue(encoding: try await SpoolStatsResult(context: context))
     }
 }
 
@@ -328,11 +257,8 @@ struct EventsCommand: ControlHandler {
             events = events.filter { $0.event.time.utcNanoseconds >= cutoff }
         }
         let last = context.telemetry.events().last?.serial ?? 0
-        return try JSONValue(encoding: [
-            "events": try JSONValue(encoding: events.suffix(Int(limit)).map(EventJSON.init)),
-            "last": .number(Double(last)),
-            "capacity": .number(Double(context.telemetry.eventCapacity)),
-        ])
+        return try JSONValue(encoding: EventsResult(
+            events: events.suffix(Int(limit)).map(EventRecord.init), last: last, capacity: context.telemetry.eventCapacity))
     }
 }
 
@@ -343,7 +269,7 @@ struct SpoolExportCommand: ControlHandler {
     let context: AgentControlContext
     var command: String { "spool.export" }
     var permission: ControlPermission { .read }
-    var summary: String { "pending records after since=SEQ as format=senml-json|csv, limit per page" }
+    var summary: String { "pending records after since=SEQ, taken from sinceTime=ISO8601 or sinceSeconds=AGE, as format=senml-json|csv, limit per page" }
 
     static let maximumPage = 2000
 
@@ -354,6 +280,7 @@ struct SpoolExportCommand: ControlHandler {
         }
         let limit = Int(try call.arguments.integer("limit", in: 1...Int64(Self.maximumPage), command: command) ?? 500)
         let since = try call.arguments.integer("since", in: ControlArgumentLimits.sequence, command: command) ?? 0
+        let taken = try takenFrom(call.arguments)
         let records: [SpooledRecord]
         do {
             // One more than asked, to know whether another page follows.
@@ -361,20 +288,35 @@ struct SpoolExportCommand: ControlHandler {
         } catch {
             throw ControlError(code: "spool-unavailable", message: "the spool could not be read: \(error.description)")
         }
-        let page = Array(records.prefix(limit))
-        var result: [String: JSONValue] = [
-            "format": .string(format),
-            "count": .number(Double(page.count)),
-            "more": .bool(records.count > limit),
-            "last": page.last.map { .number(Double($0.sequence)) } ?? .null,
-        ]
+        let read = Array(records.prefix(limit))
+        // The time filter keeps paging by sequence number: `last` is the last record read, shown or not.
+        let page = taken.map { cutoff in read.filter { $0.record.time.utcNanoseconds >= cutoff } } ?? read
+        var result = SpoolExportResult(format: format, count: page.count, more: records.count > limit, last: read.last?.sequence)
         switch format {
         case "csv":
-            result["header"] = .string(SpoolExportFormat.csvHeader)
-            result["rows"] = .string(page.map(SpoolExportFormat.csvRow).joined())
+            result.header = SpoolExportFormat.csvHeader
+            result.rows = page.map(SpoolExportFormat.csvRow).joined()
         default:
-            result["records"] = .array(SpoolExportFormat.senML(page, deviceID: context.deviceID))
+            result.records = SpoolExportFormat.senML(page, deviceID: context.deviceID)
         }
-        return .object(result)
+        return try JSONValue(encoding: result)
+    }
+
+    /// The earliest record time asked for, in UTC nanoseconds: `sinceTime` (ISO 8601) or
+    /// `sinceSeconds` (an age on lampd's clock), the later of the two when both are given.
+    func takenFrom(_ arguments: JSONValue) throws(ControlError) -> Int64? {
+        var cutoffs: [Int64] = []
+        if let age = try arguments.seconds("sinceSeconds", in: ControlArgumentLimits.eventAgeSeconds, command: command) {
+            cutoffs.append(CheckedNumber.difference(context.timeSource.now().utcNanoseconds, age.nanoseconds))
+        }
+        if let text = try arguments.text("sinceTime", maximumCharacters: 64, command: command) {
+            guard let date = try? Date(text, strategy: Date.ISO8601FormatStyle()),
+                  let nanoseconds = CheckedNumber.nanoseconds(seconds: date.timeIntervalSince1970, in: ControlArgumentLimits.utcSeconds)
+            else {
+                throw ControlError.badArguments(command, "argument \"sinceTime\" must be a UTC time such as 2026-12-06T03:00:00Z; \(text) is not")
+            }
+            cutoffs.append(nanoseconds)
+        }
+        return cutoffs.max()
     }
 }

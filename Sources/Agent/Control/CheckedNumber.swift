@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 import Telemetry
 
@@ -10,7 +11,7 @@ import Telemetry
 /// technician can act on. None of them can trap.
 public enum CheckedNumber {
     /// The largest integer a JSON number (a Double) holds exactly: 2^53 − 1.
-    public static let largestExactInteger: Int64 = 9_007_199_254_740_991
+    public static let largestExactInteger: Int64 = ControlProtocol.largestExactInteger
 
     /// `value` as a whole number within `range`, or nil.
     public static func integer(_ value: Double, in range: ClosedRange<Int64>) -> Int64? {
@@ -50,26 +51,6 @@ public enum CheckedNumber {
         if let whole = Int64(exactly: value), whole.magnitude <= largestExactInteger.magnitude { return String(whole) }
         return "\(value)"
     }
-}
-
-/// The ranges control arguments must fall in (docs/control-protocol.md, "Limits"); lampctl
-/// checks its command-line arguments against the same ranges.
-public enum ControlArgumentLimits {
-    /// Sequence numbers and event serials (`since`): what a JSON number holds exactly.
-    public static let sequence: ClosedRange<Int64> = 0...CheckedNumber.largestExactInteger
-    /// `events` `sinceSeconds`: an age of at most 10 years.
-    public static let eventAgeSeconds: ClosedRange<Double> = 0...(3650 * 86_400)
-    /// `events` `limit`.
-    public static let eventCount: ClosedRange<Int64> = 0...10_000
-    /// `lamp.set` `forSeconds`: more than 0, at most 7 days (the largest `technician_maximum`);
-    /// the configured maximum then shortens it.
-    public static let overrideSeconds: ClosedRange<Double> = 0.001...(7 * 86_400)
-    /// `lamp.set` `rampSeconds`: at most one hour.
-    public static let rampSeconds: ClosedRange<Double> = 0...3600
-    /// `lamp.set` `reason`, in characters (longer is cut, marked with "…").
-    public static let reasonCharacters = 200
-    /// `sync.now` `timeoutSeconds`.
-    public static let syncTimeoutSeconds: ClosedRange<Double> = 0.001...600
 }
 
 /// A command's arguments (a JSON object) read through checked conversions: every control

@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 
 /// A command-line value that does not fit (exit 2 in lampctl), with the message to print.
@@ -16,18 +17,37 @@ public struct CommandLineValueError: Error, CustomStringConvertible, Hashable, S
 public enum ControlCommandLine {
     /// `lampctl events --since`: an event number (`42`) or an age (`30s`, `10m`, `2h`, `1d`),
     /// as the `events` command's `since` or `sinceSeconds` argument.
-    public static func eventsSince(_ text: String) throws(CommandLineValueError) -> [String: JSONValue] {
+    public static func eventsSince(_ text: String) throws(CommandLineValueError) -> EventsRequest {
         if let serial = Int64(text) {
             guard ControlArgumentLimits.sequence.contains(serial) else {
                 throw CommandLineValueError(message: "--since \(text): an event number is 0 to \(ControlArgumentLimits.sequence.upperBound)")
             }
-            return ["since": .number(Double(serial))]
+            return EventsRequest(since: serial)
         }
         let range = ControlArgumentLimits.eventAgeSeconds
         guard let duration = DurationText.parse(text), range.contains(duration.seconds) else {
             throw CommandLineValueError(message: "--since must be an event number or an age such as 30s, 10m, 2h, 1d, at most \(describe(range.upperBound)); \(text) is not")
         }
-        return ["sinceSeconds": .number(duration.seconds)]
+        return EventsRequest(sinceSeconds: duration.seconds)
+    }
+
+    /// `lampctl spool export --since`: a bare number is always a sequence number (`250`); an age
+    /// (`10m`, `2h`) or a UTC time (`2026-12-06T03:00:00Z`) asks for the records taken since then.
+    public static func spoolExportSince(_ text: String) throws(CommandLineValueError) -> SpoolExportRequest {
+        if let sequence = Int64(text) {
+            guard ControlArgumentLimits.sequence.contains(sequence) else {
+                throw CommandLineValueError(message: "--since \(text): a sequence number is 0 to \(ControlArgumentLimits.sequence.upperBound)")
+            }
+            return SpoolExportRequest(since: sequence)
+        }
+        if let age = DurationText.parse(text), ControlArgumentLimits.eventAgeSeconds.contains(age.seconds) {
+            return SpoolExportRequest(sinceSeconds: age.seconds)
+        }
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()),
+           ControlArgumentLimits.utcSeconds.contains(date.timeIntervalSince1970) {
+            return SpoolExportRequest(sinceTime: date.formatted(Date.ISO8601FormatStyle()))
+        }
+        throw CommandLineValueError(message: "--since must be a sequence number, an age such as 10m or a time such as 2026-12-06T03:00:00Z; \(text) is not")
     }
 
     /// A duration option (`--for 20m`, `--ramp 5s`) in seconds, within `range`; `example` says

@@ -51,12 +51,12 @@ enum SpoolExportFormat {
         case .reading(let reading):
             fields = [
                 "\(spooled.sequence)", iso(reading.time), "reading", reading.channel.rawValue, text(reading.value),
-                reading.unit.rawValue, ReadingJSON.names(reading.quality).joined(separator: " "), "", "",
+                reading.unit.rawValue, ReadingRecord.names(reading.quality).joined(separator: " "), "", "",
             ]
         case .event(let event):
             fields = [
                 "\(spooled.sequence)", iso(event.time), "event", event.kind, event.value.map(text) ?? "",
-                "", "", EventJSON.name(event.severity), event.message,
+                "", "", EventRecord.name(event.severity), event.message,
             ]
         }
         return fields.map(quote).joined(separator: ",") + "\n"

@@ -40,6 +40,7 @@ public struct LampdAgent: Sendable {
         timeSource: any TimeSource = SystemTimeSource(),
         control: ControlServerConfiguration = ControlServerConfiguration(),
         makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,
+        configurationFile: String? = nil,
         logger: Logger
     ) async throws -> LampdAgent {
         let directory = configuration.storage.directory
@@ -144,6 +145,8 @@ public struct LampdAgent: Sendable {
             version: version, deviceID: configuration.board.id, boardKind: configuration.board.kind.rawValue,
             spool: spool, telemetry: recent, refusedRecords: { spoolSink.refusedRecords }, timeSource: timeSource)
         context.site = configuration.site
+        context.configurationFile = configurationFile
+        context.stateDirectory = directory
         context.storageProblems = { storageHealth.summary() }
         let lamp = lighting
         context.lamp = { await lamp?.explain() }

@@ -484,7 +484,8 @@ public actor LightingService: Service {
             levelPercent: (decision.levelPercent * 10).rounded() / 10, targetLevelPercent: decision.targetLevelPercent,
             source: decision.source, reason: decision.reason,
             nextSwitches: upcoming.map {
-                .init(at: $0.instant, switchPoint: $0.switchPoint.description, programID: $0.programID, note: $0.note)
+                .init(at: $0.instant, switchPoint: $0.switchPoint.description, levelPercent: $0.switchPoint.levelPercent,
+                      label: $0.switchPoint.at.description, programID: $0.programID, note: $0.note)
             },
             override: overrides.current, clockSynchronised: now.isClockSynchronised,
             outputDescription: output.description, output: readBack,

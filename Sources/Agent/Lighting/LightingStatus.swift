@@ -11,6 +11,10 @@ public struct LightingSnapshot: Sendable, Hashable, Codable {
         public var at: Date
         /// The switch point's text, e.g. `23:00 → 60 %`.
         public var switchPoint: String
+        /// The level it switches to, percent.
+        public var levelPercent: Int
+        /// When, as configured: `23:00`, `sunset+00:10`.
+        public var label: String
         public var programID: String
         /// Set when it does not fire at its nominal time (DST, polar night).
         public var note: String?

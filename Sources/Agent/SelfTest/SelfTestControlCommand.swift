@@ -13,6 +13,6 @@ struct SelfTestControlCommand: ControlHandler {
     var summary: String { "GPIO lines, lamp output, Modbus units, meter, clock, loops and watchdogs: pass, fail or skip each" }
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
-        try JSONValue(encoding: ["checks": await selfTest.run()])
+        try JSONValue(encoding: SelfTestResult(checks: await selfTest.run()))
     }
 }

@@ -8,6 +8,9 @@ import FoundationEssentials
 public enum ControlProtocol {
     /// The protocol version this build speaks (`"v"` in every message).
     public static let version = 1
+    /// The largest integer a JSON number (a Double) holds exactly: 2^53 − 1; sequence numbers
+    /// and event serials stay below it.
+    public static let largestExactInteger: Int64 = 9_007_199_254_740_991
     /// Default path of the control socket on a board.
     public static let defaultSocketPath = "/run/lampd/control.sock"
     /// Longest request line accepted, in bytes; a longer one closes the connection.
@@ -59,12 +62,15 @@ public struct ControlRequest: Codable, Hashable, Sendable {
 /// One response line: `{"v":1,"id":7,"ok":true,"result":{…}}` or
 /// `{"v":1,"id":7,"ok":false,"error":{"code":"…","message":"…"}}`.
 public struct ControlResponse: Codable, Hashable, Sendable {
+    /// Protocol version of the answer (`ControlProtocol.version`).
     public var v: Int
     /// The request's `id`, or null when the request could not be read.
     public var id: JSONValue?
     /// True when the command succeeded; then `result` is set, else `error`.
     public var ok: Bool
+    /// The command's result (its `ControlCommandRequest.Result`, as JSON) when `ok`.
     public var result: JSONValue?
+    /// Why the command was not carried out, when not `ok`.
     public var error: ControlError?
 
     public init(id: JSONValue?, result: JSONValue) {
@@ -144,13 +150,5 @@ public struct ControlError: Error, Codable, Hashable, Sendable, CustomStringConv
     public static func busy(limit: Int, reserved: Int = 0) -> ControlError {
         let kept = reserved > 0 ? " (\(reserved) more are kept for root and the operators group: sudo lampctl … gets one)" : ""
         return ControlError(code: "busy", message: "lampd is already serving \(limit) control connections\(kept); try again in a moment")
-    }
-    /// A request line did not arrive whole within the server's request deadline.
-    public static func requestTimeout(_ deadline: Duration) -> ControlError {
-        ControlError(code: "request-timeout", message: "the request line did not arrive complete within \(DurationText.format(deadline)); the connection is closed — send each request as one line at once")
-    }
-    /// A command did not finish within its time limit.
-    public static func commandTimeout(_ command: String, limit: Duration) -> ControlError {
-        ControlError(code: "timeout", message: "lampd did not finish \(command) within \(DurationText.format(limit)); see `journalctl -u lampd`")
     }
 }

@@ -77,6 +77,25 @@ public final class ControlConnection: @unchecked Sendable {
         }
     }
 
+    /// Sends a typed request and returns lampd's response (which may be an error answer).
+    public func send<Request: ControlCommandRequest>(_ request: Request) throws(ControlSocketError) -> ControlResponse {
+        let arguments: JSONValue
+        do { arguments = try JSONValue(encoding: request) } catch {
+            throw ControlSocketError("bad-request", "the \(Request.command) request could not be encoded: \(error)")
+        }
+        return try send(Request.command, arguments: arguments)
+    }
+
+    /// A successful answer's `result` as `Result`; `bad-answer` when it is not of that shape
+    /// (a lampd of another version), never a trap.
+    public static func decode<Result: Decodable>(_ result: JSONValue?, as type: Result.Type, command: String) throws(ControlSocketError) -> Result {
+        do {
+            return try (result ?? .null).decode(Result.self)
+        } catch {
+            throw ControlSocketError("bad-answer", "lampd's answer to \(command) is not what this lampctl expects (\(error)) — use the lampctl installed with this lampd")
+        }
+    }
+
     /// Reads up to the next newline (call with `lock` held).
     private func readLine() throws(ControlSocketError) -> Data {
         var chunk = [UInt8](repeating: 0, count: 65536)
