@@ -73,7 +73,7 @@ public struct LampdAgent: Sendable {
                 buses[section.name] = board.modbus
             } else {
                 let name = section.name
-                buses[name] = LazyModbusBus(section.bus) { warning in
+                buses[name] = ModbusBus(section.bus) { warning in
                     logger.warning("Modbus bus", metadata: ["bus": "\(name)", "warning": "\(warning.description)"])
                     sink.record(Event(kind: "modbus.bus-warning", severity: .warning, time: timeSource.now(), message: "bus \(name): \(warning.description)"))
                 }
