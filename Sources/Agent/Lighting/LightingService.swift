@@ -142,7 +142,7 @@ public actor LightingService: Service {
             }
         }
         heartbeats?.unregister(Self.loopName)
-        shutdown()
+        await shutdown()
     }
 
     /// Restores the last commanded level and takes the first decision, once (later calls return at
@@ -157,10 +157,10 @@ public actor LightingService: Service {
 
     /// Saves the state and the counters; the lamp stays as commanded (a restart or an update
     /// must not blink the street). `run()` calls it when the service group stops.
-    public func shutdown() {
+    public func shutdown() async {
         endLampTest(.cancelled, because: "lampd stopped")
-        saveState()
-        saveCounters()
+        await saveState()
+        await saveCounters()
         logger.notice("lighting stopped; lamp left as commanded", metadata: ["level": "\(commandedPercent ?? -1)"])
     }
 
@@ -211,7 +211,7 @@ public actor LightingService: Service {
             overrides.clear()
             sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
                               message: "override \(current.levelPercent) % by \(current.source) cleared: the clock was synchronised, and the override was timed on the unsynchronised clock"))
-            saveState()
+            await saveState()
         }
         lastClockSynchronised = now.isClockSynchronised
 
@@ -259,17 +259,17 @@ public actor LightingService: Service {
             logger.info("lamp level", metadata: ["target": "\(decision.targetLevelPercent)", "reason": "\(decision.reason)"])
             recordedTarget = decision.targetLevelPercent
             recordedSource = decision.source
-            saveState(decision: decision, time: now.date)
+            await saveState(decision: decision, time: now.date)
         } else if decision.source != recordedSource {
             // Same level, another rule (e.g. the clock became synchronised): worth a line, not a write.
             recordedSource = decision.source
             logger.info("lamp decision source", metadata: ["source": "\(decision.source.rawValue)", "reason": "\(decision.reason)"])
         }
 
-        judgeFaults(now: now, boot: boot)
+        await judgeFaults(now: now, boot: boot)
         // Counters: at most every `counters_save` (flash wear), plus fault changes and shutdown.
         if let saved = countersSavedAtBootSeconds {
-            if countersDirty, boot - saved >= configuration.counterSaveInterval.seconds { saveCounters() }
+            if countersDirty, boot - saved >= configuration.counterSaveInterval.seconds { await saveCounters() }
         } else {
             countersSavedAtBootSeconds = boot
         }
@@ -317,7 +317,7 @@ public actor LightingService: Service {
         }
     }
 
-    private func judgeFaults(now: Timestamp, boot: Double) {
+    private func judgeFaults(now: Timestamp, boot: Double) async {
         guard var detector, let power, let commanded = commandedPercent,
               boot - power.bootSeconds <= Self.measurementMaximumAgeSeconds else { return }
         let measurement = LampMeasurement(
@@ -338,7 +338,7 @@ public actor LightingService: Service {
             logger.warning("lamp fault", metadata: ["fault": "\(kind)", "transition": "\(event.transition.rawValue)", "detail": "\(event.detail)"])
         }
         counters.faults = detector
-        saveCounters()
+        await saveCounters()
     }
 
     /// Event kind of a fault: `lamp.failure`, `lamp.day-burner`, `lamp.dimming-failure`,
@@ -398,7 +398,7 @@ public actor LightingService: Service {
         if let reason = accepted.reason, !reason.isEmpty { text += " (\(reason))" }
         sink.record(Event(kind: "lamp.override", severity: .info, channel: Self.levelChannel,
                           value: .number(Double(accepted.levelPercent)), time: now, message: text))
-        saveState()
+        await saveState()
         await step(at: now)
         return accepted
     }
@@ -414,7 +414,7 @@ public actor LightingService: Service {
             sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
                               message: "override \(removed.levelPercent) % by \(removed.source) cleared by \(who)"))
         }
-        saveState()
+        await saveState()
         await step(at: now)
         return removed
     }
@@ -427,9 +427,15 @@ public actor LightingService: Service {
 
     // MARK: - Files
 
+    /// The newest state handed to the writer (saves land in the order they were asked for).
     private var lastSavedState: LampState?
+    /// The last write of `lamp-state.json` failed: the next save writes even an unchanged state.
+    private var stateWriteFailed = false
 
-    private func saveState(decision: LightDecision? = nil, time: Date? = nil) {
+    /// Writes `lamp-state.json` when the state changed. The write runs off the actor's thread
+    /// (`DurableFile.replaceOffPool`); the bookkeeping is done before it suspends, so a save asked
+    /// for meanwhile builds on this one and lands after it.
+    private func saveState(decision: LightDecision? = nil, time: Date? = nil) async {
         var state = lastSavedState ?? restored ?? LampState(
             lastCommanded: LastCommandedState(levelPercent: decision?.targetLevelPercent ?? 100, at: time ?? Date()),
             source: decision?.source ?? .failSafeOn, reason: decision?.reason ?? "", overrides: overrides)
@@ -439,13 +445,15 @@ public actor LightingService: Service {
             state.reason = decision.reason
         }
         state.overrides = overrides
-        guard state != lastSavedState else { return }
+        guard state != lastSavedState || stateWriteFailed else { return }
         guard decision != nil || lastSavedState != nil || restored != nil else { return }  // nothing decided yet
+        lastSavedState = state
         do {
-            try LampStateStore.save(state, directory: directory, name: LampState.fileName)
-            lastSavedState = state
+            try await LampStateStore.save(state, directory: directory, name: LampState.fileName)
+            stateWriteFailed = false
             stateFileFailing = false
         } catch {
+            stateWriteFailed = true
             noteStateFileFailure(LampState.fileName, error)
         }
     }
@@ -461,14 +469,20 @@ public actor LightingService: Service {
                             + "the last commanded level or the counters; check the disk (free space, read-only)"))
     }
 
-    private func saveCounters() {
+    /// Writes `lamp-counters.json` off the actor's thread; counters that change while it is
+    /// written stay dirty for the next save.
+    private func saveCounters() async {
         counters.faults = detector
+        let saving = counters
+        let previouslySavedAt = countersSavedAtBootSeconds
+        countersDirty = false
+        countersSavedAtBootSeconds = lastStepBootSeconds
         do {
-            try LampStateStore.save(counters, directory: directory, name: LampCounters.fileName)
-            countersDirty = false
-            countersSavedAtBootSeconds = lastStepBootSeconds
+            try await LampStateStore.save(saving, directory: directory, name: LampCounters.fileName)
             stateFileFailing = false
         } catch {
+            countersDirty = true
+            countersSavedAtBootSeconds = previouslySavedAt  // try again at the next step
             noteStateFileFailure(LampCounters.fileName, error)
         }
     }
