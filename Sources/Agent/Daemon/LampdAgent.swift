@@ -118,25 +118,27 @@ public struct LampdAgent: Sendable {
             sink.record(problem)
         }
 
+        // One steady clock for the sampling loops: the board's (CLOCK_MONOTONIC unless a test gave
+        // it another), which is also the clock GPIO edges are stamped with.
+        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
         var pollers: [ModbusDevicePoller] = []
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
-                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, answers: answers,
-                logger: logger.with(metadata: ["device": "\(device.name)"])))
+                device: device, client: client, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats,
+                answers: answers, logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
         var watchers: [@Sendable () async -> Void] = []
         for input in configuration.gpioInputs {
-            let watcher = try GPIOInputWatcher(input: input, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+            let watcher = try GPIOInputWatcher(
+                input: input, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats, logger: logger)
             if let board {
                 let chip = board.gpio
-                watchers.append { await watcher.run(on: chip, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
+                watchers.append { await watcher.run(on: chip) }
             } else {
                 let chipName = input.chip
-                watchers.append {
-                    await watcher.run(opening: { try await GPIOChip.open(chipName) }, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds)
-                }
+                watchers.append { await watcher.run(opening: { try await GPIOChip.open(chipName) }) }
             }
         }
 
