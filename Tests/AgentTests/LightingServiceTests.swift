@@ -346,4 +346,23 @@ struct LightingServiceTests {
         #expect(pole.board.lamp().relayClosed)
         #expect(FileManager.default.fileExists(atPath: pole.directory + "/lamp-counters.json"))
     }
+
+    /// The step loop waits and beats on the injected clock: advancing it runs the next step at
+    /// once, and the heartbeat carries the clock's time, so the watchdog sees no stall.
+    @Test func theStepLoopWaitsAndBeatsOnTheInjectedClock() async throws {
+        let clock = LightingTestClock("2025-12-10T21:00:00Z")
+        let heartbeats = LoopHeartbeats()
+        let configuration = try Pole.configuration()
+        let board = await SimulatedBoard(clock: clock.monotonic)
+        let output = try await LampOutputs.open(configuration.output, board: board, buses: [:], initiallyOn: true)
+        let service = LightingService(configuration: configuration, output: output, stateDirectory: Pole.temporaryDirectory(),
+                                      sink: RecordingSink(), timeSource: clock, clock: clock.monotonic, heartbeats: heartbeats,
+                                      logger: silentLogger)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await clock.monotonic.waitForSleepers()  // the first step is taken; the loop waits for the next
+        clock.advance(seconds: 3600)  // longer than any step interval and the loop's heartbeat limit
+        try await clock.monotonic.waitForSleepers()  // stepped, beat, waits again
+        #expect(heartbeats.stalled(atSeconds: clock.monotonic.now.seconds).isEmpty)
+    }
 }

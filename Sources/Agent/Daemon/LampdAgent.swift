@@ -82,6 +82,9 @@ public struct LampdAgent: Sendable {
 
         // The lamp: output opened at its last commanded state (on when unknown: light first);
         // sampling records through a tee that hands the meter's channels to the lighting service.
+        // One steady clock for the loops: the board's (CLOCK_MONOTONIC unless a test gave it
+        // another), which is also the clock GPIO edges are stamped with.
+        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
         var lighting: LightingService?
         var samplingSink: any TelemetrySink = sink
         if let section = configuration.lighting {
@@ -93,7 +96,8 @@ public struct LampdAgent: Sendable {
                 sink.record(Event(kind: "lamp.dimming-unavailable", severity: .alarm, time: timeSource.now(), message: outputProblem))
             }
             let service = LightingService(configuration: section, output: output, stateDirectory: directory, sink: sink,
-                                          timeSource: timeSource, heartbeats: heartbeats, logger: logger.with(metadata: ["service": "lighting"]))
+                                          timeSource: timeSource, clock: clock, heartbeats: heartbeats,
+                                          logger: logger.with(metadata: ["service": "lighting"]))
             lighting = service
             samplingSink = LightingTeeSink(next: sink, feed: service.feed)
             await service.commandFirstDecision()
@@ -118,9 +122,6 @@ public struct LampdAgent: Sendable {
             sink.record(problem)
         }
 
-        // One steady clock for the sampling loops: the board's (CLOCK_MONOTONIC unless a test gave
-        // it another), which is also the clock GPIO edges are stamped with.
-        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
         var pollers: [ModbusDevicePoller] = []
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this

@@ -42,6 +42,8 @@ public actor LightingService: Service {
     let directory: String
     let sink: any TelemetrySink
     let timeSource: any TimeSource
+    /// What the step loop waits and beats on (the decisions themselves use `timeSource`).
+    let clock: any MonotonicClock
     let heartbeats: LoopHeartbeats?
     let configurationProblem: String?
     let logger: Logger
@@ -87,7 +89,7 @@ public actor LightingService: Service {
     ///   - stateDirectory: where `lamp-state.json` and `lamp-counters.json` live.
     public init(configuration: LightingConfiguration, configurationProblem: String? = nil, output: any LampOutput,
                 stateDirectory: String, sink: any TelemetrySink, timeSource: any TimeSource,
-                heartbeats: LoopHeartbeats? = nil, status: LightingStatus = LightingStatus(),
+                clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil, status: LightingStatus = LightingStatus(),
                 feed: LightingMeterFeed? = nil, logger: Logger) {
         self.configuration = configuration
         self.configurationProblem = configurationProblem
@@ -95,6 +97,7 @@ public actor LightingService: Service {
         self.directory = stateDirectory
         self.sink = sink
         self.timeSource = timeSource
+        self.clock = clock
         self.heartbeats = heartbeats
         self.status = status
         self.feed = feed ?? LightingMeterFeed(channels: configuration.meter, photocellChannel: configuration.photocellChannel)
@@ -133,12 +136,12 @@ public actor LightingService: Service {
     public func run() async throws {
         await commandFirstDecision()
         let stepSeconds = configuration.stepInterval.seconds
-        heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: ContinuousClock.processSeconds)
+        heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: clock.now.seconds)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let wait = await self.stepNow()
-                self.heartbeats?.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
-                do { try await Task.sleep(for: wait) } catch { break }
+                self.heartbeats?.beat(Self.loopName, atSeconds: self.clock.now.seconds)
+                do { try await self.clock.sleep(for: wait) } catch { break }
             }
         }
         heartbeats?.unregister(Self.loopName)
