@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import Glibc
 
@@ -11,7 +12,9 @@ import Glibc
 /// and the old file is untouched.
 ///
 /// Used for the lamp's state, the uplink ledger and in-flight batch, the last good configuration
-/// and the device key.
+/// and the device key. The writes and fsyncs block the calling thread (an fsync on a worn SD card
+/// can take a second): async code — an actor — calls `replaceOffPool(path:with:mode:)`, which runs
+/// them on a Dispatch queue, never on Swift's cooperative pool (STYLE.md rule 6).
 public enum DurableFile {
     /// A step that failed, with the system's reason.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -77,5 +80,26 @@ public enum DurableFile {
     /// Replaces `path` with `data`, durably; the new file has exactly `mode`.
     public static func replace(path: String, with data: Data, mode: mode_t = 0o644) throws(Failure) {
         try replace(path: path, with: [UInt8](data), mode: mode)
+    }
+
+    /// The queue async replacements run on: serial, so replacements of one file land in the order
+    /// they were asked for, whichever caller resumes first.
+    private static let queue = DispatchQueue(label: "lampd.durable-file")
+
+    /// `replace(path:with:mode:)` for async callers: the blocking work runs on a dedicated serial
+    /// Dispatch queue while the caller is suspended. A cancelled caller still gets its file written
+    /// (nothing lost); replacements asked for earlier are written first.
+    public static func replaceOffPool(path: String, with bytes: [UInt8], mode: mode_t = 0o644) async throws(Failure) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, Failure>, Never>) in
+            queue.async {
+                continuation.resume(returning: Result { () throws(Failure) in try replace(path: path, with: bytes, mode: mode) })
+            }
+        }
+        try result.get()
+    }
+
+    /// `replace(path:with:mode:)` for async callers; see `replaceOffPool(path:with:mode:)` for bytes.
+    public static func replaceOffPool(path: String, with data: Data, mode: mode_t = 0o644) async throws(Failure) {
+        try await replaceOffPool(path: path, with: [UInt8](data), mode: mode)
     }
 }

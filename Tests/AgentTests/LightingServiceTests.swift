@@ -20,11 +20,22 @@ final class LightingTestClock: TimeSource {
                       bootID: Timestamp.unknownBootID, isClockSynchronised: s.synchronised)
         }
     }
+    /// The same monotonic time as a `MonotonicClock`, for the simulated board (starts at boot 1000 s too).
+    let monotonic = SimulatedClock(now: .seconds(1000))
     var bootSeconds: Double { state.withLock { $0.boot } }
-    func advance(seconds: Double) { state.withLock { $0.utc += seconds; $0.boot += seconds } }
+    func advance(seconds: Double) {
+        state.withLock { $0.utc += seconds; $0.boot += seconds }
+        monotonic.advance(by: .seconds(seconds))
+    }
     func set(_ iso: String) {
         let target = ISO8601DateFormatter().date(from: iso)!
-        state.withLock { $0.boot += max(0, target.timeIntervalSince($0.utc)); $0.utc = target }
+        let step = state.withLock { s in
+            let step = max(0, target.timeIntervalSince(s.utc))
+            s.boot += step
+            s.utc = target
+            return step
+        }
+        monotonic.advance(by: .seconds(step))
     }
     func setSynchronised(_ flag: Bool) { state.withLock { $0.synchronised = flag } }
 }
@@ -81,7 +92,7 @@ struct Pole {
     static func make(clock: LightingTestClock, directory: String = temporaryDirectory(),
                      configuration: LightingConfiguration? = nil, problem: String? = nil) async throws -> Pole {
         let configuration = try configuration ?? Self.configuration()
-        let board = await SimulatedBoard(secondsNow: { clock.bootSeconds })
+        let board = await SimulatedBoard(clock: clock.monotonic)
         let last = LightingService.lastCommanded(directory: directory)
         let output = try await LampOutputs.open(configuration.output, board: board, buses: [:], initiallyOn: (last?.levelPercent ?? 100) > 0)
         let sink = RecordingSink()
@@ -334,5 +345,24 @@ struct LightingServiceTests {
         _ = try? await task.value
         #expect(pole.board.lamp().relayClosed)
         #expect(FileManager.default.fileExists(atPath: pole.directory + "/lamp-counters.json"))
+    }
+
+    /// The step loop waits and beats on the injected clock: advancing it runs the next step at
+    /// once, and the heartbeat carries the clock's time, so the watchdog sees no stall.
+    @Test func theStepLoopWaitsAndBeatsOnTheInjectedClock() async throws {
+        let clock = LightingTestClock("2025-12-10T21:00:00Z")
+        let heartbeats = LoopHeartbeats()
+        let configuration = try Pole.configuration()
+        let board = await SimulatedBoard(clock: clock.monotonic)
+        let output = try await LampOutputs.open(configuration.output, board: board, buses: [:], initiallyOn: true)
+        let service = LightingService(configuration: configuration, output: output, stateDirectory: Pole.temporaryDirectory(),
+                                      sink: RecordingSink(), timeSource: clock, clock: clock.monotonic, heartbeats: heartbeats,
+                                      logger: silentLogger)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await clock.monotonic.waitForSleepers()  // the first step is taken; the loop waits for the next
+        clock.advance(seconds: 3600)  // longer than any step interval and the loop's heartbeat limit
+        try await clock.monotonic.waitForSleepers()  // stepped, beat, waits again
+        #expect(heartbeats.stalled(atSeconds: clock.monotonic.now.seconds).isEmpty)
     }
 }

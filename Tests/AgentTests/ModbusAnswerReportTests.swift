@@ -12,14 +12,7 @@ struct ModbusAnswerReportTests {
     struct FailingBus: ModbusClient {
         var error: any Error
         var description: String { "192.0.2.10:502" }
-        func readCoils(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] { throw error }
-        func readDiscreteInputs(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] { throw error }
-        func readHoldingRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] { throw error }
-        func readInputRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] { throw error }
-        func writeCoil(unit: UInt8, address: UInt16, value: Bool, timeout: Duration?) async throws { throw error }
-        func writeCoils(unit: UInt8, address: UInt16, values: [Bool], timeout: Duration?) async throws { throw error }
-        func writeRegister(unit: UInt8, address: UInt16, value: UInt16, timeout: Duration?) async throws { throw error }
-        func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16], timeout: Duration?) async throws { throw error }
+        func perform(_ request: ModbusRequest) async throws -> ModbusResponse { throw error }
     }
 
     let time = TestTimeSource()

@@ -184,7 +184,7 @@ struct GPIOSamplingTests {
             """
         let door = try #require(try LampdConfiguration.parse(text).gpioInputs.first { $0.channel == "cabinet.door" })
         let watcher = try GPIOInputWatcher(input: door, sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
-        let task = Task { await watcher.run(on: board.gpio, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
+        let task = Task { await watcher.run(on: board.gpio) }
         defer { task.cancel() }
         try await waitUntil { sink.readings.count == 1 }  // the initial state
         #expect(sink.readings.first?.value == .boolean(false))
@@ -214,11 +214,34 @@ struct GPIOSamplingTests {
             changesAreEvents: true, trueText: "on", falseText: "off",
             trueEvent: .init(kind: "x.on", severity: .info), falseEvent: .init(kind: "x.off", severity: .info))
         let watcher = try GPIOInputWatcher(input: input, sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
-        let task = Task { await watcher.run(on: board.gpio, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
+        let task = Task { await watcher.run(on: board.gpio) }
         defer { task.cancel() }
         try await waitUntil { sink.events.count == 1 }
         #expect(sink.events.first?.kind == "gpio.input-failed")
         #expect(sink.events.first?.message.contains("NO_SUCH_LINE") == true)
+    }
+
+    /// The watcher's retry wait and heartbeats run on the injected clock: advancing it past the
+    /// heartbeat limit makes the watcher retry and beat at once, with no wall-clock wait.
+    @Test func aMissingLineIsRetriedOnTheInjectedClock() async throws {
+        let clock = SimulatedClock()
+        let board = await SimulatedBoard(clock: clock)
+        let sink = RecordingSink()
+        let heartbeats = LoopHeartbeats()
+        let input = GPIOInputConfiguration(
+            channel: "x", chip: "simulated", line: "NO_SUCH_LINE", activeLow: false, bias: .asIs, debounce: .zero,
+            changesAreEvents: true, trueText: "on", falseText: "off",
+            trueEvent: .init(kind: "x.on", severity: .info), falseEvent: .init(kind: "x.off", severity: .info))
+        let watcher = try GPIOInputWatcher(input: input, sink: sink, timeSource: TestTimeSource(), clock: clock,
+                                           heartbeats: heartbeats, logger: silentLogger)
+        let task = Task { await watcher.run(on: board.gpio) }
+        defer { task.cancel() }
+        try await clock.waitForSleepers()  // failed once, waits a minute to retry
+        #expect(sink.events.map(\.kind) == ["gpio.input-failed"])
+        clock.advance(by: .seconds(200))  // past the 120 s heartbeat limit
+        try await clock.waitForSleepers()  // retried, failed again, beat, waits again
+        #expect(heartbeats.stalled(atSeconds: clock.now.seconds).isEmpty)
+        #expect(sink.events.count == 1, "a failure is reported once per streak")
     }
 }
 

@@ -3,18 +3,11 @@ import Testing
 
 @testable import Hardware
 
-/// A time source tests advance by hand.
-final class ManualMonotonicTime: Sendable {
-    private let nanoseconds = Mutex<UInt64>(1_000_000_000)
-    func now() -> UInt64 { nanoseconds.withLock { $0 } }
-    func advance(by delta: UInt64) { nanoseconds.withLock { $0 += delta } }
-}
-
 @Suite("Simulated GPIO chip")
 struct GPIOSimulatedTests {
-    let time = ManualMonotonicTime()
+    let time = SimulatedClock(now: .seconds(1))
     var chip: SimulatedGPIOChip {
-        SimulatedGPIOChip.standardBoard(monotonicNanoseconds: { [time] in time.now() })
+        SimulatedGPIOChip.standardBoard(clock: time)
     }
 
     @Test("The standard board has the documented lines")
@@ -59,14 +52,18 @@ struct GPIOSimulatedTests {
         let chip = self.chip
         let photocell = try await chip.requestEdgeEvents(.name("PHOTOCELL"))
         try chip.toggle(.name("PHOTOCELL"))
-        time.advance(by: 250_000_000)
+        time.advance(by: .milliseconds(250))
         try chip.toggle(.name("PHOTOCELL"))
         try chip.setInputLevel(.name("PHOTOCELL"), high: false)  // no change, no edge
         let first = try #require(try await photocell.waitForEdge(timeout: .seconds(1)))
         let second = try #require(try await photocell.waitForEdge(timeout: .seconds(1)))
         #expect(first == EdgeEvent(edge: .rising, monotonicNanoseconds: 1_000_000_000))
         #expect(second == EdgeEvent(edge: .falling, monotonicNanoseconds: 1_250_000_000))
-        #expect(try await photocell.waitForEdge(timeout: .milliseconds(20)) == nil)
+        // No third edge: the wait ends when the chip's clock passes its timeout.
+        let third = Task { try await photocell.waitForEdge(timeout: .milliseconds(20)) }
+        try await time.waitForSleepers()
+        time.advance(by: .milliseconds(20))
+        #expect(try await third.value == nil)
     }
 
     @Test("A waiting reader wakes on the next toggle")
@@ -74,7 +71,7 @@ struct GPIOSimulatedTests {
         let chip = self.chip
         let fault = try await chip.requestEdgeEvents(.name("CONTROLLER_FAULT"))
         async let edge = fault.waitForEdge(timeout: .seconds(10))
-        try await Task.sleep(for: .milliseconds(50))
+        try await time.waitForSleepers()  // the reader waits
         try chip.toggle(.name("CONTROLLER_FAULT"))
         #expect(try await edge?.edge == .rising)
     }
@@ -84,7 +81,7 @@ struct GPIOSimulatedTests {
         let chip = self.chip
         let flash = try await chip.requestEdgeEvents(.name("FLASH_MODE"))
         let task = Task { try await flash.waitForEdge(timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(20))
+        try await time.waitForSleepers()
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
     }
@@ -93,7 +90,7 @@ struct GPIOSimulatedTests {
     func outputHistory() async throws {
         let chip = self.chip
         let relay = try await chip.requestOutput(.name("LAMP_RELAY"), initialValue: false, activeLow: true)
-        time.advance(by: 5)
+        time.advance(by: .nanoseconds(5))
         try await relay.write(true)
         #expect(try await relay.read())
         #expect(try chip.level(.name("LAMP_RELAY")) == false)

@@ -4,12 +4,6 @@ import Testing
 
 @Suite("Lamp outputs")
 struct LampOutputTests {
-    final class ManualTime: Sendable {
-        private let seconds = Mutex(1000.0)
-        var now: Double { seconds.withLock { $0 } }
-        func advance(by delta: Double) { seconds.withLock { $0 += delta } }
-    }
-
     let f32 = ModbusValueFormat(.f32, order: .abcd)
 
     func power(_ board: SimulatedBoard) async throws -> Double {
@@ -18,30 +12,30 @@ struct LampOutputTests {
     }
 
     @Test func relayOnlySwitchesTheSimulatedLamp() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(clock: time)
         let relay = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: false)
         let output = RelayLampOutput(relay: relay)
 
         try await output.setLevel(percent: 40)
-        time.advance(by: 10)
+        time.advance(by: .seconds(10))
         #expect(try await output.readBack() == LampOutputState(switchedOn: true, levelPercent: 100))
         #expect(abs(try await power(board) - 60) < 0.01)
 
         try await output.setLevel(percent: 0)
-        time.advance(by: 1)
+        time.advance(by: .seconds(1))
         #expect(try await output.readBack() == LampOutputState(switchedOn: false, levelPercent: 0))
         #expect(try await power(board) == 0)
     }
 
     @Test func relayAndPWMDimTheSimulatedLamp() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(clock: time)
         let relay = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: false)
         let output = DimmedRelayLampOutput(relay: relay, pwm: board.lampPWM, minimumLevelPercent: 10)
 
         try await output.setLevel(percent: 50)
-        time.advance(by: 10)
+        time.advance(by: .seconds(10))
         #expect(try await output.readBack() == LampOutputState(switchedOn: true, levelPercent: 50))
         // 60 W lamp, 6 W at its lowest level: 6 + 54 × 0.5 = 33 W.
         #expect(abs(try await power(board) - 33) < 0.01)
@@ -55,7 +49,7 @@ struct LampOutputTests {
         #expect(abs(try await power(board) - 60) < 0.01)
 
         try await output.setLevel(percent: 0)
-        time.advance(by: 1)
+        time.advance(by: .seconds(1))
         #expect(try await output.readBack() == LampOutputState(switchedOn: false, levelPercent: 0))
         #expect(try await power(board) == 0)
         #expect(try board.gpio.level(.name(SimulatedBoard.relayLine)) == false)

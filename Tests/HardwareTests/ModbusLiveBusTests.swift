@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Hardware
@@ -154,5 +155,40 @@ struct ModbusLiveBusTests {
         let error = await #expect(throws: ModbusError.self) { _ = try await ModbusBus.open(ModbusBusConfiguration(.rtu(settings))) }
         #expect(error?.kind == .deviceNotFound)
         #expect(error?.description.contains("/dev/ttyLAMPD-does-not-exist") == true)
+    }
+
+    /// lampd makes its buses with `ModbusBus(_:onWarning:)`: nothing opens until the first
+    /// request, and a port that could not be opened is tried again on the next one, so a USB
+    /// adapter unplugged at start-up costs failed polls with the reason, not the daemon.
+    @Test func aBusOpensOnFirstUseAndAgainAfterThePortCameBack() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lampd-lazy-bus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let device = folder.appendingPathComponent("ttyUSB0").path
+        try await ModbusPeer.with(.rtu) { peer in
+            let warned = Mutex<[String]>([])
+            let settings = ModbusRTUSettings(device: device, baudRate: 9600, parity: .none, rs485: .ifSupported)
+            let bus = ModbusBus(ModbusBusConfiguration(.rtu(settings), timeout: .milliseconds(500))) { warning in
+                warned.withLock { $0.append(warning.code) }
+            }
+            #expect(bus.warnings.isEmpty, "nothing is opened before the first request")
+            for _ in 0..<2 {
+                let unplugged = await #expect(throws: ModbusError.self) { try await bus.readHoldingRegisters(unit: 2, address: 0, count: 1) }
+                #expect(unplugged?.kind == .deviceNotFound)
+                #expect(unplugged?.description.contains(device) == true)
+            }
+            try FileManager.default.createSymbolicLink(atPath: device, withDestinationPath: peer.clientDevice)  // plugged in
+            #expect(try await bus.readHoldingRegisters(unit: 2, address: 0, count: 1) == [2])
+            #expect(try await bus.readHoldingRegisters(unit: 1, address: 0, count: 1) == [1])
+            #expect(warned.withLock { $0 } == ["modbus.rs485-unsupported"], "each warning is passed on once")
+            #expect(bus.warnings.map(\.code) == ["modbus.rs485-unsupported"])
+        }
+    }
+
+    @Test func aBusWithBadSettingsRefusesEachRequestInsteadOfTrapping() async throws {
+        let bus = ModbusBus(ModbusBusConfiguration(.tcp(host: "", port: 502)))
+        let error = await #expect(throws: ModbusError.self) { try await bus.writeCoil(unit: 1, address: 0, value: true) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.description.contains("no host given") == true)
     }
 }

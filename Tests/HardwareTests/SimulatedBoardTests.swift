@@ -4,13 +4,6 @@ import Testing
 
 @Suite("Simulated board")
 struct SimulatedBoardTests {
-    /// Scenario time the test steps by hand.
-    final class ManualTime: Sendable {
-        private let seconds = Mutex(1000.0)
-        var now: Double { seconds.withLock { $0 } }
-        func advance(by delta: Double) { seconds.withLock { $0 += delta } }
-    }
-
     let f32 = ModbusValueFormat(.f32, order: .abcd)
 
     func read(_ board: SimulatedBoard, _ register: SimulatedEnergyMeter.Register) async throws -> Double {
@@ -18,13 +11,13 @@ struct SimulatedBoardTests {
     }
 
     @Test func meterFollowsRelayAndDimLevel() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(lamp: SimulatedLamp(nominalPowerWatts: 60, minimumPowerWatts: 6, warmUpSeconds: 2), secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(lamp: SimulatedLamp(nominalPowerWatts: 60, minimumPowerWatts: 6, warmUpSeconds: 2), clock: time)
         #expect(try await read(board, .activePower) == 0)
         #expect(try await read(board, .voltage) == 230)
 
         let relay = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: true)
-        time.advance(by: 10)  // past warm-up
+        time.advance(by: .seconds(10))  // past warm-up
         #expect(abs(try await read(board, .activePower) - 60) < 0.01)
         #expect(abs(try await read(board, .current) - 60 / 0.95 / 230) < 0.001)
         #expect(abs(try await read(board, .powerFactor) - 0.95) < 0.0001)
@@ -34,19 +27,19 @@ struct SimulatedBoardTests {
         #expect(abs(try await read(board, .activePower) - 33) < 0.01)
 
         try await relay.write(false)
-        time.advance(by: 1)
+        time.advance(by: .seconds(1))
         #expect(try await read(board, .activePower) == 0)
     }
 
     @Test func energyIntegratesAndWarmUpRamps() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(lamp: SimulatedLamp(nominalPowerWatts: 100, minimumPowerWatts: 10, warmUpSeconds: 10), initialEnergyKilowattHours: 5, secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(lamp: SimulatedLamp(nominalPowerWatts: 100, minimumPowerWatts: 10, warmUpSeconds: 10), initialEnergyKilowattHours: 5, clock: time)
         _ = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: true)
         _ = try await read(board, .activePower)  // switch-on is seen now
-        time.advance(by: 5)
+        time.advance(by: .seconds(5))
         let warming = try await read(board, .activePower)
         #expect(warming > 30 && warming < 100)  // 30 % + 70 % × 0.5 = 65 W
-        time.advance(by: 3600)
+        time.advance(by: .seconds(3600))
         #expect(abs(try await read(board, .activePower) - 100) < 0.01)
         let energy = try await read(board, .totalActiveEnergy)
         // 5 s at 30 → 65 W ramp (recorded at 30 W), then an hour at 65 W: about 0.065 kWh added.
@@ -54,10 +47,10 @@ struct SimulatedBoardTests {
     }
 
     @Test func faultsShowOnTheMeterAndTheContacts() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(clock: time)
         _ = try await board.gpio.requestOutput(.name(SimulatedBoard.relayLine), initialValue: true)
-        time.advance(by: 10)
+        time.advance(by: .seconds(10))
         board.setLampFault(.ledFailure, active: true)
         #expect(try await read(board, .activePower) == 0.5)  // standby only
 
@@ -77,8 +70,8 @@ struct SimulatedBoardTests {
     }
 
     @Test func dayBurnerDrawsPowerWithTheRelayOpen() async throws {
-        let time = ManualTime()
-        let board = await SimulatedBoard(secondsNow: { time.now })
+        let time = SimulatedClock()
+        let board = await SimulatedBoard(clock: time)
         board.setLampFault(.stuckOn, active: true)
         #expect(try await read(board, .activePower) == 60)
         #expect(board.lamp().relayClosed == false)

@@ -52,4 +52,22 @@ struct DurableFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["occupied"])
         try FileManager.default.removeItem(atPath: folder)
     }
+
+    @Test("the async variant writes off the caller's thread with the same result and the same failures")
+    func offPool() async throws {
+        let path = folder + "/lamp-state.json"
+        try await DurableFile.replaceOffPool(path: path, with: Data("old".utf8))
+        try await DurableFile.replaceOffPool(path: path, with: Array("new".utf8), mode: 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        do {
+            try await DurableFile.replaceOffPool(path: folder + "/missing/state.json", with: Array("x".utf8))
+            Issue.record("a write into a missing directory succeeded")
+        } catch {
+            #expect(error.step == "create" && error.code == ENOENT, "\(error)")  // typed: DurableFile.Failure
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["lamp-state.json"])
+        try FileManager.default.removeItem(atPath: folder)
+    }
 }

@@ -74,7 +74,7 @@ public struct LampdAgent: Sendable {
                 buses[section.name] = board.modbus
             } else {
                 let name = section.name
-                buses[name] = LazyModbusBus(section.bus) { warning in
+                buses[name] = ModbusBus(section.bus) { warning in
                     logger.warning("Modbus bus", metadata: ["bus": "\(name)", "warning": "\(warning.description)"])
                     sink.record(Event(kind: "modbus.bus-warning", severity: .warning, time: timeSource.now(), message: "bus \(name): \(warning.description)"))
                 }
@@ -83,6 +83,9 @@ public struct LampdAgent: Sendable {
 
         // The lamp: output opened at its last commanded state (on when unknown: light first);
         // sampling records through a tee that hands the meter's channels to the lighting service.
+        // One steady clock for the loops: the board's (CLOCK_MONOTONIC unless a test gave it
+        // another), which is also the clock GPIO edges are stamped with.
+        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
         var lighting: LightingService?
         var samplingSink: any TelemetrySink = sink
         if let section = configuration.lighting {
@@ -94,7 +97,8 @@ public struct LampdAgent: Sendable {
                 sink.record(Event(kind: "lamp.dimming-unavailable", severity: .alarm, time: timeSource.now(), message: outputProblem))
             }
             let service = LightingService(configuration: section, output: output, stateDirectory: directory, sink: sink,
-                                          timeSource: timeSource, heartbeats: heartbeats, logger: logger.with(metadata: ["service": "lighting"]))
+                                          timeSource: timeSource, clock: clock, heartbeats: heartbeats,
+                                          logger: logger.with(metadata: ["service": "lighting"]))
             lighting = service
             samplingSink = LightingTeeSink(next: sink, feed: service.feed)
             await service.commandFirstDecision()
@@ -123,21 +127,20 @@ public struct LampdAgent: Sendable {
         for device in configuration.modbusDevices {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
-                device: device, client: client, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, answers: answers,
-                logger: logger.with(metadata: ["device": "\(device.name)"])))
+                device: device, client: client, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats,
+                answers: answers, logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
         var watchers: [@Sendable () async -> Void] = []
         for input in configuration.gpioInputs {
-            let watcher = try GPIOInputWatcher(input: input, sink: samplingSink, timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+            let watcher = try GPIOInputWatcher(
+                input: input, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats, logger: logger)
             if let board {
                 let chip = board.gpio
-                watchers.append { await watcher.run(on: chip, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds) }
+                watchers.append { await watcher.run(on: chip) }
             } else {
                 let chipName = input.chip
-                watchers.append {
-                    await watcher.run(opening: { try await GPIOChip.open(chipName) }, monotonicNanoseconds: SimulatedGPIOChip.systemMonotonicNanoseconds)
-                }
+                watchers.append { await watcher.run(opening: { try await GPIOChip.open(chipName) }) }
             }
         }
 

@@ -73,9 +73,11 @@ public enum LampStateStore {
         return try decoder().decode(T.self, from: data)
     }
 
-    /// Writes `value` to `name` in `directory` atomically and durably.
-    public static func save<T: Encodable>(_ value: T, directory: String, name: String) throws {
+    /// Writes `value` to `name` in `directory` atomically and durably. The fsyncs run on
+    /// `DurableFile`'s queue, not on the caller's (the lighting actor's) thread; saves land in the
+    /// order they were asked for.
+    public static func save<T: Encodable>(_ value: T, directory: String, name: String) async throws {
         let data = try encoder().encode(value)
-        try DurableFile.replace(path: FilePaths.join(directory, name), with: data)
+        try await DurableFile.replaceOffPool(path: FilePaths.join(directory, name), with: data)
     }
 }

@@ -42,6 +42,8 @@ public actor LightingService: Service {
     let directory: String
     let sink: any TelemetrySink
     let timeSource: any TimeSource
+    /// What the step loop waits and beats on (the decisions themselves use `timeSource`).
+    let clock: any MonotonicClock
     let heartbeats: LoopHeartbeats?
     let configurationProblem: String?
     let logger: Logger
@@ -87,7 +89,7 @@ public actor LightingService: Service {
     ///   - stateDirectory: where `lamp-state.json` and `lamp-counters.json` live.
     public init(configuration: LightingConfiguration, configurationProblem: String? = nil, output: any LampOutput,
                 stateDirectory: String, sink: any TelemetrySink, timeSource: any TimeSource,
-                heartbeats: LoopHeartbeats? = nil, status: LightingStatus = LightingStatus(),
+                clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil, status: LightingStatus = LightingStatus(),
                 feed: LightingMeterFeed? = nil, logger: Logger) {
         self.configuration = configuration
         self.configurationProblem = configurationProblem
@@ -95,6 +97,7 @@ public actor LightingService: Service {
         self.directory = stateDirectory
         self.sink = sink
         self.timeSource = timeSource
+        self.clock = clock
         self.heartbeats = heartbeats
         self.status = status
         self.feed = feed ?? LightingMeterFeed(channels: configuration.meter, photocellChannel: configuration.photocellChannel)
@@ -133,16 +136,16 @@ public actor LightingService: Service {
     public func run() async throws {
         await commandFirstDecision()
         let stepSeconds = configuration.stepInterval.seconds
-        heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: ContinuousClock.processSeconds)
+        heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: clock.now.seconds)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let wait = await self.stepNow()
-                self.heartbeats?.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
-                do { try await Task.sleep(for: wait) } catch { break }
+                self.heartbeats?.beat(Self.loopName, atSeconds: self.clock.now.seconds)
+                do { try await self.clock.sleep(for: wait) } catch { break }
             }
         }
         heartbeats?.unregister(Self.loopName)
-        shutdown()
+        await shutdown()
     }
 
     /// Restores the last commanded level and takes the first decision, once (later calls return at
@@ -157,10 +160,10 @@ public actor LightingService: Service {
 
     /// Saves the state and the counters; the lamp stays as commanded (a restart or an update
     /// must not blink the street). `run()` calls it when the service group stops.
-    public func shutdown() {
+    public func shutdown() async {
         endLampTest(.cancelled, because: "lampd stopped")
-        saveState()
-        saveCounters()
+        await saveState()
+        await saveCounters()
         logger.notice("lighting stopped; lamp left as commanded", metadata: ["level": "\(commandedPercent ?? -1)"])
     }
 
@@ -211,7 +214,7 @@ public actor LightingService: Service {
             overrides.clear()
             sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
                               message: "override \(current.levelPercent) % by \(current.source) cleared: the clock was synchronised, and the override was timed on the unsynchronised clock"))
-            saveState()
+            await saveState()
         }
         lastClockSynchronised = now.isClockSynchronised
 
@@ -259,17 +262,17 @@ public actor LightingService: Service {
             logger.info("lamp level", metadata: ["target": "\(decision.targetLevelPercent)", "reason": "\(decision.reason)"])
             recordedTarget = decision.targetLevelPercent
             recordedSource = decision.source
-            saveState(decision: decision, time: now.date)
+            await saveState(decision: decision, time: now.date)
         } else if decision.source != recordedSource {
             // Same level, another rule (e.g. the clock became synchronised): worth a line, not a write.
             recordedSource = decision.source
             logger.info("lamp decision source", metadata: ["source": "\(decision.source.rawValue)", "reason": "\(decision.reason)"])
         }
 
-        judgeFaults(now: now, boot: boot)
+        await judgeFaults(now: now, boot: boot)
         // Counters: at most every `counters_save` (flash wear), plus fault changes and shutdown.
         if let saved = countersSavedAtBootSeconds {
-            if countersDirty, boot - saved >= configuration.counterSaveInterval.seconds { saveCounters() }
+            if countersDirty, boot - saved >= configuration.counterSaveInterval.seconds { await saveCounters() }
         } else {
             countersSavedAtBootSeconds = boot
         }
@@ -317,7 +320,7 @@ public actor LightingService: Service {
         }
     }
 
-    private func judgeFaults(now: Timestamp, boot: Double) {
+    private func judgeFaults(now: Timestamp, boot: Double) async {
         guard var detector, let power, let commanded = commandedPercent,
               boot - power.bootSeconds <= Self.measurementMaximumAgeSeconds else { return }
         let measurement = LampMeasurement(
@@ -338,7 +341,7 @@ public actor LightingService: Service {
             logger.warning("lamp fault", metadata: ["fault": "\(kind)", "transition": "\(event.transition.rawValue)", "detail": "\(event.detail)"])
         }
         counters.faults = detector
-        saveCounters()
+        await saveCounters()
     }
 
     /// Event kind of a fault: `lamp.failure`, `lamp.day-burner`, `lamp.dimming-failure`,
@@ -398,7 +401,7 @@ public actor LightingService: Service {
         if let reason = accepted.reason, !reason.isEmpty { text += " (\(reason))" }
         sink.record(Event(kind: "lamp.override", severity: .info, channel: Self.levelChannel,
                           value: .number(Double(accepted.levelPercent)), time: now, message: text))
-        saveState()
+        await saveState()
         await step(at: now)
         return accepted
     }
@@ -414,7 +417,7 @@ public actor LightingService: Service {
             sink.record(Event(kind: "lamp.override-cleared", severity: .info, time: now,
                               message: "override \(removed.levelPercent) % by \(removed.source) cleared by \(who)"))
         }
-        saveState()
+        await saveState()
         await step(at: now)
         return removed
     }
@@ -427,9 +430,15 @@ public actor LightingService: Service {
 
     // MARK: - Files
 
+    /// The newest state handed to the writer (saves land in the order they were asked for).
     private var lastSavedState: LampState?
+    /// The last write of `lamp-state.json` failed: the next save writes even an unchanged state.
+    private var stateWriteFailed = false
 
-    private func saveState(decision: LightDecision? = nil, time: Date? = nil) {
+    /// Writes `lamp-state.json` when the state changed. The write runs off the actor's thread
+    /// (`DurableFile.replaceOffPool`); the bookkeeping is done before it suspends, so a save asked
+    /// for meanwhile builds on this one and lands after it.
+    private func saveState(decision: LightDecision? = nil, time: Date? = nil) async {
         var state = lastSavedState ?? restored ?? LampState(
             lastCommanded: LastCommandedState(levelPercent: decision?.targetLevelPercent ?? 100, at: time ?? Date()),
             source: decision?.source ?? .failSafeOn, reason: decision?.reason ?? "", overrides: overrides)
@@ -439,13 +448,15 @@ public actor LightingService: Service {
             state.reason = decision.reason
         }
         state.overrides = overrides
-        guard state != lastSavedState else { return }
+        guard state != lastSavedState || stateWriteFailed else { return }
         guard decision != nil || lastSavedState != nil || restored != nil else { return }  // nothing decided yet
+        lastSavedState = state
         do {
-            try LampStateStore.save(state, directory: directory, name: LampState.fileName)
-            lastSavedState = state
+            try await LampStateStore.save(state, directory: directory, name: LampState.fileName)
+            stateWriteFailed = false
             stateFileFailing = false
         } catch {
+            stateWriteFailed = true
             noteStateFileFailure(LampState.fileName, error)
         }
     }
@@ -461,14 +472,20 @@ public actor LightingService: Service {
                             + "the last commanded level or the counters; check the disk (free space, read-only)"))
     }
 
-    private func saveCounters() {
+    /// Writes `lamp-counters.json` off the actor's thread; counters that change while it is
+    /// written stay dirty for the next save.
+    private func saveCounters() async {
         counters.faults = detector
+        let saving = counters
+        let previouslySavedAt = countersSavedAtBootSeconds
+        countersDirty = false
+        countersSavedAtBootSeconds = lastStepBootSeconds
         do {
-            try LampStateStore.save(counters, directory: directory, name: LampCounters.fileName)
-            countersDirty = false
-            countersSavedAtBootSeconds = lastStepBootSeconds
+            try await LampStateStore.save(saving, directory: directory, name: LampCounters.fileName)
             stateFileFailing = false
         } catch {
+            countersDirty = true
+            countersSavedAtBootSeconds = previouslySavedAt  // try again at the next step
             noteStateFileFailure(LampCounters.fileName, error)
         }
     }

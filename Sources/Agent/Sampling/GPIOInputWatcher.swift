@@ -12,6 +12,9 @@ public struct GPIOInputWatcher: Sendable {
     let channel: ChannelName
     private let sink: any TelemetrySink
     private let timeSource: any TimeSource
+    /// What debounce, resync, retries and heartbeats run on: CLOCK_MONOTONIC, the clock the
+    /// kernel stamps edges with (the controller's clock for a simulated chip).
+    private let clock: any MonotonicClock
     private let heartbeats: LoopHeartbeats?
     private let logger: Logger
     /// How often the line's level is read even without edges.
@@ -19,12 +22,13 @@ public struct GPIOInputWatcher: Sendable {
 
     public init(
         input: GPIOInputConfiguration, sink: any TelemetrySink, timeSource: any TimeSource,
-        heartbeats: LoopHeartbeats? = nil, logger: Logger
+        clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.input = input
         self.channel = try ChannelName(input.channel)
         self.sink = sink
         self.timeSource = timeSource
+        self.clock = clock
         self.heartbeats = heartbeats
         self.logger = logger
     }
@@ -34,14 +38,14 @@ public struct GPIOInputWatcher: Sendable {
     /// Requests the line from `controller` and watches it until the task is
     /// cancelled. If the line cannot be requested (busy, missing, no
     /// permission), that is recorded as an alarm and retried every minute.
-    public func run<Controller: GPIOController>(on controller: Controller, monotonicNanoseconds: @Sendable () -> UInt64) async {
-        await run(opening: { controller }, monotonicNanoseconds: monotonicNanoseconds)
+    public func run<Controller: GPIOController>(on controller: Controller) async {
+        await run(opening: { controller })
     }
 
     /// Like `run(on:)`, opening the chip with `open` (again after a failure),
     /// so a chip that is missing at start-up is an alarm, not a dead daemon.
-    public func run<Controller: GPIOController>(opening open: () async throws -> Controller, monotonicNanoseconds: @Sendable () -> UInt64) async {
-        heartbeats?.register(loopName, maximumSilenceSeconds: 120, atSeconds: ContinuousClock.processSeconds)
+    public func run<Controller: GPIOController>(opening open: () async throws -> Controller) async {
+        heartbeats?.register(loopName, maximumSilenceSeconds: 120, atSeconds: clock.now.seconds)
         defer { heartbeats?.unregister(loopName) }
         var reportedFailure = false
         while !Task.isCancelled {
@@ -53,7 +57,7 @@ public struct GPIOInputWatcher: Sendable {
                     record(event: "gpio.input-back", .info, "input \(input.channel) on \(line.description) can be read again")
                 }
                 reportedFailure = false
-                try await watch(line, monotonicNanoseconds: monotonicNanoseconds)
+                try await watch(line)
             } catch is CancellationError {
                 return
             } catch {
@@ -63,20 +67,21 @@ public struct GPIOInputWatcher: Sendable {
                     logger.error("GPIO input failed", metadata: ["channel": "\(input.channel)", "error": "\(message)"])
                     reportedFailure = true
                 }
-                heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
-                try? await Task.sleep(for: .seconds(60))
+                heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
+                try? await clock.sleep(for: .seconds(60))
             }
         }
     }
 
-    func watch(_ line: some EdgeEventSource & DigitalInput, monotonicNanoseconds: @Sendable () -> UInt64) async throws {
+    func watch(_ line: some EdgeEventSource & DigitalInput) async throws {
+        let monotonicNanoseconds = { clock.now.nanoseconds }
         let initial = try await line.read()
         recordReading(initial)
         var debouncer = ContactDebouncer(initialState: initial, debounceNanoseconds: UInt64(input.debounce.nanoseconds))
         var lastResync = monotonicNanoseconds()
         let resyncNanoseconds = UInt64(resyncInterval.nanoseconds)
         while !Task.isCancelled {
-            heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
+            heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
             // Wait for an edge, but no longer than a pending debounce deadline
             // or the next resync.
             let now = monotonicNanoseconds()

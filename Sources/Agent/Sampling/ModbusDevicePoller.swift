@@ -20,6 +20,8 @@ public struct ModbusDevicePoller: Sendable {
     private let client: any ModbusClient
     private let sink: any TelemetrySink
     private let timeSource: any TimeSource
+    /// What the poll interval and heartbeats run on.
+    private let clock: any MonotonicClock
     private let heartbeats: LoopHeartbeats?
     private let answers: ModbusDeviceAnswers?
     private let logger: Logger
@@ -28,7 +30,8 @@ public struct ModbusDevicePoller: Sendable {
     ///   (the configuration check reports these first).
     public init(
         device: ModbusDeviceConfiguration, client: any ModbusClient, sink: any TelemetrySink,
-        timeSource: any TimeSource, heartbeats: LoopHeartbeats? = nil, answers: ModbusDeviceAnswers? = nil, logger: Logger
+        timeSource: any TimeSource, clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil,
+        answers: ModbusDeviceAnswers? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.device = device
         var channels: [Channel] = []
@@ -39,6 +42,7 @@ public struct ModbusDevicePoller: Sendable {
         self.client = client
         self.sink = sink
         self.timeSource = timeSource
+        self.clock = clock
         self.heartbeats = heartbeats
         self.answers = answers
         self.logger = logger
@@ -51,16 +55,16 @@ public struct ModbusDevicePoller: Sendable {
     public func run() async {
         var state = PollState(device: device)
         let interval = device.pollInterval
-        let clock = ContinuousClock()
         var next = clock.now
-        heartbeats?.register(loopName, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30), atSeconds: ContinuousClock.processSeconds)
+        heartbeats?.register(loopName, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30), atSeconds: clock.now.seconds)
         defer { heartbeats?.unregister(loopName) }
         while !Task.isCancelled {
-            await pollOnce(&state, atSeconds: ContinuousClock.processSeconds)
-            heartbeats?.beat(loopName, atSeconds: ContinuousClock.processSeconds)
-            next += interval
-            if next < clock.now { next = clock.now }  // fell behind (long timeouts): don't burst
-            do { try await Task.sleep(until: next, clock: clock) } catch { return }  // shutting down
+            await pollOnce(&state, atSeconds: clock.now.seconds)
+            heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
+            next = next.advanced(by: interval)
+            let now = clock.now
+            if next < now { next = now }  // fell behind (long timeouts): don't burst
+            do { try await clock.sleep(until: next, tolerance: nil) } catch { return }  // shutting down
         }
     }
 

@@ -1,3 +1,4 @@
+import Hardware
 import Logging
 import ServiceLifecycle
 
@@ -35,10 +36,11 @@ public struct WatchdogService: Service {
 
 /// The steady time base every `LoopHeartbeats` user shares.
 extension ContinuousClock {
-    /// Seconds on this clock since an arbitrary fixed origin of the process.
+    /// Seconds of CLOCK_MONOTONIC (`SystemMonotonicClock().now.seconds`): the scale on which the
+    /// sampling loops beat with their injected `MonotonicClock`, so the watchdog feeder and the
+    /// self-test compare like with like. (The name stays until the uplink and self-test callers
+    /// take the injected clock too.)
     public static var processSeconds: Double {
-        (ContinuousClock.now - processStart).seconds
+        SystemMonotonicClock().now.seconds
     }
 }
-
-private let processStart = ContinuousClock.now

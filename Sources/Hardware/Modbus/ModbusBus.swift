@@ -10,45 +10,56 @@ import Darwin
 /// A live Modbus bus over libmodbus: one RTU serial line or one Modbus TCP
 /// connection.
 ///
-/// Open it with `ModbusBus.open(_:)`. Every libmodbus call for the bus runs
-/// on one dedicated serial dispatch queue, never on Swift's cooperative
-/// pool: requests are served one at a time in arrival order (RS-485 is
-/// half-duplex), and a unit that does not answer costs exactly one response
-/// timeout per request, after which the next request — to any unit — goes out
-/// on a flushed line.
+/// Every libmodbus call for the bus runs on one dedicated serial dispatch
+/// queue, never on Swift's cooperative pool: requests are served one at a
+/// time in arrival order (RS-485 is half-duplex), and a unit that does not
+/// answer costs exactly one response timeout per request, after which the
+/// next request — to any unit — goes out on a flushed line.
 ///
-/// TCP connects on the first request and reconnects on the next request
-/// after the connection broke. All errors are `ModbusError`.
+/// `ModbusBus(_:onWarning:)` opens nothing: the serial port or TCP
+/// connection opens on the first request, and again on the next request
+/// after it could not be opened or broke, so a USB adapter unplugged at
+/// start-up (lampd) shows as failed requests with the reason instead of
+/// stopping the caller. `ModbusBus.open(_:)` opens an RTU line at once
+/// (lampctl, which should fail before anything else). All errors are
+/// `ModbusError`.
 public final class ModbusBus: ModbusClient, @unchecked Sendable {
     // @unchecked Sendable: `handle` and `connected` are only touched on
-    // `queue` (a serial queue; `lanes` is behind its own lock), which is what makes the non-thread-safe
-    // libmodbus context safe to share; `warnings` is written once inside
-    // `open` before the bus is handed out, and only read afterwards.
+    // `queue` (a serial queue), which is what makes the non-thread-safe
+    // libmodbus context safe to share; `lanes` and `reportedWarnings` are
+    // behind their own locks.
 
-    /// The libmodbus context; freed in `deinit`.
-    private let handle: OpaquePointer
+    /// The libmodbus context, made by the first request (or `open`); freed in `deinit`.
+    private var handle: OpaquePointer?
     private let queue: DispatchQueue
     private var connected = false
     /// Requests waiting for the bus; the queue runs one per block it is given.
     private let lanes = Mutex(ModbusRequestLanes())
+    private let reportedWarnings = Mutex<[ModbusBusWarning]>([])
+    private let onWarning: @Sendable (ModbusBusWarning) -> Void
 
     /// Where and how this bus talks.
     public let configuration: ModbusBusConfiguration
     /// Things the caller should log, e.g. RS-485 mode requested as
-    /// `ifSupported` but not available on this port.
-    public private(set) var warnings: [ModbusBusWarning] = []
+    /// `ifSupported` but not available on this port; each is also passed to
+    /// `onWarning` once, when it first happens.
+    public var warnings: [ModbusBusWarning] { reportedWarnings.withLock { $0 } }
 
     public var description: String { configuration.transport.description }
 
-    private init(handle: OpaquePointer, configuration: ModbusBusConfiguration, queue: DispatchQueue) {
-        self.handle = handle
+    /// A bus that opens its port or connection on its first request (see the type's doc).
+    /// A bad setting is not refused here: every request then fails with `.invalidArgument`.
+    public init(_ configuration: ModbusBusConfiguration, onWarning: @escaping @Sendable (ModbusBusWarning) -> Void = { _ in }) {
         self.configuration = configuration
-        self.queue = queue
+        self.onWarning = onWarning
+        self.queue = DispatchQueue(label: "lampd.modbus \(configuration.transport.description)")
     }
 
     deinit {
-        modbus_close(handle)
-        modbus_free(handle)
+        if let handle {
+            modbus_close(handle)
+            modbus_free(handle)
+        }
     }
 
     /// Opens a bus. An RTU line opens its serial device now (and applies the
@@ -58,30 +69,33 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
     ///   `.rs485Unsupported` (mode `required` on a port without RS-485),
     ///   `.invalidArgument` (baud, data bits, stop bits, timeout, port).
     public static func open(_ configuration: ModbusBusConfiguration) async throws -> ModbusBus {
-        let bus = configuration.transport.description
         try validate(configuration)
-        let queue = DispatchQueue(label: "lampd.modbus \(bus)")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { () throws(ModbusError) -> ModbusBus in
-                    let handle: OpaquePointer
-                    switch configuration.transport {
-                    case .rtu(let rtu):
-                        handle = try pointerOrErrno(bus: bus) {
-                            modbus_new_rtu(rtu.device, Int32(rtu.baudRate), rtu.parity.letter,
-                                           Int32(rtu.dataBits), Int32(rtu.stopBits))
-                        }
-                    case .tcp(let host, let port):
-                        handle = try pointerOrErrno(bus: bus) { modbus_new_tcp_pi(host, String(port)) }
-                    }
-                    let modbusBus = ModbusBus(handle: handle, configuration: configuration, queue: queue)
-                    if case .rtu = configuration.transport {
-                        try modbusBus.connect(timeout: configuration.timeout)
-                    }
-                    return modbusBus
-                })
+        let bus = ModbusBus(configuration)
+        try await bus.queue.perform {
+            let handle = try bus.context()
+            if case .rtu = configuration.transport {
+                try bus.connect(handle, timeout: configuration.timeout)
             }
         }
+        return bus
+    }
+
+    /// The libmodbus context, made now if there is none yet. On the bus queue only.
+    private func context() throws(ModbusError) -> OpaquePointer {
+        if let handle { return handle }
+        try Self.validate(configuration)
+        let bus = description
+        let made: OpaquePointer
+        switch configuration.transport {
+        case .rtu(let rtu):
+            made = try Self.pointerOrErrno(bus: bus) {
+                modbus_new_rtu(rtu.device, Int32(rtu.baudRate), rtu.parity.letter, Int32(rtu.dataBits), Int32(rtu.stopBits))
+            }
+        case .tcp(let host, let port):
+            made = try Self.pointerOrErrno(bus: bus) { modbus_new_tcp_pi(host, String(port)) }
+        }
+        handle = made
+        return made
     }
 
     private static func validate(_ configuration: ModbusBusConfiguration) throws(ModbusError) {
@@ -102,91 +116,52 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
 
     // MARK: Requests (ModbusClient)
 
-    public func readCoils(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: count,
-                                      max: ModbusRequestLimits.maxReadBits, what: "coils")
-        return try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+    public func perform(_ request: ModbusRequest) async throws -> ModbusResponse {
+        try request.check(bus: description)
+        let (unit, function) = (request.unit, request.function)
+        return try await self.request(unit: unit, timeout: request.timeout, urgent: request.isWrite) {
+            (handle, timeout) throws(ModbusError) in
+            try self.send(function, handle: handle, unit: unit, timeout: timeout)
+        }
+    }
+
+    /// The libmodbus call for one request. On the bus queue only.
+    private func send(
+        _ function: ModbusRequest.Function, handle: OpaquePointer, unit: UInt8, timeout: Duration
+    ) throws(ModbusError) -> ModbusResponse {
+        func call(_ body: () -> Int32) throws(ModbusError) { _ = try callOrErrno(unit: unit, timeout: timeout, body) }
+        switch function {
+        case .read(let table, let address, let count) where table.holdsBits:
             var bits = [UInt8](repeating: 0, count: count)
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                bits.withUnsafeMutableBufferPointer { buffer in modbus_read_bits(handle, Int32(address), Int32(count), buffer.baseAddress) }
+            try call {
+                bits.withUnsafeMutableBufferPointer { buffer in
+                    table == .coil
+                        ? modbus_read_bits(handle, Int32(address), Int32(count), buffer.baseAddress)
+                        : modbus_read_input_bits(handle, Int32(address), Int32(count), buffer.baseAddress)
+                }
             }
-            return bits.map { $0 != 0 }
-        }
-    }
-
-    public func readDiscreteInputs(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: count,
-                                      max: ModbusRequestLimits.maxReadBits, what: "discrete inputs")
-        return try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
-            var bits = [UInt8](repeating: 0, count: count)
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                bits.withUnsafeMutableBufferPointer { buffer in modbus_read_input_bits(handle, Int32(address), Int32(count), buffer.baseAddress) }
-            }
-            return bits.map { $0 != 0 }
-        }
-    }
-
-    public func readHoldingRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: count,
-                                      max: ModbusRequestLimits.maxReadRegisters, what: "registers")
-        return try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
+            return .bits(bits.map { $0 != 0 })
+        case .read(let table, let address, let count):
             var registers = [UInt16](repeating: 0, count: count)
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                registers.withUnsafeMutableBufferPointer { buffer in modbus_read_registers(handle, Int32(address), Int32(count), buffer.baseAddress) }
+            try call {
+                registers.withUnsafeMutableBufferPointer { buffer in
+                    table == .holdingRegister
+                        ? modbus_read_registers(handle, Int32(address), Int32(count), buffer.baseAddress)
+                        : modbus_read_input_registers(handle, Int32(address), Int32(count), buffer.baseAddress)
+                }
             }
-            return registers
+            return .registers(registers)
+        case .writeCoil(let address, let value):
+            try call { modbus_write_bit(handle, Int32(address), value ? 1 : 0) }
+        case .writeCoils(let address, let values):
+            let bits = values.map { UInt8($0 ? 1 : 0) }
+            try call { bits.withUnsafeBufferPointer { buffer in modbus_write_bits(handle, Int32(address), Int32(bits.count), buffer.baseAddress) } }
+        case .writeRegister(let address, let value):
+            try call { modbus_write_register(handle, Int32(address), value) }
+        case .writeRegisters(let address, let values):
+            try call { values.withUnsafeBufferPointer { buffer in modbus_write_registers(handle, Int32(address), Int32(values.count), buffer.baseAddress) } }
         }
-    }
-
-    public func readInputRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: count,
-                                      max: ModbusRequestLimits.maxReadRegisters, what: "registers")
-        return try await request(unit: unit, timeout: timeout) { (handle, timeout) throws(ModbusError) in
-            var registers = [UInt16](repeating: 0, count: count)
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                registers.withUnsafeMutableBufferPointer { buffer in modbus_read_input_registers(handle, Int32(address), Int32(count), buffer.baseAddress) }
-            }
-            return registers
-        }
-    }
-
-    public func writeCoil(unit: UInt8, address: UInt16, value: Bool, timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: 1, max: 1, what: "coil")
-        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                modbus_write_bit(handle, Int32(address), value ? 1 : 0)
-            }
-        }
-    }
-
-    public func writeCoils(unit: UInt8, address: UInt16, values: [Bool], timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
-                                      max: ModbusRequestLimits.maxWriteBits, what: "coils")
-        let bits = values.map { UInt8($0 ? 1 : 0) }
-        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                bits.withUnsafeBufferPointer { buffer in modbus_write_bits(handle, Int32(address), Int32(bits.count), buffer.baseAddress) }
-            }
-        }
-    }
-
-    public func writeRegister(unit: UInt8, address: UInt16, value: UInt16, timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: 1, max: 1, what: "register")
-        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                modbus_write_register(handle, Int32(address), value)
-            }
-        }
-    }
-
-    public func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16], timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
-                                      max: ModbusRequestLimits.maxWriteRegisters, what: "registers")
-        try await request(unit: unit, timeout: timeout, urgent: true) { (handle, timeout) throws(ModbusError) in
-            _ = try self.callOrErrno(unit: unit, timeout: timeout) {
-                values.withUnsafeBufferPointer { buffer in modbus_write_registers(handle, Int32(address), Int32(values.count), buffer.baseAddress) }
-            }
-        }
+        return .written
     }
 
     // MARK: The queue
@@ -239,8 +214,9 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
         // One deadline for the whole request: connecting (TCP), sending, and
         // every byte of the answer.
         let deadline = ContinuousClock.now + timeout
+        let handle = try context()
         if !connected {
-            try connect(timeout: timeout)
+            try connect(handle, timeout: timeout)
         }
         _ = try callOrErrno(unit: unit, timeout: timeout) { modbus_set_slave(handle, Int32(unit)) }
         let left = deadline - ContinuousClock.now
@@ -285,7 +261,7 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
     }
 
     /// Opens the serial device or TCP connection, and applies the RS-485 mode.
-    private func connect(timeout: Duration) throws(ModbusError) {
+    private func connect(_ handle: OpaquePointer, timeout: Duration) throws(ModbusError) {
         // libmodbus uses the response timeout as the TCP connect timeout.
         let (seconds, microseconds) = Self.secondsAndMicroseconds(timeout)
         _ = modbus_set_response_timeout(handle, seconds, microseconds)
@@ -309,7 +285,12 @@ public final class ModbusBus: ModbusClient, @unchecked Sendable {
                     code: unsupported.code,
                     description: "\(description) cannot be switched to RS-485 mode (\(unsupported.detail ?? "unsupported")); continuing in RS-232 mode — the adapter must switch direction itself."
                 )
-                if !warnings.contains(warning) { warnings.append(warning) }
+                let isNew = reportedWarnings.withLock { warnings in
+                    guard !warnings.contains(warning) else { return false }
+                    warnings.append(warning)
+                    return true
+                }
+                if isNew { onWarning(warning) }
             }
         }
     }

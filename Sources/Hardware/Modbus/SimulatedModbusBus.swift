@@ -105,72 +105,49 @@ public actor SimulatedModbusBus: ModbusClient {
 
     // MARK: ModbusClient
 
-    public func readCoils(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] {
-        try await read(.coil, unit: unit, address: address, count: count, timeout: timeout) { Array($0.coils[$1]) }
-    }
-
-    public func readDiscreteInputs(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [Bool] {
-        try await read(.discreteInput, unit: unit, address: address, count: count, timeout: timeout) { Array($0.discreteInputs[$1]) }
-    }
-
-    public func readHoldingRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] {
-        try await read(.holdingRegister, unit: unit, address: address, count: count, timeout: timeout) { Array($0.holdingRegisters[$1]) }
-    }
-
-    public func readInputRegisters(unit: UInt8, address: UInt16, count: Int, timeout: Duration?) async throws -> [UInt16] {
-        try await read(.inputRegister, unit: unit, address: address, count: count, timeout: timeout) { Array($0.inputRegisters[$1]) }
-    }
-
-    public func writeCoil(unit: UInt8, address: UInt16, value: Bool, timeout: Duration?) async throws {
-        try await writeCoils(unit: unit, address: address, values: [value], timeout: timeout)
-    }
-
-    public func writeCoils(unit: UInt8, address: UInt16, values: [Bool], timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
-                                      max: ModbusRequestLimits.maxWriteBits, what: "coils")
-        var state = try await answeringUnit(unit, timeout: timeout, request: "write coil \(unit)@\(address)×\(values.count)")
-        let range = Int(address)..<Int(address) + values.count
-        guard range.upperBound <= state.coils.count else { throw exception(.illegalDataAddress, unit) }
-        state.coils.replaceSubrange(range, with: values)
-        units[unit] = state
-    }
-
-    public func writeRegister(unit: UInt8, address: UInt16, value: UInt16, timeout: Duration?) async throws {
-        try await writeRegisters(unit: unit, address: address, values: [value], timeout: timeout)
-    }
-
-    public func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16], timeout: Duration?) async throws {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: values.count,
-                                      max: ModbusRequestLimits.maxWriteRegisters, what: "registers")
-        var state = try await answeringUnit(unit, timeout: timeout, request: "write holding \(unit)@\(address)×\(values.count)")
-        let range = Int(address)..<Int(address) + values.count
-        guard range.upperBound <= state.holdingRegisters.count else { throw exception(.illegalDataAddress, unit) }
-        state.holdingRegisters.replaceSubrange(range, with: values)
-        units[unit] = state
+    public func perform(_ request: ModbusRequest) async throws -> ModbusResponse {
+        try request.check(bus: description)
+        let unit = request.unit
+        let (address, count) = request.addresses
+        let range = Int(address)..<Int(address) + count
+        switch request.function {
+        case .read(let table, _, _):
+            var state = try await answeringUnit(unit, timeout: request.timeout, request: "read \(table.rawValue) \(unit)@\(address)×\(count)")
+            if let hook = hooks[unit] {
+                hook(table, range, &state)
+                units[unit] = state
+            }
+            switch table {
+            case .coil: return .bits(try slice(state.coils, range, unit))
+            case .discreteInput: return .bits(try slice(state.discreteInputs, range, unit))
+            case .holdingRegister: return .registers(try slice(state.holdingRegisters, range, unit))
+            case .inputRegister: return .registers(try slice(state.inputRegisters, range, unit))
+            }
+        case .writeCoil(_, let value): try await write(\.coils, [value], "coil", request)
+        case .writeCoils(_, let values): try await write(\.coils, values, "coil", request)
+        case .writeRegister(_, let value): try await write(\.holdingRegisters, [value], "holding", request)
+        case .writeRegisters(_, let values): try await write(\.holdingRegisters, values, "holding", request)
+        }
+        return .written
     }
 
     // MARK: Internals
 
-    private func read<T: Sendable>(
-        _ table: ModbusTable, unit: UInt8, address: UInt16, count: Int, timeout: Duration?,
-        _ extract: (SimulatedModbusUnit, Range<Int>) -> [T]
-    ) async throws -> [T] {
-        try ModbusRequestLimits.check(bus: description, unit: unit, address: address, count: count,
-                                      max: table.maxReadCount, what: table.rawValue)
-        var state = try await answeringUnit(unit, timeout: timeout, request: "read \(table.rawValue) \(unit)@\(address)×\(count)")
-        let range = Int(address)..<Int(address) + count
-        if let hook = hooks[unit] {
-            hook(table, range, &state)
-            units[unit] = state
-        }
-        let size = switch table {
-        case .coil: state.coils.count
-        case .discreteInput: state.discreteInputs.count
-        case .holdingRegister: state.holdingRegisters.count
-        case .inputRegister: state.inputRegisters.count
-        }
-        guard range.upperBound <= size else { throw exception(.illegalDataAddress, unit) }
-        return extract(state, range)
+    private func slice<T>(_ bank: [T], _ range: Range<Int>, _ unit: UInt8) throws(ModbusError) -> [T] {
+        guard range.upperBound <= bank.count else { throw exception(.illegalDataAddress, unit) }
+        return Array(bank[range])
+    }
+
+    /// Writes `values` into a bank of an answering unit; exception 02 when they run past its end.
+    private func write<T>(
+        _ bank: WritableKeyPath<SimulatedModbusUnit, [T]>, _ values: [T], _ name: String, _ request: ModbusRequest
+    ) async throws {
+        let (unit, address) = (request.unit, request.addresses.first)
+        var state = try await answeringUnit(unit, timeout: request.timeout, request: "write \(name) \(unit)@\(address)×\(values.count)")
+        let range = Int(address)..<Int(address) + values.count
+        guard range.upperBound <= state[keyPath: bank].count else { throw exception(.illegalDataAddress, unit) }
+        state[keyPath: bank].replaceSubrange(range, with: values)
+        units[unit] = state
     }
 
     /// The unit's state if it answers; otherwise the error the live bus would throw.

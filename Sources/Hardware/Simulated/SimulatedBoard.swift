@@ -25,7 +25,8 @@ public final class SimulatedBoard: Sendable {
     public let modbus: SimulatedModbusBus
 
     private let physics: Physics
-    private let secondsNow: @Sendable () -> Double
+    /// The board's time: the lamp's warm-up, the meter's energy, the GPIO stamps.
+    public let clock: any MonotonicClock
 
     /// The lamp and the meter, advanced together whenever the meter is read
     /// or a scenario asks.
@@ -44,25 +45,25 @@ public final class SimulatedBoard: Sendable {
     /// - Parameters:
     ///   - lamp: the lamp's electrical model (60 W LED by default).
     ///   - initialEnergyKilowattHours: the meter's counter at start.
-    ///   - secondsNow: steady time in seconds; the process's monotonic clock by default.
+    ///   - clock: the board's steady time (CLOCK_MONOTONIC by default; a `SimulatedClock` in tests).
     public init(
         lamp: SimulatedLamp = SimulatedLamp(),
         initialEnergyKilowattHours: Double = 1234.5,
-        secondsNow: @escaping @Sendable () -> Double = SimulatedBoard.monotonicSeconds
+        clock: any MonotonicClock = SystemMonotonicClock()
     ) async {
         // The chip stamps edges and output changes with the board's time, so
         // the lamp knows when its relay really closed.
-        self.gpio = SimulatedGPIOChip.standardBoard(monotonicNanoseconds: { UInt64(max(0, secondsNow()) * 1e9) })
+        self.gpio = SimulatedGPIOChip.standardBoard(clock: clock)
         self.lampPWM = SimulatedPWMChannel()
         self.modbus = SimulatedModbusBus(description: "simulated")
         self.physics = Physics(lamp: lamp, meter: SimulatedEnergyMeter(initialEnergyKilowattHours: initialEnergyKilowattHours))
-        self.secondsNow = secondsNow
+        self.clock = clock
 
         // 0x0156 (total energy) is the highest SDM120 register used: 400 covers it.
         await modbus.setUnit(Self.meterUnit, SimulatedModbusUnit(bits: 8, registers: 400))
         let physics = physics, gpio = gpio, pwm = lampPWM
         await modbus.setReadHook(Self.meterUnit) { _, _, unit in
-            let now = secondsNow()
+            let now = clock.now.seconds
             let control = Self.lampControl(gpio: gpio, pwm: pwm)
             let meter = physics.withState { lamp, meter in
                 Self.advance(&lamp, &meter, control: control, atSeconds: now)
@@ -74,11 +75,6 @@ public final class SimulatedBoard: Sendable {
                 unit.inputRegisters[Int(register.rawValue) + 1] = words[1]
             }
         }
-    }
-
-    /// Steady seconds of the process (CLOCK_MONOTONIC).
-    public static let monotonicSeconds: @Sendable () -> Double = {
-        Double(SimulatedGPIOChip.systemMonotonicNanoseconds()) / 1e9
     }
 
     // MARK: - What a scenario or a test can see
@@ -167,7 +163,7 @@ public final class SimulatedBoard: Sendable {
 
     @discardableResult
     private func advance() -> (lamp: SimulatedLamp, meter: SimulatedEnergyMeter) {
-        let now = secondsNow()
+        let now = clock.now.seconds
         let control = Self.lampControl(gpio: gpio, pwm: lampPWM)
         return physics.withState { lamp, meter in
             Self.advance(&lamp, &meter, control: control, atSeconds: now)

@@ -1,4 +1,3 @@
-internal import CGPIOD  // for `timespec`: clang files it under libgpiod's module, which includes <time.h> first
 import Synchronization
 
 #if canImport(Glibc)
@@ -14,7 +13,7 @@ import Musl
 /// a held line fails with `GPIOError.lineBusy`, naming the holder). Tests and
 /// scenarios drive inputs with `setInputLevel(_:high:)` or `toggle(_:)`; every
 /// change of a line requested for edge events queues an `EdgeEvent` stamped
-/// by the injected monotonic time source, in logical terms (active-low
+/// by the injected `MonotonicClock`, in logical terms (active-low
 /// respected, as the kernel does). Outputs record every write in
 /// `outputHistory(_:)`.
 ///
@@ -60,10 +59,7 @@ public final class SimulatedGPIOChip: GPIOController {
     /// | 4 | `MAINS_PRESENT` | input | mains power present (starts `true`) |
     /// | 5 | `ON_BATTERY` | input | running on battery |
     /// | 6 | `PHOTOCELL` | input | `true` = dark |
-    public static func standardBoard(
-        clock: any Clock<Duration> = ContinuousClock(),
-        monotonicNanoseconds: @escaping @Sendable () -> UInt64 = SimulatedGPIOChip.systemMonotonicNanoseconds
-    ) -> SimulatedGPIOChip {
+    public static func standardBoard(clock: any MonotonicClock = SystemMonotonicClock()) -> SimulatedGPIOChip {
         SimulatedGPIOChip(
             name: standardBoardName,
             label: "lampd simulated board",
@@ -76,16 +72,8 @@ public final class SimulatedGPIOChip: GPIOController {
                 LineSpec(name: "ON_BATTERY", direction: .input),
                 LineSpec(name: "PHOTOCELL", direction: .input),
             ],
-            clock: clock,
-            monotonicNanoseconds: monotonicNanoseconds
+            clock: clock
         )
-    }
-
-    /// `CLOCK_MONOTONIC` now, in nanoseconds: the clock real GPIO events use.
-    public static let systemMonotonicNanoseconds: @Sendable () -> UInt64 = {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Edges kept per line before new ones are dropped (the kernel keeps 16).
@@ -96,24 +84,18 @@ public final class SimulatedGPIOChip: GPIOController {
 
     public let name: String
     public let label: String
-    private let clock: any Clock<Duration>
-    private let now: @Sendable () -> UInt64
+    private let clock: any MonotonicClock
     private let state: Mutex<State>
 
     /// Makes a chip whose line `i` is `lines[i]`.
     ///
     /// - Parameters:
-    ///   - clock: what edge-wait timeouts sleep on.
-    ///   - monotonicNanoseconds: the time stamped on edges and output writes.
-    public init(
-        name: String, label: String, lines: [LineSpec],
-        clock: any Clock<Duration> = ContinuousClock(),
-        monotonicNanoseconds: @escaping @Sendable () -> UInt64 = SimulatedGPIOChip.systemMonotonicNanoseconds
-    ) {
+    ///   - clock: the time stamped on edges and output writes, and what edge-wait timeouts
+    ///     sleep on (CLOCK_MONOTONIC, as the kernel's, by default).
+    public init(name: String, label: String, lines: [LineSpec], clock: any MonotonicClock = SystemMonotonicClock()) {
         self.name = name
         self.label = label
         self.clock = clock
-        self.now = monotonicNanoseconds
         self.state = Mutex(State(lines: lines.map { LineState(spec: $0, high: $0.initialHigh) }))
     }
 
@@ -122,7 +104,7 @@ public final class SimulatedGPIOChip: GPIOController {
     /// Sets the electrical level of a line as an outside signal would; queues
     /// an edge event if the line is requested for edges and its level changed.
     public func setInputLevel(_ line: GPIOLineSelector, high: Bool) throws {
-        let (offset, timestamp) = (try resolve(line), now())
+        let (offset, timestamp) = (try resolve(line), clock.now.nanoseconds)
         let delivery = state.withLock { state in state.setLevel(offset, high: high, at: timestamp) }
         delivery?.resume()
     }
@@ -237,7 +219,7 @@ public final class SimulatedGPIOChip: GPIOController {
     }
 
     func write(offset: UInt32, id: UInt64, value: Bool) {
-        let timestamp = now()
+        let timestamp = clock.now.nanoseconds
         state.withLock { state in
             guard let holder = state.lines[Int(offset)].holder, holder.id == id else { return }
             let high = value != holder.activeLow
