@@ -3,6 +3,7 @@ import Glibc
 import Hardware
 import Telemetry
 import Testing
+import TestSupport
 @testable import Agent
 
 /// A regular file standing in for /dev/watchdog: ioctl fails on it (ENOTTY), so
@@ -90,9 +91,9 @@ struct HardwareWatchdogTests {
         #expect(service.status.current.armed == false)
     }
 
-    /// Polls `condition` every 20 ms for at most 10 s.
+    /// Polls `condition` every 20 ms until it holds; the deadline only guards against a hang.
     func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + HangGuard.duration
         while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     }
 

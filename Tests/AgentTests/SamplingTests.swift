@@ -245,12 +245,12 @@ struct GPIOSamplingTests {
     }
 }
 
-/// Polls `condition` for up to five seconds.
+/// Polls `condition` (checked first) until it holds; the deadline only guards against a hang.
 func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + HangGuard.duration
     while !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within 5 s")
+            Issue.record("condition not met within the hang guard (\(HangGuard.duration))")
             return
         }
         try await Task.sleep(for: .milliseconds(10))

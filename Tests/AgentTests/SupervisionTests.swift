@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import Agent
 
 /// A Unix datagram socket standing in for systemd's notify socket.
@@ -78,9 +79,13 @@ struct SupervisionTests {
         #expect(SystemdNotifier(socketPath: nil).send("READY=1") == false)
     }
 
-    /// The watchdog is fed while loops beat, and no longer once one stalls.
+    /// The watchdog is fed while loops beat, and no longer once one stalls. Waits on the messages
+    /// (events), not on sleeps racing a busy machine: a loaded machine may stretch a beat past the
+    /// silence limit, so the test beats until a keep-alive arrives, then stops beating and requires
+    /// that what follows the first `stalled` status holds no keep-alive.
     @Test func aStalledLoopStopsTheKeepAlives() async throws {
-        let socket = try FakeSystemdSocket()
+        let socket = try NotifySocket()
+        defer { socket.close() }
         let heartbeats = LoopHeartbeats()
         heartbeats.register("lighting", maximumSilenceSeconds: 0.3, atSeconds: ContinuousClock.processSeconds)
         let watchdog = WatchdogService(
@@ -88,19 +93,22 @@ struct SupervisionTests {
         let task = Task { try await watchdog.run() }
         defer { task.cancel() }
         // Beating: keep-alives arrive.
-        for _ in 0..<6 {
-            heartbeats.beat("lighting", atSeconds: ContinuousClock.processSeconds)
-            try await Task.sleep(for: .milliseconds(50))
+        let beating = Task {
+            while !Task.isCancelled {
+                heartbeats.beat("lighting", atSeconds: ContinuousClock.processSeconds)
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
-        var messages = socket.drain()
-        #expect(messages.contains("WATCHDOG=1"))
-        // Stalled: after the silence limit, only status lines, no keep-alive.
-        try await Task.sleep(for: .milliseconds(500))
-        _ = socket.drain()
-        try await Task.sleep(for: .milliseconds(300))
-        messages = socket.drain()
-        #expect(!messages.isEmpty)
-        #expect(!messages.contains("WATCHDOG=1"), "\(messages)")
-        #expect(messages.allSatisfy { $0.hasPrefix("STATUS=stalled: lighting") }, "\(messages)")
+        _ = try await socket.messages.wait(for: "a keep-alive while the loop beats") { $0 == "WATCHDOG=1" }
+        beating.cancel()
+        await beating.value
+        // Stalled: once the watchdog says so, only status lines follow, no keep-alive.
+        let mark = socket.messages.count
+        _ = try await socket.messages.wait(for: "the stalled status", from: mark) { $0.hasPrefix("STATUS=stalled: lighting") }
+        let stalledAt = socket.messages.lines.lastIndex { $0.hasPrefix("STATUS=stalled: lighting") } ?? mark
+        _ = try await socket.messages.wait(for: "three more messages after the stall", count: 3, from: stalledAt + 1) { _ in true }
+        let after = Array(socket.messages.lines[(stalledAt + 1)...])
+        #expect(!after.contains("WATCHDOG=1"), "\(after)")
+        #expect(after.allSatisfy { $0.hasPrefix("STATUS=stalled: lighting") }, "\(after)")
     }
 }

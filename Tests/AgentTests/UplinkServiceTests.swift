@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Telemetry
 import Testing
+import TestSupport
 import Uplink
 @testable import Agent
 
@@ -109,11 +110,12 @@ struct UplinkFixture {
     /// Runs `service` until `done` holds (or 20 s pass), then stops it.
     func run(_ service: UplinkService, until done: @escaping @Sendable () async -> Bool) async throws {
         let task = Task { try await service.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
+        // The condition is checked first; the deadline only guards against a hang (TestSupport's HangGuard).
+        let deadline = ContinuousClock.now + HangGuard.duration
         while !(await done()), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
         _ = try? await task.value
-        #expect(await done(), "condition not reached in 20 s")
+        #expect(await done(), "condition not reached within the hang guard (\(HangGuard.duration))")
     }
 
     func pending() async throws -> Int { try await spool.oldestPending(limit: 100_000).count }
@@ -202,7 +204,8 @@ struct UplinkServiceTests {
         receiver.inject(Array(repeating: .reject(400, "malformed-payload"), count: UplinkService.refusalsBeforeSettingAside))
         let service = fixture.service(receiver, { $0.maxBackoff = .milliseconds(30); $0.maxBatchRecords = 5 })
         _ = Task { await service.syncNow(timeout: .seconds(5)) }
-        try await fixture.run(service) { (try? await fixture.pending()) == 0 }
+        // The spool empties when the second batch is acknowledged; the status follows right after.
+        try await fixture.run(service) { (try? await fixture.pending()) == 0 && service.status().state == "idle" }
         let attempts = receiver.state.withLock { $0.attempts.map(\.sequence) }
         #expect(attempts == Array(repeating: 1, count: UplinkService.refusalsBeforeSettingAside) + [2], "\(attempts)")
         #expect(receiver.state.withLock { $0.records.count } == 5)   // the other batch's records
@@ -230,7 +233,7 @@ struct UplinkServiceTests {
         // An alarm event: everything up to it goes out.
         try fixture.spool.enqueue(Event(kind: "door.opened", severity: .alarm, time: fixture.time.now(), message: "door"))
         trigger.urgent()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + HangGuard.duration  // a hang guard; the condition comes first
         while (try await fixture.pending()) > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
         _ = try? await task.value
