@@ -79,8 +79,9 @@ package enum UnixSocket {
     /// Sets receive and send timeouts so a silent client cannot hold a thread forever.
     package static func setTimeouts(_ fd: Int32, receive: Duration, send: Duration) {
         for (option, duration) in [(SO_RCVTIMEO, receive), (SO_SNDTIMEO, send)] {
-            let (seconds, attoseconds) = duration.components
-            var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+            // Checked: `Int` is 32 bits on armhf, and a negative duration means no wait at all.
+            let (seconds, attoseconds) = max(duration, .zero).components
+            var value = timeval(tv_sec: Int(clamping: seconds), tv_usec: Int(clamping: attoseconds / 1_000_000_000_000))
             _ = setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
         }
     }

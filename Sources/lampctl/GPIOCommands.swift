@@ -3,6 +3,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Hardware
+import Telemetry
 
 /// `lampctl gpio …`: direct probes of GPIO lines.
 struct GPIOCommand: AsyncParsableCommand {

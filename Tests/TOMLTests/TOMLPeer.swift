@@ -1,6 +1,7 @@
 import Foundation
 import TOML
 import Testing
+import TestSupport
 
 /// Python 3.11's `tomllib` (Tests/Peers/toml_peer.py) as the reference for the TOML parser:
 /// many documents in one `python3` run, one answer per document.
@@ -18,25 +19,12 @@ enum TOMLPeer {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// tomllib's answers for `documents`, in order. Synchronous: call it from a synchronous test.
-    static func answers(_ documents: [[UInt8]]) throws -> [Answer] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("toml-peer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let input = directory.appendingPathComponent("in")
-        let output = directory.appendingPathComponent("out")
+    /// tomllib's answers for `documents`, in order (one `python3` run, through `ChildProcess`).
+    static func answers(_ documents: [[UInt8]]) async throws -> [Answer] {
         let hex = documents.map { $0.map { String(format: "%02x", $0) }.joined() }.joined(separator: "\n") + "\n"
-        try Data(hex.utf8).write(to: input)
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/Peers/toml_peer.py").path]
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 Tests/Peers/toml_peer.py failed (python3 ≥ 3.11 with tomllib is needed)")
-        let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let result = try await ChildProcess.runPython([Products.peer("toml_peer.py")], input: hex)
+        try #require(result.exitCode == 0, "python3 Tests/Peers/toml_peer.py failed (python3 ≥ 3.11 with tomllib is needed): \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         try #require(lines.count == documents.count, "the peer answered \(lines.count) of \(documents.count) documents")
         return lines.map { line in
             if line.hasPrefix("OK ") { return .accepted(String(line.dropFirst(3))) }

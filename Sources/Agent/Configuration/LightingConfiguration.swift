@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Lighting
 import TOML
+import Telemetry
 
 /// The `[lighting]` section: how lampd drives the lamp, on what schedule,
 /// and how it judges the meter's feedback (docs/configuration.md).

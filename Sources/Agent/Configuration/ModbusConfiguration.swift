@@ -1,5 +1,6 @@
 import Hardware
 import Sampling
+import Telemetry
 
 /// One Modbus bus from `[[modbus.buses]]`: a name and the Hardware layer's
 /// bus settings (an RTU serial line or a TCP connection).

@@ -1,5 +1,6 @@
 import ControlProtocol
 import FoundationEssentials
+import Telemetry
 
 /// A command-line value that does not fit (exit 2 in lampctl), with the message to print.
 public struct CommandLineValueError: Error, CustomStringConvertible, Hashable, Sendable {

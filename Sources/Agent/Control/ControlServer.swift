@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Telemetry
 #endif
 
 /// Where and how the control server listens.

@@ -14,8 +14,8 @@ import Telemetry
 /// `emergencyMaximumMegabytes`. The `spool.unavailable` alarm says so, and is stored in the
 /// emergency spool so it goes upstream.
 public enum SpoolOpening {
-    /// Bound of the emergency spool (it takes RAM on a tmpfs).
-    public static let emergencyMaximumMegabytes = 8.0
+    /// Bound of the emergency spool, in MiB (it takes RAM on a tmpfs).
+    public static let emergencyMaximumMegabytes: Int64 = 8
     /// The emergency spool's file name for the spool at `path`: one per configured spool (FNV-1a of
     /// its path), so two lampd on one machine (tests, a bench) never share one, and a restarted lampd
     /// finds its own again.
@@ -50,13 +50,13 @@ public enum SpoolOpening {
         for directory in emergencyDirectories {
             var emergency = configuration
             emergency.path = FilePaths.join(directory, emergencyFileName(for: configuration.path))
-            emergency.maxSizeBytes = min(configuration.maxSizeBytes, Int64(emergencyMaximumMegabytes * 1_048_576))
+            emergency.maxSizeBytes = min(configuration.maxSizeBytes, emergencyMaximumMegabytes * 1_048_576)
             do {
                 let spool = try await Spool.open(emergency, timeSource: timeSource)
                 let event = Event(
                     kind: "spool.unavailable", severity: .alarm, time: timeSource.now(),
                     message: "the spool cannot be used: \(failure.message); records are kept in the emergency spool "
-                        + "\(emergency.path) (memory, up to \(Int(emergencyMaximumMegabytes)) MB: lost at a power cut or "
+                        + "\(emergency.path) (memory, up to \(emergencyMaximumMegabytes) MB: lost at a power cut or "
                         + "reboot) — fix the storage and restart lampd")
                 logger.critical("running on the emergency spool", metadata: ["path": "\(emergency.path)"])
                 return Opened(spool: spool, problem: event)

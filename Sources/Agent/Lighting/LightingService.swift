@@ -77,6 +77,8 @@ public actor LightingService: Service {
     private var lastClockSynchronised: Bool?
     /// `commandFirstDecision()` ran.
     private var firstDecisionTaken = false
+    /// How long the first decision said to wait before the next step.
+    private var firstDecisionWait: Duration = .zero
     /// The lamp test running or last run (`LampTest.swift`).
     var lampTest: LampTest?
     /// Drives the running lamp test's steps; cancelled when the test ends early.
@@ -138,10 +140,13 @@ public actor LightingService: Service {
         let stepSeconds = configuration.stepInterval.seconds
         heartbeats?.register(Self.loopName, maximumSilenceSeconds: max(60, 3 * stepSeconds + 30), atSeconds: clock.now.seconds)
         await cancelWhenGracefulShutdown {
+            // The first decision was just taken (usually by `LampdAgent`, before the other services
+            // started): the loop waits out its interval instead of deciding again at once.
+            var wait = await self.firstDecisionWait
             while !Task.isCancelled {
-                let wait = await self.stepNow()
                 self.heartbeats?.beat(Self.loopName, atSeconds: self.clock.now.seconds)
                 do { try await self.clock.sleep(for: wait) } catch { break }
+                wait = await self.stepNow()
             }
         }
         heartbeats?.unregister(Self.loopName)
@@ -155,7 +160,7 @@ public actor LightingService: Service {
         guard !firstDecisionTaken else { return }
         firstDecisionTaken = true
         await restore()
-        _ = await stepNow()
+        firstDecisionWait = await stepNow()
     }
 
     /// Saves the state and the counters; the lamp stays as commanded (a restart or an update

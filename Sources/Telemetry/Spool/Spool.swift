@@ -485,8 +485,7 @@ public final class Spool: Sendable {
                     return (first, working.nextSequence - 1, dropEvents)
                 }
             }
-            let interval = configuration.markerInterval.components
-            let intervalSeconds = Double(interval.seconds) + Double(interval.attoseconds) / 1e18
+            let intervalSeconds = configuration.markerInterval.seconds
             let markerDue = state.withLock { s in
                 s.highestCommitted = max(s.highestCommitted, last)
                 return Double(now.bootNanoseconds &- s.markerSavedAtBootNanoseconds) / 1e9 >= intervalSeconds

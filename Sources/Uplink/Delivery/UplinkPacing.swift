@@ -25,7 +25,7 @@ public struct UplinkBackoff: Sendable {
     /// `0…longestCeiling` whatever the configuration holds.
     public func ceiling(afterFailures failures: Int) -> Duration {
         let exponent = min(max(failures, 1) - 1, 40)
-        let seconds = min(Self.seconds(initial) * pow(2, Double(exponent)), Self.seconds(maximum))
+        let seconds = min(initial.seconds * pow(2, Double(exponent)), maximum.seconds)
         return CheckedTime.duration(seconds: seconds, clampedTo: .zero...Self.longestCeiling)
     }
 
@@ -35,14 +35,9 @@ public struct UplinkBackoff: Sendable {
     public func wait(afterFailures failures: Int, retryAfter: Duration?, using random: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(afterFailures: failures)
         let jittered = CheckedTime.duration(
-            seconds: Double.random(in: 0...Self.seconds(ceiling), using: &random), clampedTo: .zero...ceiling)
+            seconds: Double.random(in: 0...ceiling.seconds, using: &random), clampedTo: .zero...ceiling)
         guard let retryAfter else { return jittered }
         return max(jittered, min(max(retryAfter, .zero), Self.maximumRetryAfter))
-    }
-
-    /// `duration` in seconds, as a floating-point number.
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Parses a `Retry-After` value (RFC 9110 §10.2.3): delay seconds (digits only), or an HTTP
