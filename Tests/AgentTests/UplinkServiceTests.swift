@@ -225,7 +225,7 @@ struct UplinkServiceTests {
         // Burn the day's budget first.
         var ledger = UplinkLedger()
         ledger.budget.add(10_000, at: fixture.time.now().date)
-        try ledger.save(directory: fixture.directory)
+        try await ledger.save(directory: fixture.directory)
         let task = Task { try await service.run() }
         try await Task.sleep(for: .milliseconds(1500))
         #expect(receiver.state.withLock { $0.attempts.count } == 0)

@@ -180,7 +180,7 @@ public final class UplinkService: Service, Sendable {
             ledger.acknowledgedSequence = signed.sequence
             ledger.inFlight = nil
             ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
-            save(ledger)
+            await save(ledger)
             if let gap {
                 logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
             }
@@ -197,7 +197,7 @@ public final class UplinkService: Service, Sendable {
             if !backlog { answerSync() }
 
         case (.retry(let wait, let log), .retry(let reason, _)):
-            save(ledger)
+            await save(ledger)
             if log {
                 logger.warning("batch not delivered; retrying", metadata: [
                     "sequence": "\(signed.sequence)", "reason": "\(reason)", "failures": "\(machine.failures)", "retryIn": "\(wait)"])
@@ -210,7 +210,7 @@ public final class UplinkService: Service, Sendable {
             answerSync()
 
         case (.keepRejected(let raiseAlarm), .rejected(let status, let code, let message)):
-            save(ledger)
+            await save(ledger)
             let text = "receiver refused batch \(signed.sequence) (HTTP \(status) \(code)): \(message)"
             if raiseAlarm {
                 logger.critical("batch rejected by the receiver; kept in the spool", metadata: ["sequence": "\(signed.sequence)", "code": "\(code)", "message": "\(message)"])
@@ -275,8 +275,8 @@ public final class UplinkService: Service, Sendable {
         var next = ledger
         next.recordSigned(signed, kidHex: key.publicKey.kidHex, recordCount: records.count)
         do {
-            try UplinkLedger.saveBatch(signed.bytes, directory: stateDirectory)
-            try next.save(directory: stateDirectory)
+            try await UplinkLedger.saveBatch(signed.bytes, directory: stateDirectory)
+            try await next.save(directory: stateDirectory)
         } catch {
             let problem = storageProblem("cannot be written", error)
             fail(.storageError, problem, alarm: (Self.storageAlarmKind, problem))
@@ -309,7 +309,7 @@ public final class UplinkService: Service, Sendable {
             return false
         }
         do {
-            try DurableFile.replace(path: path, with: batch.bytes)
+            try await DurableFile.replaceOffPool(path: path, with: batch.bytes)
         } catch {
             let problem = storageProblem("cannot be written", error)
             fail(.storageError, problem, alarm: (Self.storageAlarmKind, problem))
@@ -321,7 +321,7 @@ public final class UplinkService: Service, Sendable {
             logger.error("set-aside batch's records could not be deleted from the spool", metadata: ["error": "\(error)"])
         }
         ledger.inFlight = nil
-        save(ledger)
+        await save(ledger)
         let message = "receiver refused batch \(batch.sequence) as malformed \(Self.refusalsBeforeSettingAside) times (\(reason)); "
             + "its \(recordCount) records are kept in \(path), not upstream — the uplink goes on with the next batch"
         logger.critical("\(message)")
@@ -344,9 +344,9 @@ public final class UplinkService: Service, Sendable {
     /// Saves the ledger after an answer; a failure is a storage alarm (once per reason), and the
     /// uplink goes on (the worst case after a restart is a batch sent again, which the receiver
     /// acknowledges as a duplicate).
-    private func save(_ ledger: UplinkLedger) {
+    private func save(_ ledger: UplinkLedger) async {
         do {
-            try ledger.save(directory: stateDirectory)
+            try await ledger.save(directory: stateDirectory)
             shared.withLock { $0.lastStorageError = nil }
         } catch {
             let message = storageProblem("cannot be written", error)

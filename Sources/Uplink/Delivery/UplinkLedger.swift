@@ -84,16 +84,18 @@ public struct UplinkLedger: Codable, Sendable, Equatable {
         return nil
     }
 
-    /// Writes the ledger durably.
-    public func save(directory: String) throws {
+    /// Writes the ledger durably. The fsyncs run off the cooperative pool
+    /// (`DurableFile.replaceOffPool`), so a slow card does not stall other tasks.
+    public func save(directory: String) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try DurableFile.replace(path: FilePaths.join(directory, Self.stateFileName), with: encoder.encode(self))
+        try await DurableFile.replaceOffPool(path: FilePaths.join(directory, Self.stateFileName), with: encoder.encode(self))
     }
 
-    /// Writes a signed batch as the batch in flight (before the ledger names it).
-    public static func saveBatch(_ bytes: [UInt8], directory: String) throws {
-        try DurableFile.replace(path: FilePaths.join(directory, batchFileName), with: Data(bytes))
+    /// Writes a signed batch as the batch in flight (before the ledger names it), off the
+    /// cooperative pool like `save(directory:)`.
+    public static func saveBatch(_ bytes: [UInt8], directory: String) async throws {
+        try await DurableFile.replaceOffPool(path: FilePaths.join(directory, batchFileName), with: bytes)
     }
 
     /// The bytes of the batch in flight, if the file is there and its hash matches; nil otherwise.
