@@ -63,21 +63,45 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
 
+        // Platform support: files replaced durably, paths, errno text, standard streams, /proc I/O.
+        .target(
+            name: "SystemSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Clocks: the injected monotonic clock every loop waits on (and its simulated twin), the wall
+        // clock that stamps records (TimeSource, Timestamp), Duration in plain numbers.
+        .target(
+            name: "Clocks",
+            swiftSettings: swiftSettings
+        ),
+        // Text formatting without Foundation: printf-style formatting, trimming, fitting to a width.
+        .target(
+            name: "TextFormatting",
+            swiftSettings: swiftSettings
+        ),
+        // Civil time: calendar dates, times of day and time zones (TZif files, POSIX TZ rules).
+        .target(
+            name: "CivilTime",
+            dependencies: ["TextFormatting"],
+            swiftSettings: swiftSettings
+        ),
+
         // Swift API over GPIO, PWM and Modbus, live and simulated.
         .target(
             name: "Hardware",
-            dependencies: ["CGPIOD", "CModbus"],
+            dependencies: ["CGPIOD", "CModbus", "Clocks"],
             swiftSettings: swiftSettings
         ),
         // Pure lighting logic: no I/O, no clocks.
         .target(
             name: "Lighting",
+            dependencies: ["CivilTime", "TextFormatting"],
             swiftSettings: swiftSettings
         ),
         // Readings, events and the on-disk spool.
         .target(
             name: "Telemetry",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "Clocks", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -85,7 +109,7 @@ let package = Package(
         // transport seam, the receiver's answers, pacing and the durable ledger (docs/uplink.md).
         .target(
             name: "Uplink",
-            dependencies: ["Telemetry", "Lighting", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Telemetry", "Clocks", "CivilTime", "SystemSupport", "TextFormatting", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -115,7 +139,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
-                "TOML", "ControlProtocol",
+                "TOML", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport", "TextFormatting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -144,6 +168,8 @@ let package = Package(
                 "UplinkHTTP",
                 "Hardware",
                 "Telemetry",
+                "Clocks",
+                "SystemSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,6 +185,10 @@ let package = Package(
                 "Lighting",
                 "Telemetry",
                 "Uplink",
+                "Clocks",
+                "CivilTime",
+                "SystemSupport",
+                "TextFormatting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -190,32 +220,48 @@ let package = Package(
         // Child process of the spool's kill -9 test: appends readings until killed.
         .executableTarget(
             name: "spool-torture",
-            dependencies: ["Telemetry"],
+            dependencies: ["Telemetry", "Clocks"],
             swiftSettings: swiftSettings
         ),
 
         // What the test targets share: seeded fuzzing, child processes, peers.
         .target(
             name: "TestSupport",
+            dependencies: ["Clocks", "CivilTime"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
 
         .testTarget(
+            name: "ClocksTests",
+            dependencies: ["TestSupport", "Clocks", "Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CivilTimeTests",
+            dependencies: ["TestSupport", "CivilTime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TextFormattingTests",
+            dependencies: ["TestSupport", "TextFormatting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HardwareTests",
-            dependencies: ["TestSupport", "Hardware"],
+            dependencies: ["TestSupport", "Hardware", "Clocks"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LightingTests",
-            dependencies: ["TestSupport", "Lighting"],
+            dependencies: ["TestSupport", "Lighting", "CivilTime", "TextFormatting"],
             exclude: ["Reference"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["TestSupport", "Telemetry", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TestSupport", "Telemetry", "Clocks", "SystemSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -230,18 +276,18 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent"],
+            dependencies: ["TestSupport", "Agent", "Clocks", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "UplinkTests",
-            dependencies: ["TestSupport", "Uplink", "Telemetry", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TestSupport", "Uplink", "Telemetry", "Clocks", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IngestTests",
             dependencies: ["TestSupport", 
-                "Ingest", "Uplink", "Telemetry",
+                "Ingest", "Uplink", "Telemetry", "Clocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

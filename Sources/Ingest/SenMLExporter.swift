@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Telemetry
 import Uplink
+import Clocks
 
 /// Which stored readings and events to export; every bound is optional and inclusive.
 public struct ExportFilter: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import Clocks
+
 /// How serious an event is; decides what the spool drops last when full (alarms last).
 public enum EventSeverity: Int, Hashable, Sendable, Comparable, CaseIterable {
     /// Something happened (door closed, schedule changed).

@@ -1,3 +1,5 @@
+import Clocks
+
 /// The value of a reading or event: a number, a boolean or a string (SenML `v`, `vb`, `vs`).
 public enum ReadingValue: Hashable, Sendable {
     /// A number (SenML `v`), in the reading's unit.

@@ -3,6 +3,8 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Lighting
+import CivilTime
+import TextFormatting
 
 /// `lampctl astro`: the day's sun times for a place, as the lamp's astro clock computes them.
 struct AstroCommand: AsyncParsableCommand {

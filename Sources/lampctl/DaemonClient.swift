@@ -4,6 +4,7 @@ import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
+import TextFormatting
 
 /// Options of every command that asks the running lampd.
 struct DaemonOptions: ParsableArguments {

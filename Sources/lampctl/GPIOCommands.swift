@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import Hardware
 import Telemetry
+import Clocks
 
 /// `lampctl gpio …`: direct probes of GPIO lines.
 struct GPIOCommand: AsyncParsableCommand {

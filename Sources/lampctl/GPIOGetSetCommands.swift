@@ -1,5 +1,6 @@
 import ArgumentParser
 import Hardware
+import Clocks
 
 /// `lampctl gpio get --chip C LINE`: reads one line.
 struct GPIOGetCommand: AsyncParsableCommand {

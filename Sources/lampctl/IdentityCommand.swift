@@ -4,6 +4,8 @@ import FoundationEssentials
 import Glibc
 import Lighting
 import Uplink
+import SystemSupport
+import TextFormatting
 
 /// `lampctl identity`: the board's signing key (init, show, rotate).
 struct IdentityCommand: AsyncParsableCommand {

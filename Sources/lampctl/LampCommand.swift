@@ -4,6 +4,7 @@ import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
+import TextFormatting
 
 /// `lampctl lamp …`: the lamp, through the running lampd.
 struct LampCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
+import TextFormatting
 
 extension LampCommand {
     /// `lampctl lamp test`: a visible ramp, then back to the program.

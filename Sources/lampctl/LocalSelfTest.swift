@@ -5,6 +5,8 @@ import Glibc
 import Lighting
 import Telemetry
 import Uplink
+import SystemSupport
+import TextFormatting
 
 #if canImport(Glibc)
     import Glibc

@@ -4,6 +4,8 @@ import FoundationEssentials
 import Glibc
 import Lighting
 import Hardware
+import SystemSupport
+import TextFormatting
 
 /// `lampctl modbus …`: direct probes of Modbus devices.
 struct ModbusCommand: AsyncParsableCommand {

@@ -5,6 +5,8 @@ import FoundationEssentials
 import Glibc
 import Lighting
 import Telemetry
+import Clocks
+import TextFormatting
 
 /// `lampctl selftest`: every check a technician would do by hand, one line each.
 struct SelfTestCommand: AsyncParsableCommand {

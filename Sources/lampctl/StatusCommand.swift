@@ -4,6 +4,7 @@ import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Lighting
+import TextFormatting
 
 /// `lampctl status`: is this pole healthy, and if not, why — on one screen.
 struct StatusCommand: AsyncParsableCommand {

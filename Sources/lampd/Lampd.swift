@@ -8,6 +8,8 @@ import ServiceLifecycle
 import Telemetry
 import UnixSignals
 import UplinkHTTP
+import Clocks
+import SystemSupport
 
 /// `lampd`: the street-lamp controller agent.
 @main

@@ -8,6 +8,7 @@
 // can check order. The test kills it with SIGKILL at a random moment.
 import Glibc
 import Telemetry
+import Clocks
 
 /// Writes `text` to file descriptor `fd` with one write(2), unbuffered.
 func writeUnbuffered(_ text: String, to fd: Int32) {

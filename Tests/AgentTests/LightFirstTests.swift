@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import Telemetry
 import Testing
+import Clocks
 
 /// Issue 11, defect 5 and the readiness flaw: the lamp is commanded before the spool opens, a spool
 /// that cannot be opened is an alarm (an emergency spool keeps the records), and READY waits for

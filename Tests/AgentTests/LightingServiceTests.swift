@@ -6,6 +6,8 @@ import Synchronization
 import Telemetry
 import Testing
 @testable import Agent
+import CivilTime
+import Clocks
 
 /// Wall clock, kernel sync flag and monotonic time that a test moves by hand; the simulated
 /// board runs on the same monotonic seconds.

@@ -7,6 +7,7 @@ import Telemetry
 import Testing
 import TestSupport
 @testable import Agent
+import Clocks
 
 /// Collects what the sampling services record.
 final class RecordingSink: TelemetrySink {

@@ -4,6 +4,7 @@ import Testing
 import Uplink
 
 @testable import Agent
+import Clocks
 
 /// Issue 12, item 1: `lampctl spool export` named events `event.<kind>` under `<id>:` while the
 /// signed batch (and so `lamp-ingest export`) names them `<channel>/event/<kind>` under

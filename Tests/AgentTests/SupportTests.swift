@@ -2,6 +2,7 @@ import Agent
 import Foundation
 import Telemetry
 import Testing
+import SystemSupport
 
 /// The small replacements for full-Foundation APIs that lampd does not link.
 @Suite("Support without Foundation")

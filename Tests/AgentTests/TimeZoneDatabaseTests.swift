@@ -2,6 +2,7 @@ import Agent
 import Foundation
 import Lighting
 import Testing
+import CivilTime
 
 /// lampd reads the pole's zone from tzdata itself (FoundationEssentials has no named zones).
 @Suite("Time zone database")

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 import Uplink
 @testable import Agent
+import Clocks
 
 /// A receiver in memory that follows docs/uplink.md §4 and §6, and misbehaves on request.
 final class ScriptedReceiver: BatchTransport {

@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 
 @testable import Hardware
+import Clocks
 
 @Suite("Simulated GPIO chip")
 struct GPIOSimulatedTests {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import Hardware
+import Clocks
 
 /// Plays the kernel over a temporary directory laid out like /sys/class/pwm:
 /// writes go to real files, but first pass the rules the PWM core enforces.

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import Hardware
+import Clocks
 
 @Suite("Simulated board")
 struct SimulatedBoardTests {

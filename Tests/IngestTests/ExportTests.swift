@@ -5,6 +5,7 @@ import Testing
 
 @testable import Telemetry
 @testable import Uplink
+import Clocks
 
 @Suite("SenML-JSON export")
 struct ExportTests {

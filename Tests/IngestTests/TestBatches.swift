@@ -2,6 +2,7 @@ import Foundation
 @testable import Telemetry
 
 @testable import Uplink
+import Clocks
 
 /// A simulated board for the tests: a device key, and batches signed in chain order.
 struct TestBoard {

@@ -1,5 +1,6 @@
 @testable import Lighting
 import Foundation
+import CivilTime
 
 /// Reads a committed test fixture from Tests/LightingTests/Fixtures.
 enum Fixture {
@@ -11,11 +12,4 @@ enum Fixture {
     }
 
     struct FixtureMissing: Error { let name: String }
-}
-
-/// An IANA zone from this machine's tzdata (/usr/share/zoneinfo), as lampd loads it on the board
-/// (tzdata is installed on every build machine).
-func systemZone(_ identifier: String) throws -> ZoneInfo {
-    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "/usr/share/zoneinfo/" + identifier)))
-    return try ZoneInfo(identifier: identifier, tzif: bytes)
 }

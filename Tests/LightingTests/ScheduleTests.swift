@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Lighting
+import CivilTime
 
 let berlinZone = try! systemZone("Europe/Berlin")
 let berlinLocation = GeoLocation(latitudeDegrees: 52.52, longitudeDegrees: 13.405)!
@@ -11,7 +12,6 @@ func local(_ date: String, _ time: String, _ zone: ZoneInfo = berlinZone) -> Dat
     LocalTimeConversion.instant(on: LocalDate(iso: date)!, at: TimeOfDay(time)!, in: zone)
 }
 
-func iso(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
 
 func dimmingProgram(id: String = "city-default", offsetMinutes: Int = 10) -> ControlProgram {
     ControlProgram(

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Lighting
+import CivilTime
 
 private let utc = try! systemZone("UTC")
 

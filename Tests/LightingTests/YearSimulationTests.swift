@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Lighting
+import CivilTime
 
 /// A simulated clock runs a whole year through the schedule at several sites: a dusk-to-dawn
 /// program with midnight dimming (100 % from sunset+10 min, 60 % from 23:00, 100 % from

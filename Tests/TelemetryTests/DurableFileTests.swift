@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Telemetry
+import SystemSupport
 
 @Suite("Durable file replacement")
 struct DurableFileTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Telemetry
+import Clocks
 
 @Suite("Telemetry model")
 struct ModelTests {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import Telemetry
+import Clocks
 
 @Suite("Spool")
 struct SpoolTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import Clocks
 
 /// A clock the test sets: fixed UTC time, boot time, and whether it is "synchronised".
 final class FakeTimeSource: TimeSource, @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import Clocks
 
 /// How a child process ended.
 public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Clocks
 
 /// Asks lampd over its control socket from inside the test (docs/control-protocol.md): one JSON
 /// line out, one back. Cheaper than starting `lampctl` when a test re-asks lampd for a state, and

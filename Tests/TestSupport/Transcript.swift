@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Clocks
 
 /// How long a test waits for an event before it calls the wait a hang: a last resort, never the
 /// normal path (tests wait for lines, messages and exits, not for clocks).

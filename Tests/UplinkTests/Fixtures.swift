@@ -2,6 +2,7 @@ import Foundation
 @testable import Telemetry
 
 @testable import Uplink
+import Clocks
 
 /// Fixed keys and records shared by the Uplink tests and the docs/uplink.md example.
 enum Fixtures {

@@ -3,6 +3,8 @@ import Lighting
 import Telemetry
 import TOML
 import Uplink
+import CivilTime
+import SystemSupport
 
 /// Everything `lampd` reads from its TOML file (default
 /// `/etc/lampd/lampd.toml`), checked and with defaults filled in.

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Telemetry
 import TOML
+import SystemSupport
 
 /// The last configuration lampd started with successfully, kept in the
 /// state directory, so that a broken edit of `/etc/lampd/lampd.toml` (or of

@@ -2,6 +2,8 @@ import FoundationEssentials
 import Lighting
 import TOML
 import Telemetry
+import CivilTime
+import Clocks
 
 /// The `[lighting]` section: how lampd drives the lamp, on what schedule,
 /// and how it judges the meter's feedback (docs/configuration.md).

@@ -1,6 +1,7 @@
 import Hardware
 import Sampling
 import Telemetry
+import Clocks
 
 /// One Modbus bus from `[[modbus.buses]]`: a name and the Hardware layer's
 /// bus settings (an RTU serial line or a TCP connection).

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Telemetry
 import TOML
+import SystemSupport
 
 /// Collects the problems found while reading one configuration file, and the files it names.
 final class ConfigurationDiagnostics {

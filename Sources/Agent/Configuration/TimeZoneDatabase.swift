@@ -2,6 +2,8 @@ import FoundationEssentials
 import Glibc
 import Lighting
 import Telemetry
+import CivilTime
+import SystemSupport
 
 /// The IANA time zones of this system: the compiled zone files of the `tzdata` package under
 /// `/usr/share/zoneinfo` (or `$TZDIR`), read with ``Lighting/ZoneInfo``.

@@ -2,6 +2,8 @@ import ControlProtocol
 import FoundationEssentials
 import Lighting
 import Telemetry
+import CivilTime
+import Clocks
 
 /// What the built-in control commands read: the agent's identity, the spool
 /// and the in-memory `RecentTelemetry`.

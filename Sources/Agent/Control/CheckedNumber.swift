@@ -1,6 +1,7 @@
 import ControlProtocol
 import FoundationEssentials
 import Telemetry
+import Clocks
 
 /// Checked conversions of numbers that come from outside — a client's JSON, a command-line
 /// argument, a clock — into integers and durations (STYLE.md rule 15d), with the caller's range;

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Logging
 import Synchronization
 import Telemetry
+import Clocks
 
 /// Records every `.operate` control command — carried out or refused — as an
 /// event of kind `audit.<command>` in the spool (so upstream sees it) and in

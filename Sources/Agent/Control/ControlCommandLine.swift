@@ -1,6 +1,7 @@
 import ControlProtocol
 import FoundationEssentials
 import Telemetry
+import Clocks
 
 /// A command-line value that does not fit (exit 2 in lampctl), with the message to print.
 public struct CommandLineValueError: Error, CustomStringConvertible, Hashable, Sendable {

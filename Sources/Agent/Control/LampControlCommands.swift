@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Lighting
 import Telemetry
+import Clocks
 
 extension ControlCommandRegistry {
     /// Adds the lamp's commands: `lamp.explain` (read), `lamp.set`,

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Telemetry
+import Clocks
 
 /// How `spool.export` writes spooled records: SenML-JSON (RFC 8428, JSON
 /// labels) or CSV (RFC 4180).

@@ -1,3 +1,4 @@
+import SystemSupport
 import ControlProtocol
 import FoundationEssentials
 #if canImport(Glibc)

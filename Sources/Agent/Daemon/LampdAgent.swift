@@ -6,6 +6,8 @@ import Logging
 import ServiceLifecycle
 import Telemetry
 import Uplink
+import Clocks
+import SystemSupport
 
 /// Builds the agent's services from a checked configuration: the spool,
 /// sampling of every configured input, the watchdog and the control socket.

@@ -1,6 +1,8 @@
 import FoundationEssentials
 import Logging
 import Telemetry
+import Clocks
+import SystemSupport
 
 /// Opens the spool for lampd, and when the configured storage cannot hold it (a full or read-only
 /// disk, `[storage] directory` not a folder, something that is not a spool file in its place), an

@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 import Lighting
 #if canImport(Glibc)

@@ -2,6 +2,8 @@ import FoundationEssentials
 import Lighting
 import Logging
 import Telemetry
+import TextFormatting
+import Clocks
 
 /// A visible lamp test (`lampctl lamp test`): the lamp steps through `levelsPercent`, each
 /// level held `stepSeconds`, then the program decides again.

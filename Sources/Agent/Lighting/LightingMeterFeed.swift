@@ -2,6 +2,7 @@ import FoundationEssentials
 import Lighting
 import Synchronization
 import Telemetry
+import Clocks
 
 /// Collects the lamp feedback (meter power, voltage, power factor, energy; the photocell)
 /// from the sampling path for the lighting service, which takes it at each step.

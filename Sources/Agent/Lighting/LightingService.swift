@@ -4,6 +4,8 @@ import Lighting
 import Logging
 import ServiceLifecycle
 import Telemetry
+import Clocks
+import TextFormatting
 
 /// Why the lighting service refused a request from the control socket or upstream.
 public struct LightingError: Error, Sendable, Hashable, CustomStringConvertible {

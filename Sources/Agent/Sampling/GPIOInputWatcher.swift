@@ -2,6 +2,7 @@ import Hardware
 import Logging
 import Sampling
 import Telemetry
+import Clocks
 
 /// Watches one digital input (a cabinet contact, a photocell): waits for
 /// its edges, debounces them, and records each accepted change as a reading

@@ -2,6 +2,7 @@ import Hardware
 import Logging
 import Sampling
 import Telemetry
+import Clocks
 
 /// Polls one Modbus device: reads its registers every poll interval, turns
 /// them into readings through each channel's reporting mode, and reports the

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Hardware
 import Telemetry
+import Clocks
 
 /// The checks only the running lampd can make, because it holds the GPIO lines and the
 /// Modbus buses and sees the latest readings: the `selftest` control command.

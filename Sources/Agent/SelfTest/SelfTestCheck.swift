@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Lighting
+import TextFormatting
 
 /// Plausible ranges of a mains meter's readings (`meter` check).
 public enum MeterPlausibility {

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Telemetry
+import Clocks
 
 /// Feeds the board's hardware watchdog (`[watchdog]`, watchdog(4)) while every critical
 /// loop makes progress (`LoopHeartbeats`, like `WatchdogService` for systemd): if lampd or

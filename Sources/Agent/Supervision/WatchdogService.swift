@@ -1,6 +1,7 @@
 import Hardware
 import Logging
 import ServiceLifecycle
+import Clocks
 
 /// Feeds the systemd watchdog while every critical loop makes progress, and
 /// stops feeding it (so systemd restarts lampd) as soon as one stalls.

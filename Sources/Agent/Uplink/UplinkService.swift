@@ -4,6 +4,8 @@ import ServiceLifecycle
 import Synchronization
 import Telemetry
 import Uplink
+import Clocks
+import SystemSupport
 
 /// Sends the spool upstream as signed batches, one at a time and in order, and deletes records
 /// from the spool only once the receiver acknowledged the batch holding them (docs/uplink.md §6).

@@ -1,4 +1,5 @@
 import Synchronization
+import Clocks
 
 /// The built-in simulated board: everything `lampd --simulate` and the tests
 /// need to run the whole agent on any Linux machine, behind the same

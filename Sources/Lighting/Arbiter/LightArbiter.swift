@@ -1,4 +1,6 @@
 import FoundationEssentials
+import CivilTime
+import TextFormatting
 
 /// What a photocell (light sensor) input says, when the pole has one.
 public enum PhotocellReading: String, Hashable, Sendable, Codable {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TextFormatting
 
 /// One meter reading at the lamp (from the Modbus energy meter or the driver).
 public struct LampMeasurement: Hashable, Sendable, Codable {

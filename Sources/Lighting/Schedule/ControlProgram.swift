@@ -1,4 +1,6 @@
 import FoundationEssentials
+import CivilTime
+import TextFormatting
 
 /// When a switch point fires: a fixed local wall-clock time, or a solar event ± an offset.
 ///

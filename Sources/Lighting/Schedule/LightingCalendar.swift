@@ -1,4 +1,6 @@
 import FoundationEssentials
+import CivilTime
+import TextFormatting
 
 /// A date bound of a calendar rule: a full date (`2025-12-24`) or a yearly one (`--12-24`, TALQ `gMonthDay`).
 public enum RuleDate: Hashable, Sendable, Codable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import CivilTime
 
 /// What is wrong with a schedule (calendar + programs); `code` is stable, `description` actionable.
 public struct ScheduleError: Error, Hashable, Sendable, CustomStringConvertible {

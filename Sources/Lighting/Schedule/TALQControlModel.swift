@@ -1,4 +1,5 @@
 import FoundationEssentials
+import CivilTime
 
 /// Decoding of the TALQ 2.7.1 control model (`Calendar`, `CalendarRule`, `ControlProgramOne`,
 /// `OverrideCommand`) into lampd's ``Schedule`` and overrides.

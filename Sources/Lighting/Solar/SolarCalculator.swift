@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import CivilTime
 
 /// Sunrise, sunset and twilight times from the NOAA / Meeus low-precision solar model.
 ///

@@ -1,6 +1,8 @@
 import FoundationEssentials
 import Glibc
 import Synchronization
+import Clocks
+import SystemSupport
 
 /// The on-disk store of readings and events that upstream has not acknowledged yet
 /// (DESIGN.md principle 2, "Nothing lost"). One SQLite file in WAL mode, `synchronous = FULL`.

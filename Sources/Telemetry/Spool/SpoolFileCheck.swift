@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemSupport
 
 /// Checks the spool's folder and files before SQLite opens them: SQLite would hang forever in
 /// `open()` on a FIFO, follow a symbolic link anywhere, or report a directory as an I/O error.

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemSupport
 
 /// What the spool held, remembered outside the spool file (`<spool>.marker`, e.g.
 /// `spool.sqlite.marker`), so that a spool that vanished, was truncated, or lost the end of its

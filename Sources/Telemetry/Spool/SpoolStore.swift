@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Clocks
 
 /// The SQL side of the spool: schema, row encoding, inserts, drops, acknowledgements.
 ///

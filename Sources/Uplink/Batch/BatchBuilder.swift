@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Telemetry
+import Clocks
 
 /// The SenML pack of one batch, CBOR-encoded (`application/senml+cbor`), ready to be signed.
 public struct BatchPayload: Hashable, Sendable {

@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Telemetry
+import Clocks
 
 /// A batch whose signature checked out, with its header and its records decoded.
 public struct VerifiedBatch: Hashable, Sendable {

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import Lighting
+import CivilTime
 
 /// HTTP dates (RFC 9110 §5.6.7), as a receiver may send them in `Retry-After`.
 ///

@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Telemetry
+import SystemSupport
 
 /// The uplink's durable memory, in the state directory: the hash chain, the batch in flight and
 /// the day's byte count (docs/uplink.md §4, §6).

@@ -1,7 +1,9 @@
 import FoundationEssentials
 import Glibc
-import Lighting
 import Telemetry
+import CivilTime
+import Clocks
+import TextFormatting
 
 /// When to try again: exponential backoff with full jitter, and `Retry-After`.
 ///

@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Telemetry
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc

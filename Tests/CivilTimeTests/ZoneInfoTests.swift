@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Lighting
+import TestSupport
+
+@testable import CivilTime
 
 private func offset(_ zone: ZoneInfo, _ isoInstant: String) -> Int {
     zone.secondsFromGMT(for: iso(isoInstant))

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TextFormatting
 
 /// A calendar date (proleptic Gregorian) with no time zone attached: "the 2025-03-30" of a place.
 ///

@@ -1,5 +1,6 @@
 import Testing
-@testable import Hardware
+
+@testable import Clocks
 
 /// The one clock of the loops: the system clock reads CLOCK_MONOTONIC, the simulated one moves
 /// only when a test advances it, and neither traps on an instant out of range.

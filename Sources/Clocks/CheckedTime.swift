@@ -1,3 +1,4 @@
+
 /// Checked conversions of times that come from outside (an HTTP header, a CBOR or SenML field, a
 /// file, the kernel's clock) into nanoseconds and `Duration`s.
 ///

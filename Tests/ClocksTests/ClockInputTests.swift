@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Telemetry
+import Telemetry
+@testable import Clocks
 
 /// The clock is an input like any other (issue 11 #6): a bad RTC may say any date.
 @Suite("Clock readings and checked time conversions")

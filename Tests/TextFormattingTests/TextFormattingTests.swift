@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Lighting
+
+@testable import TextFormatting
 
 /// `String(printf:)` and the layout helpers replace full Foundation's string APIs in the board
 /// binaries; full Foundation (linked into the tests only) is the oracle.

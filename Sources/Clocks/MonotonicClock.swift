@@ -1,4 +1,3 @@
-internal import CGPIOD  // for `timespec`: clang files it under libgpiod's module, which includes <time.h> first
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -48,10 +47,7 @@ public struct MonotonicInstant: InstantProtocol, Sendable, Hashable, Comparable 
     }
 
     /// Seconds since the origin: the unit of `LoopHeartbeats` and of the simulated board's physics.
-    public var seconds: Double {
-        let (seconds, attoseconds) = sinceOrigin.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+    public var seconds: Double { sinceOrigin.seconds }
 }
 
 /// CLOCK_MONOTONIC: steady, starts at boot, the clock the kernel stamps GPIO edge events with.
