@@ -74,7 +74,7 @@ struct DaemonSelfTestTests {
         #expect(try check("watchdog.hardware", in: checks).outcome == .skip)
         #expect(try check("loops", in: checks).outcome == .pass)
         #expect(try check("gpio", in: checks).outcome == .skip)
-        heartbeats.register("lighting", maximumSilenceSeconds: 1, atSeconds: ContinuousClock.processSeconds - 5)
+        heartbeats.register("lighting", maximumSilenceSeconds: 1, atSeconds: heartbeats.nowSeconds - 5)
         let stalled = try check("loops", in: await selfTest().run())
         #expect(stalled.outcome == .fail)
         #expect(stalled.detail.hasPrefix("stalled: lighting (silent"))

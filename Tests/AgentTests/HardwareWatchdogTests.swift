@@ -60,28 +60,28 @@ struct HardwareWatchdogTests {
         let file = FakeWatchdogFile()
         defer { file.remove() }
         let heartbeats = LoopHeartbeats()
-        heartbeats.register("sampling", maximumSilenceSeconds: 0.3, atSeconds: ContinuousClock.processSeconds)
+        heartbeats.register("sampling", maximumSilenceSeconds: 0.3, atSeconds: heartbeats.nowSeconds)
         let service = HardwareWatchdogService(
             configuration: WatchdogConfiguration(device: file.path, timeout: .seconds(5)), heartbeats: heartbeats,
             interval: .milliseconds(20), logger: silentLogger)
         let running = Task { try await service.run() }
         let beating = Task {
             while !Task.isCancelled {
-                heartbeats.beat("sampling", atSeconds: ContinuousClock.processSeconds)
+                heartbeats.beat("sampling", atSeconds: heartbeats.nowSeconds)
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
         // Deadlines rather than fixed sleeps: other suites load the machine in parallel.
         try await waitUntil { file.feeds >= 5 }
         #expect(file.feeds >= 5, "fed while the loop beats: \(file.feeds)")
-        #expect(service.status.check(device: file.path).outcome == .pass)
+        #expect(service.status.check(device: file.path, atSeconds: heartbeats.nowSeconds).outcome == .pass)
 
         beating.cancel()  // the loop hangs
         try await waitUntil { service.status.current.stalled != nil }
         let atStall = file.feeds
         try await Task.sleep(for: .milliseconds(300))
         #expect(file.feeds == atStall, "no feeding while a loop is stalled")
-        let check = service.status.check(device: file.path)
+        let check = service.status.check(device: file.path, atSeconds: heartbeats.nowSeconds)
         #expect(check.outcome == .fail)
         #expect(check.detail.contains("stalled sampling"), "\(check.detail)")
 
@@ -105,7 +105,7 @@ struct HardwareWatchdogTests {
         let running = Task { try await service.run() }
         try await waitUntil { !sink.events.isEmpty }
         #expect(sink.events.map(\.kind) == ["watchdog.unavailable"])
-        #expect(service.status.check(device: "/nonexistent/watchdog").outcome == .fail)
+        #expect(service.status.check(device: "/nonexistent/watchdog", atSeconds: 0).outcome == .fail)
         running.cancel()
         _ = try? await running.value
     }

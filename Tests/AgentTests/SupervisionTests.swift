@@ -87,7 +87,7 @@ struct SupervisionTests {
         let socket = try NotifySocket()
         defer { socket.close() }
         let heartbeats = LoopHeartbeats()
-        heartbeats.register("lighting", maximumSilenceSeconds: 0.3, atSeconds: ContinuousClock.processSeconds)
+        heartbeats.register("lighting", maximumSilenceSeconds: 0.3, atSeconds: heartbeats.nowSeconds)
         let watchdog = WatchdogService(
             heartbeats: heartbeats, notifier: SystemdNotifier(socketPath: socket.path), interval: .milliseconds(50), logger: silentLogger)
         let task = Task { try await watchdog.run() }
@@ -95,7 +95,7 @@ struct SupervisionTests {
         // Beating: keep-alives arrive.
         let beating = Task {
             while !Task.isCancelled {
-                heartbeats.beat("lighting", atSeconds: ContinuousClock.processSeconds)
+                heartbeats.beat("lighting", atSeconds: heartbeats.nowSeconds)
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Clocks
 import TestSupport
 import Uplink
 @testable import Agent
@@ -9,8 +10,8 @@ import Uplink
 struct UplinkStateMachineTests {
     typealias Machine = UplinkStateMachine
 
-    static let start = ContinuousClock.now
-    static func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
+    static let start = MonotonicInstant(sinceOrigin: .seconds(1000))
+    static func at(_ seconds: Double) -> MonotonicInstant { start + .milliseconds(Int64(seconds * 1000)) }
 
     static var configuration: UplinkConfiguration {
         var configuration = UplinkConfiguration(url: URL(string: "https://ingest.example/v1/batches")!)

@@ -177,7 +177,7 @@ public struct LampdAgent: Sendable {
         if let watchdog = configuration.watchdog {
             let service = HardwareWatchdogService(configuration: watchdog, heartbeats: heartbeats, sink: sink,
                                                   timeSource: timeSource, logger: logger.with(metadata: ["service": "watchdog"]))
-            selfTest.hardwareWatchdog = { service.status.check(device: watchdog.device) }
+            selfTest.hardwareWatchdog = { service.status.check(device: watchdog.device, atSeconds: heartbeats.nowSeconds) }
             services.append(service)
         }
         commands.registerSelfTest(selfTest)

@@ -70,7 +70,7 @@ public struct DaemonSelfTest: Sendable {
         checks.append(now.isClockSynchronised
             ? .pass("clock", "synchronised (NTP)")
             : .fail("clock", "not synchronised: check timesyncd or chrony and the network (timedatectl)"))
-        let stalled = heartbeats.stalled(atSeconds: ContinuousClock.processSeconds)
+        let stalled = heartbeats.stalled(atSeconds: heartbeats.nowSeconds)
         checks.append(stalled.isEmpty
             ? .pass("loops", "every loop makes progress")
             : .fail("loops", "stalled: " + stalled.map { "\($0.name) (silent \(CheckedNumber.clampedInteger($0.silentSeconds.rounded(.down))) s)" }.joined(separator: ", ")))

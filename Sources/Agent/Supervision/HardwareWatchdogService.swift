@@ -65,7 +65,7 @@ public struct HardwareWatchdogService: Service {
                 feed: {
                     do {
                         try device.keepAlive()
-                        status.update { $0.lastFedSeconds = ContinuousClock.processSeconds; $0.feedError = nil; $0.stalled = nil }
+                        status.update { $0.lastFedSeconds = heartbeats.nowSeconds; $0.feedError = nil; $0.stalled = nil }
                     } catch {
                         let message = "\(error)"
                         logger.error("cannot feed the hardware watchdog", metadata: ["error": "\(message)"])
@@ -95,7 +95,7 @@ public final class HardwareWatchdogStatus: Sendable {
         public var armed = false
         /// The timeout the driver confirmed, seconds (nil: not settable, or not open).
         public var timeoutSeconds: Int?
-        /// `ContinuousClock.processSeconds` of the last successful feed.
+        /// `LoopHeartbeats.nowSeconds` at the last successful feed.
         public var lastFedSeconds: Double?
         public var openError: String?
         public var feedError: String?
@@ -111,8 +111,9 @@ public final class HardwareWatchdogStatus: Sendable {
 
     func update(_ change: (inout State) -> Void) { state.withLock { change(&$0) } }
 
-    /// The `watchdog.hardware` check of the self-test for `device`.
-    public func check(device: String) -> SelfTestCheck {
+    /// The `watchdog.hardware` check of the self-test for `device`, at `nowSeconds` of the
+    /// heartbeats' clock.
+    public func check(device: String, atSeconds nowSeconds: Double) -> SelfTestCheck {
         let name = "watchdog.hardware"
         let now = current
         if let error = now.openError { return .fail(name, error) }
@@ -120,7 +121,7 @@ public final class HardwareWatchdogStatus: Sendable {
         if let stalled = now.stalled { return .fail(name, "\(device) not fed: stalled \(stalled)") }
         if let error = now.feedError { return .fail(name, error) }
         let timeout = now.timeoutSeconds.map { "timeout \($0) s" } ?? "driver's timeout"
-        let fed = now.lastFedSeconds.map { "fed \(Int(ContinuousClock.processSeconds - $0)) s ago" } ?? "not fed yet"
+        let fed = now.lastFedSeconds.map { "fed \(Int(nowSeconds - $0)) s ago" } ?? "not fed yet"
         return .pass(name, "\(device) armed, \(timeout), \(fed)")
     }
 }

@@ -10,10 +10,9 @@ struct HeartbeatFeeder: Sendable {
     ///   - stalled: called at each check while some loop is stalled, with "name (silent N s)" text.
     ///   - recovered: called once when every loop makes progress again after a stall.
     func run(feed: () -> Void, stalled: (String) -> Void, recovered: () -> Void) async {
-        let clock = ContinuousClock()
         var wasStalled = false
         while !Task.isCancelled {
-            let silent = heartbeats.stalled(atSeconds: ContinuousClock.processSeconds)
+            let silent = heartbeats.stalled(atSeconds: heartbeats.nowSeconds)
             if silent.isEmpty {
                 if wasStalled { recovered() }
                 feed()
@@ -22,7 +21,7 @@ struct HeartbeatFeeder: Sendable {
                 stalled(silent.map { "\($0.name) (silent \(Int($0.silentSeconds)) s)" }.joined(separator: ", "))
                 wasStalled = true
             }
-            do { try await Task.sleep(for: interval, clock: clock) } catch { return }
+            do { try await heartbeats.clock.sleep(for: interval) } catch { return }
         }
     }
 }

@@ -1,11 +1,13 @@
+import Clocks
 import Synchronization
 
 /// Progress reports of the agent's critical loops (lighting, sampling,
 /// spool, uplink), so the systemd watchdog is fed only while every one of
 /// them is making progress: a loop that hangs leads to a restart.
 ///
-/// Each loop calls `beat(_:)` once per iteration. Time is in seconds of a
-/// steady clock, passed in so the logic is tested without sleeping.
+/// Each loop calls `beat(_:)` once per iteration. Time is in seconds of `clock`, the one
+/// injected `MonotonicClock` the loops run on (`nowSeconds`); the loops pass the seconds they
+/// read from it, so the logic is tested without sleeping.
 public final class LoopHeartbeats: Sendable {
     private struct Loop {
         var maximumSilenceSeconds: Double
@@ -14,7 +16,15 @@ public final class LoopHeartbeats: Sendable {
 
     private let loops = Mutex<[String: Loop]>([:])
 
-    public init() {}
+    /// The steady clock the loops beat on and the watchdogs check with.
+    public let clock: any MonotonicClock
+
+    public init(clock: any MonotonicClock = SystemMonotonicClock()) {
+        self.clock = clock
+    }
+
+    /// Now, in the seconds the loops beat in.
+    public var nowSeconds: Double { clock.now.seconds }
 
     /// Registers a loop that must beat at least every `maximumSilenceSeconds`.
     /// Registration counts as its first beat.

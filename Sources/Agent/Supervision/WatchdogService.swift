@@ -34,14 +34,3 @@ public struct WatchdogService: Service {
             recovered: { logger.notice("all loops make progress again; feeding the watchdog") })
     }
 }
-
-/// The steady time base every `LoopHeartbeats` user shares.
-extension ContinuousClock {
-    /// Seconds of CLOCK_MONOTONIC (`SystemMonotonicClock().now.seconds`): the scale on which the
-    /// sampling loops beat with their injected `MonotonicClock`, so the watchdog feeder and the
-    /// self-test compare like with like. (The name stays until the uplink and self-test callers
-    /// take the injected clock too.)
-    public static var processSeconds: Double {
-        SystemMonotonicClock().now.seconds
-    }
-}

@@ -90,9 +90,9 @@ public final class UplinkService: Service, Sendable {
     /// the alarms and the status.
     private func loop() async {
         let maximumSilence = (configuration.connectTimeout + configuration.requestTimeout + .seconds(60)).seconds
-        heartbeats.register(Self.loopName, maximumSilenceSeconds: maximumSilence, atSeconds: ContinuousClock.processSeconds)
+        heartbeats.register(Self.loopName, maximumSilenceSeconds: maximumSilence, atSeconds: heartbeats.nowSeconds)
         defer { heartbeats.unregister(Self.loopName) }
-        let clock = ContinuousClock()
+        let clock = heartbeats.clock
         var random = SystemRandomNumberGenerator()
         var machine = UplinkStateMachine(configuration: configuration, now: clock.now)
 
@@ -105,7 +105,7 @@ public final class UplinkService: Service, Sendable {
                 let wait = machine.ledgerUnreadable()
                 let problem = storageProblem("cannot be read", error)
                 fail(machine.state, problem, alarm: (Self.storageAlarmKind, problem))
-                await trigger.wakeup.wait(upTo: wait)
+                await trigger.wakeup.wait(upTo: wait, on: clock)
                 if Task.isCancelled { return }
             }
         }
@@ -113,7 +113,7 @@ public final class UplinkService: Service, Sendable {
         update(ledger) { _ in }
 
         while !Task.isCancelled {
-            heartbeats.beat(Self.loopName, atSeconds: ContinuousClock.processSeconds)
+            heartbeats.beat(Self.loopName, atSeconds: heartbeats.nowSeconds)
             if trigger.takeUrgent() {
                 machine.urgentRecorded(through: await spool.flush())
             }
@@ -127,12 +127,12 @@ public final class UplinkService: Service, Sendable {
                 untilNextDay: DailyByteBudget.untilNextDay(from: wallNow))
             switch tick {
             case .wait(let duration):
-                await trigger.wakeup.wait(upTo: duration)
+                await trigger.wakeup.wait(upTo: duration, on: clock)
                 continue
             case .waitForBudget(let duration):
                 show(machine)
                 answerSync()
-                await trigger.wakeup.wait(upTo: duration)
+                await trigger.wakeup.wait(upTo: duration, on: clock)
                 continue
             case .buildBatch:
                 break

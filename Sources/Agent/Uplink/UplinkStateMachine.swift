@@ -1,3 +1,4 @@
+import Clocks
 import Uplink
 
 /// The decisions of the uplink loop, without I/O: when the next batch is due, how long to back
@@ -91,9 +92,9 @@ struct UplinkStateMachine: Sendable {
     /// Failed attempts since the last acknowledgement (or set-aside).
     private(set) var failures = 0
     /// No attempt before this (the backoff).
-    private var notBefore: ContinuousClock.Instant
+    private var notBefore: MonotonicInstant
     /// The batch window counts from here.
-    private var lastBatchAt: ContinuousClock.Instant
+    private var lastBatchAt: MonotonicInstant
     /// Send again without waiting for the window (a batch in flight, a backlog).
     private var backlog = false
     /// Spool sequence up to which an urgent record waits.
@@ -107,7 +108,7 @@ struct UplinkStateMachine: Sendable {
     /// The batch being sent.
     private var batch: (sequence: UInt64, lastSpoolSequence: Int64, recordCount: Int)?
 
-    init(configuration: UplinkConfiguration, now: ContinuousClock.Instant) {
+    init(configuration: UplinkConfiguration, now: MonotonicInstant) {
         self.configuration = configuration
         self.backoff = UplinkBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
         self.notBefore = now
@@ -123,7 +124,7 @@ struct UplinkStateMachine: Sendable {
     }
 
     /// The ledger was read; a batch in flight (from spool sequence `inFlightFirstSpoolSequence`) goes out at once.
-    mutating func ledgerLoaded(inFlightFirstSpoolSequence: Int64?, now: ContinuousClock.Instant) {
+    mutating func ledgerLoaded(inFlightFirstSpoolSequence: Int64?, now: MonotonicInstant) {
         notBefore = now
         lastBatchAt = now
         backlog = inFlightFirstSpoolSequence != nil
@@ -141,7 +142,7 @@ struct UplinkStateMachine: Sendable {
     ///     backoff, though not a refusal's).
     ///   - highestCommitted: the spool's highest committed sequence.
     ///   - budgetExhausted: the day's bytes are used up; `untilNextDay` is the time to UTC midnight.
-    mutating func tick(now: ContinuousClock.Instant, syncRequested: Bool, highestCommitted: Int64, batchInFlight: Bool,
+    mutating func tick(now: MonotonicInstant, syncRequested: Bool, highestCommitted: Int64, batchInFlight: Bool,
                        budgetExhausted: Bool, untilNextDay: Duration) -> TickAction {
         let urgent = urgentThrough > acknowledgedSpool
         let pending = highestCommitted.subtractingReportingOverflow(acknowledgedSpool)
@@ -160,7 +161,7 @@ struct UplinkStateMachine: Sendable {
     }
 
     /// The service looked for a batch.
-    mutating func built(_ result: BuildResult, now: ContinuousClock.Instant) -> BuildAction {
+    mutating func built(_ result: BuildResult, now: MonotonicInstant) -> BuildAction {
         switch result {
         case .batch(let sequence, let lastSpoolSequence, let recordCount):
             batch = (sequence, lastSpoolSequence, recordCount)
@@ -185,7 +186,7 @@ struct UplinkStateMachine: Sendable {
     /// - Parameters:
     ///   - highestCommitted: the spool's highest committed sequence (a backlog waits beyond the batch).
     ///   - stopping: lampd is shutting down.
-    mutating func delivered(_ outcome: DeliveryOutcome, now: ContinuousClock.Instant, highestCommitted: Int64, stopping: Bool,
+    mutating func delivered(_ outcome: DeliveryOutcome, now: MonotonicInstant, highestCommitted: Int64, stopping: Bool,
                             using random: inout some RandomNumberGenerator) -> DeliveryAction {
         guard let batch else { return .stop }   // `built` comes first; nothing to deliver otherwise
         switch outcome {
@@ -221,7 +222,7 @@ struct UplinkStateMachine: Sendable {
 
     /// The service tried to set the refused batch aside (`succeeded` false: it could not, and the
     /// batch stays in flight).
-    mutating func setAsideFinished(succeeded: Bool, code: String, now: ContinuousClock.Instant) -> DeliveryAction {
+    mutating func setAsideFinished(succeeded: Bool, code: String, now: MonotonicInstant) -> DeliveryAction {
         guard succeeded, let batch else { return keepRejected(code: code) }
         self.batch = nil
         acknowledgedSpool = batch.lastSpoolSequence

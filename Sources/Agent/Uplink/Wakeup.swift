@@ -1,3 +1,4 @@
+import Clocks
 import Synchronization
 
 /// Lets one waiting loop sleep until it is signalled or a time has passed.
@@ -25,10 +26,10 @@ final class Wakeup: Sendable {
         continuation?.resume()
     }
 
-    /// Returns when signalled, after `duration`, or when the task is cancelled.
-    func wait(upTo duration: Duration) async {
+    /// Returns when signalled, after `duration` of `clock`, or when the task is cancelled.
+    func wait(upTo duration: Duration, on clock: any MonotonicClock) async {
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: duration)
+            try? await clock.sleep(for: duration)
             if !Task.isCancelled { self?.signal() }
         }
         defer { timer.cancel() }

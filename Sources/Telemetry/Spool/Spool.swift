@@ -39,7 +39,7 @@ public final class Spool: Sendable {
     /// committed state while the writer commits, and neither waits for the other.
     private let reader: SerializedConnection
     private let timeSource: any TimeSource
-    private let clock: any Clock<Duration>
+    private let clock: any MonotonicClock
     private let state = Mutex(BufferState())
     /// The latest group commit; each commit waits for the one before it.
     private let commitChain = Mutex<Task<Void, Never>?>(nil)
@@ -78,7 +78,7 @@ public final class Spool: Sendable {
     public static func open(
         _ configuration: SpoolConfiguration,
         timeSource: any TimeSource = SystemTimeSource(),
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: any MonotonicClock = SystemMonotonicClock()
     ) async throws(TelemetryError) -> Spool {
         let writeBytesAtOpen = ProcessIO.writeBytes()
         var startupEvents: [Event] = []
@@ -189,7 +189,7 @@ public final class Spool: Sendable {
     private init(
         configuration: SpoolConfiguration, spoolID: String, startupEvents: [Event],
         connections: (writer: SerializedConnection, reader: SerializedConnection), cache: SpoolStore.WriterCache,
-        timeSource: any TimeSource, clock: any Clock<Duration>, writeBytesAtOpen: Int64?
+        timeSource: any TimeSource, clock: any MonotonicClock, writeBytesAtOpen: Int64?
     ) {
         self.configuration = configuration
         self.spoolID = spoolID
