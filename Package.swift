@@ -82,20 +82,20 @@ let package = Package(
         // Civil time: calendar dates, times of day and time zones (TZif files, POSIX TZ rules).
         .target(
             name: "CivilTime",
-            dependencies: ["TextFormatting"],
+            dependencies: ["TextFormatting", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
         // Swift API over GPIO, PWM and Modbus, live and simulated.
         .target(
             name: "Hardware",
-            dependencies: ["CGPIOD", "CModbus", "Clocks"],
+            dependencies: ["CGPIOD", "CModbus", "Clocks", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         // Pure lighting logic: no I/O, no clocks.
         .target(
             name: "Lighting",
-            dependencies: ["CivilTime", "TextFormatting"],
+            dependencies: ["CivilTime", "TextFormatting", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         // Readings, events and the on-disk spool.
@@ -131,6 +131,7 @@ let package = Package(
         // handlers encode its results; lampctl builds its requests and decodes its results.
         .target(
             name: "ControlProtocol",
+            dependencies: ["SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -199,7 +200,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Uplink", "Telemetry",
+                "Uplink", "Telemetry", "SystemSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,6 +233,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "SystemSupportTests",
+            dependencies: ["TestSupport", "SystemSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ClocksTests",
             dependencies: ["TestSupport", "Clocks", "Telemetry"],

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// Why a zone file (TZif) or a POSIX TZ string could not be used; `code` is stable,
 /// `description` says what to check.
 ///
@@ -9,7 +11,10 @@
 /// - `unsupported-footer`: the file's TZ rule string for instants after its last transition
 ///   cannot be read.
 /// - `invalid-tz-string`: a POSIX TZ string given on its own cannot be read.
-public struct ZoneInfoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ZoneInfoError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
+    /// The description, as `ActionableError` names it.
+    public var message: String { description }
+
     public let code: String
     public let description: String
 

@@ -1,10 +1,11 @@
-/// An error from the hardware layer that a field technician can act on.
-///
-/// Every area (GPIO, Modbus, PWM) has its own error type conforming to this
-/// protocol (STYLE.md rule 7). `code` is stable and machine-readable
-/// (`modbus.timeout`, `gpio.permission-denied`); `description` is the sentence
-/// a technician reads: what failed, where, and what to check.
-public protocol HardwareError: Error, CustomStringConvertible, Sendable {
-    /// Stable, dotted identifier for scripts and JSON output.
-    var code: String { get }
+import SystemSupport
+
+/// An error from the hardware layer (GPIO, Modbus, PWM, the watchdog device, lamp outputs): the
+/// project's one error shape, `ActionableError`. `code` is stable (`modbus.timeout`,
+/// `gpio.permission-denied`); `description` is the sentence a technician reads (what failed,
+/// where, what to check), and `message` is the same sentence.
+public protocol HardwareError: ActionableError {}
+
+extension HardwareError {
+    public var message: String { description }
 }

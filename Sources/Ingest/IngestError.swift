@@ -1,3 +1,4 @@
+import SystemSupport
 import Uplink
 
 /// The one error type of lamp-ingest: why a batch was refused, or why a command could not run.
@@ -5,7 +6,7 @@ import Uplink
 /// `code` is stable: for a refused batch it is the `error` field of the JSON body that
 /// docs/uplink.md §6 defines, and `httpStatus` the status that goes with it. `message` says what
 /// happened and what to do.
-public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct IngestError: Error, ActionableError, Sendable, Equatable, CustomStringConvertible {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The body is not a COSE_Sign1 batch (not CBOR, wrong structure, wrong algorithm, crit).
@@ -41,18 +42,21 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Stable identifier of what went wrong.
-    public var code: Code
+    public var reason: Code
+
+    /// `reason` as its stable text (`ActionableError`).
+    public var code: String { reason.rawValue }
     /// What happened and what to do.
     public var message: String
 
     public init(_ code: Code, _ message: String) {
-        self.code = code
+        self.reason = code
         self.message = message
     }
 
     /// The HTTP status a refused batch gets (docs/uplink.md §6).
     public var httpStatus: Int {
-        switch code {
+        switch reason {
         case .malformedBatch, .malformedPayload, .malformedBody, .invalidArgument: 400
         case .unknownDevice, .unknownKey: 401
         case .badSignature: 403
@@ -65,12 +69,12 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "[\(code.rawValue)] \(message)" }
+    public var description: String { "[\(code)] \(message)" }
 
     /// The receiver's view of an error from verifying or inflating a batch.
     init(_ error: UplinkError) {
         let code: Code =
-            switch error.code {
+            switch error.reason {
             case .malformedPayload: .malformedPayload
             case .malformedBody: .malformedBody
             case .bodyTooLarge: .bodyTooLarge

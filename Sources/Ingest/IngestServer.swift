@@ -71,7 +71,7 @@ public enum IngestServer {
             logger.warning(
                 "batch refused: \(error.message)",
                 metadata: [
-                    "error": "\(error.code.rawValue)",
+                    "error": "\(error.code)",
                     // Informational only (the signed header is what counts), but it names the pole.
                     "device": "\(request.headers.first { $0.name.canonicalName == "x-lampd-device" }?.value ?? "?")",
                 ])
@@ -96,8 +96,8 @@ public enum IngestServer {
 
     /// The JSON error response (`BatchRefusal`: `{"error": code, "message": text}`) with the code's status.
     static func errorResponse(_ error: IngestError) -> Response {
-        var response = json(error.httpStatus, encode(BatchRefusal(error: error.code.rawValue, message: error.message)))
-        if error.code == .busy { response.headers[.retryAfter] = "5" }
+        var response = json(error.httpStatus, encode(BatchRefusal(error: error.code, message: error.message)))
+        if error.reason == .busy { response.headers[.retryAfter] = "5" }
         return response
     }
 

@@ -17,17 +17,22 @@ import Glibc
 /// them on a Dispatch queue, never on Swift's cooperative pool (STYLE.md rule 6).
 public enum DurableFile {
     /// A step that failed, with the system's reason.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
+    public struct Failure: ActionableError {
         /// "create", "write", "sync" or "rename".
         public let step: String
         /// The file being replaced.
         public let path: String
         /// `errno` of the failed call.
-        public let code: Int32
+        public let errno: Int32
 
-        public var description: String {
-            "cannot \(step) \(path): \(String(cString: strerror(code))) — check the directory's permissions and free space"
+        /// `file.create-failed`, `file.write-failed`, `file.sync-failed` or `file.rename-failed`.
+        public var code: String { "file.\(step)-failed" }
+
+        public var message: String {
+            "cannot \(step) \(path): \(String(cString: strerror(errno))) — check the directory's permissions and free space"
         }
+
+        public var description: String { message }
     }
 
     /// Replaces `path` with `bytes`, durably; the new file has exactly `mode`.
@@ -35,7 +40,7 @@ public enum DurableFile {
         let directory = FilePaths.directory(of: path)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let temporary = FilePaths.join(directory, ".\(name).\(getpid()).tmp")
-        func failure(_ step: String) -> Failure { Failure(step: step, path: path, code: errno) }
+        func failure(_ step: String) -> Failure { Failure(step: step, path: path, errno: errno) }
 
         unlink(temporary)  // left over from a process with the same pid that died mid-write
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

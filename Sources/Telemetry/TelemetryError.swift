@@ -1,10 +1,11 @@
+import SystemSupport
 /// The one error type of the Telemetry area: model validation and the spool.
 ///
 /// `code` is stable (log lines, `lampctl --json`, upstream reports may match on it);
 /// `message` tells a technician what happened and what to do. `underlying` keeps the
 /// original error: for the spool usually an `SQLiteError`, with SQLite's result code and message
 /// (also reachable as `sqlite`).
-public struct TelemetryError: Error, Sendable, CustomStringConvertible {
+public struct TelemetryError: Error, ActionableError, Sendable, CustomStringConvertible {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// A channel name breaks the SenML name rules (RFC 8428 §4.5.1).
@@ -26,23 +27,26 @@ public struct TelemetryError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Stable identifier of what went wrong.
-    public var code: Code
+    public var reason: Code
+
+    /// `reason` as its stable text (`ActionableError`).
+    public var code: String { reason.rawValue }
     /// What happened and what to do, in a technician's words.
     public var message: String
     /// The error this one wraps, if any.
     public var underlying: (any Error & Sendable)?
 
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
-        self.code = code
+        self.reason = code
         self.message = message
         self.underlying = underlying
     }
 
     public var description: String {
         if let underlying {
-            return "[\(code.rawValue)] \(message) (\(underlying))"
+            return "[\(code)] \(message) (\(underlying))"
         }
-        return "[\(code.rawValue)] \(message)"
+        return "[\(code)] \(message)"
     }
 }
 

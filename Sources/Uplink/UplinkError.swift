@@ -1,10 +1,11 @@
+import SystemSupport
 /// The one error type of the Uplink area: the device key, building, signing and verifying batches,
 /// the uplink's state file and its TLS files.
 ///
 /// `code` is stable (scripts, `lampctl --json`, the receiver's rejection reasons match on it);
 /// `message` says what happened and what to do. CBOR problems inside a batch keep the
 /// `CBORError` (with its byte offset) as `underlying`.
-public struct UplinkError: Error, Sendable, CustomStringConvertible {
+public struct UplinkError: Error, ActionableError, Sendable, CustomStringConvertible {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// A device id is empty, too long or has characters SenML names do not allow.
@@ -44,22 +45,25 @@ public struct UplinkError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Stable identifier of what went wrong.
-    public var code: Code
+    public var reason: Code
+
+    /// `reason` as its stable text (`ActionableError`).
+    public var code: String { reason.rawValue }
     /// What happened and what to do.
     public var message: String
     /// The error this one wraps, if any (a `CBORError`, an errno).
     public var underlying: (any Error & Sendable)?
 
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
-        self.code = code
+        self.reason = code
         self.message = message
         self.underlying = underlying
     }
 
     public var description: String {
         if let underlying {
-            return "[\(code.rawValue)] \(message) (\(underlying))"
+            return "[\(code)] \(message) (\(underlying))"
         }
-        return "[\(code.rawValue)] \(message)"
+        return "[\(code)] \(message)"
     }
 }

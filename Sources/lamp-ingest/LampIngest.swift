@@ -51,8 +51,8 @@ func fail(_ error: any Error) -> ExitCode {
         printError("lamp-ingest: \(error)")
         return IngestExit.failure
     }
-    printError("lamp-ingest: \(error.message) [\(error.code.rawValue)]")
-    switch error.code {
+    printError("lamp-ingest: \(error.message) [\(error.code)]")
+    switch error.reason {
     case .invalidEnrollment, .invalidArgument: return IngestExit.usage
     default: return IngestExit.failure
     }

@@ -1,3 +1,4 @@
+import SystemSupport
 import Agent
 import FoundationEssentials
 import Glibc
@@ -25,7 +26,7 @@ struct DirectHardwareProbe {
                                                        bias: LineBias(input.bias), consumer: GPIOConsumer.cli)
                 _ = try await line.read()
             } catch {
-                failures.append("\(input.line) on \(input.chip): \((error as? any HardwareError)?.description ?? "\(error)")")
+                failures.append("\(input.line) on \(input.chip): \(ErrorSummary(error).message)")
             }
         }
         guard failures.isEmpty else { return .fail("gpio", failures.joined(separator: "; ")) }
@@ -61,7 +62,7 @@ struct DirectHardwareProbe {
                 }
                 checks.append(.pass(name, "\(which) answered lampctl (lampd not running)"))
             } catch {
-                let reason = (error as? any HardwareError)?.description ?? "\(error)"
+                let reason = ErrorSummary(error).message
                 let verdict = (error as? ModbusError).map { ModbusError.verdict(code: $0.code) } ?? "did not answer"
                 checks.append(.fail(name, "\(which) \(verdict): \(reason)"))
             }

@@ -157,7 +157,7 @@ private func report(
 
 /// Reports an Uplink error with its stable code (stdout JSON or stderr text) and returns the exit code.
 private func identityFailure(_ console: Console, _ error: any Error, exit: ExitCode = LampctlExit.checkFailed) -> ExitCode {
-    let code = (error as? UplinkError)?.code.rawValue ?? "error"
+    let code = (error as? UplinkError)?.code ?? "error"
     let message = (error as? UplinkError)?.message ?? String(describing: error)
     if console.json {
         print(Console.encode(["error": ["code": code, "message": message]]))

@@ -52,8 +52,8 @@ struct Console {
     /// In JSON mode the error goes to stdout as `{"error": {"code", "message"}}`
     /// so that scripts always get JSON; in text mode to stderr.
     func fail(_ error: any Error, exit: ExitCode = LampctlExit.checkFailed) -> ExitCode {
-        let code = (error as? any HardwareError)?.code ?? "error"
-        let message = (error as? any HardwareError)?.description ?? String(describing: error)
+        let summary = ErrorSummary(error)
+        let code = summary.code, message = summary.message
         if json {
             print(Self.encode(["error": ["code": code, "message": message]]))
         } else {
@@ -69,7 +69,8 @@ struct Console {
 }
 
 /// A command-line value that parsed but makes no sense.
-struct UsageError: Error, CustomStringConvertible {
+struct UsageError: ActionableError {
+    var code: String { "usage" }
     let message: String
     var description: String { message }
 }

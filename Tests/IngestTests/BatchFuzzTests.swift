@@ -88,7 +88,7 @@ struct BatchFuzzTests {
             case .success:
                 stored += 1
             case .failure(let error):
-                refused[error.code, default: 0] += 1
+                refused[error.reason, default: 0] += 1
                 #expect((400..<500).contains(error.httpStatus), "iteration \(iteration): \(error)")
                 #expect(!error.message.isEmpty)
             }

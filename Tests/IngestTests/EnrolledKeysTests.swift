@@ -27,7 +27,7 @@ struct EnrolledKeysTests {
             _ = try keys.key(device: "pole-0042", kid: [0, 0, 0, 0, 0, 0, 0, 0])
             Issue.record("an unknown kid must throw")
         } catch {
-            #expect(error.code == .unknownKey)
+            #expect(error.reason == .unknownKey)
         }
     }
 
@@ -40,7 +40,7 @@ struct EnrolledKeysTests {
             _ = try EnrolledKeys.parse("# ok\n\(line)\n", source: "keys.txt")
             Issue.record("\(line) must be refused")
         } catch {
-            #expect(error.code == .invalidEnrollment)
+            #expect(error.reason == .invalidEnrollment)
             #expect(error.message.hasPrefix("keys.txt line 2:"))
         }
     }
@@ -69,7 +69,7 @@ struct EnrolledKeysTests {
             _ = try EnrolledKeys.load(path: "/nonexistent/enrolled-keys")
             Issue.record("must throw")
         } catch {
-            #expect(error.code == .invalidEnrollment)
+            #expect(error.reason == .invalidEnrollment)
         }
     }
 }

@@ -25,7 +25,7 @@ struct HostileBatchTests {
         case .success(let ack):
             Issue.record("stored: \(ack)", sourceLocation: sourceLocation)
         case .failure(let error):
-            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.reason == code, "\(error)", sourceLocation: sourceLocation)
             #expect((400..<500).contains(error.httpStatus), sourceLocation: sourceLocation)
             #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation)
         }

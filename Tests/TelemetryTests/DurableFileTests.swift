@@ -39,7 +39,7 @@ struct DurableFileTests {
             try DurableFile.replace(path: folder + "/missing/state.json", with: Array("x".utf8))
         } throws: { error in
             let failure = error as? DurableFile.Failure
-            return failure?.step == "create" && failure?.code == ENOENT
+            return failure?.step == "create" && failure?.errno == ENOENT
                 && "\(error)".contains("missing/state.json") && "\(error)".contains("No such file or directory")
         }
         // rename fails when the target is a non-empty directory: the temporary file is removed.
@@ -66,7 +66,7 @@ struct DurableFileTests {
             try await DurableFile.replaceOffPool(path: folder + "/missing/state.json", with: Array("x".utf8))
             Issue.record("a write into a missing directory succeeded")
         } catch {
-            #expect(error.step == "create" && error.code == ENOENT, "\(error)")  // typed: DurableFile.Failure
+            #expect(error.step == "create" && error.errno == ENOENT, "\(error)")  // typed: DurableFile.Failure
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["lamp-state.json"])
         try FileManager.default.removeItem(atPath: folder)

@@ -14,7 +14,7 @@ struct ModelTests {
             #expect(ChannelName(rawValue: bad) == nil, "\(bad)")
         }
         let error = #expect(throws: TelemetryError.self) { try ChannelName("bad name") }
-        #expect(error?.code == .invalidChannelName)
+        #expect(error?.reason == .invalidChannelName)
     }
 
     @Test("Units: SenML primaries pass, Wh/kWh are secondary and convert to joules")
@@ -27,7 +27,7 @@ struct ModelTests {
         #expect(kWh.primaryConversion.scale == 3_600_000)
         #expect(SenMLUnit.wattHour.primaryConversion.scale == 3600)
         let error = #expect(throws: TelemetryError.self) { try SenMLUnit("watts") }
-        #expect(error?.code == .unknownUnit)
+        #expect(error?.reason == .unknownUnit)
     }
 
     @Test("A reading taken with an unsynchronised clock carries the flag")

@@ -131,7 +131,7 @@ struct SpoolLossTests {
         case .symlink: try FileManager.default.createSymbolicLink(atPath: config.path, withDestinationPath: "/dev/zero")
         }
         let error = await #expect(throws: TelemetryError.self) { try await Spool.open(config) }
-        #expect(error?.code == .spoolOpenFailed)
+        #expect(error?.reason == .spoolOpenFailed)
         let words = ["fifo": "named pipe", "walFIFO": "named pipe", "directory": "a folder", "symlink": "symbolic link"][intruder.rawValue]!
         #expect(error?.message.contains(words) == true)
     }

@@ -246,7 +246,7 @@ struct SpoolSQLiteErrorTests {
         defer { folder.cleanUp() }
         let config = SpoolConfiguration(path: folder.path("missing/spool.sqlite"))
         let error = await #expect(throws: TelemetryError.self) { try await Spool.open(config) }
-        #expect(error?.code == .spoolOpenFailed)
+        #expect(error?.reason == .spoolOpenFailed)
         #expect(error?.message.contains("check that the folder exists") == true)
         #expect(error?.sqlite?.resultCodeName == "SQLITE_CANTOPEN")
         #expect(error?.description.contains("SQLite error 14 (SQLITE_CANTOPEN)") == true)
@@ -260,10 +260,10 @@ struct SpoolSQLiteErrorTests {
         let spool = try await Spool.open(SpoolConfiguration(path: folder.path("spool.sqlite")))
         try spool.close()
         let read = await #expect(throws: TelemetryError.self) { try await spool.oldestPending(limit: 1) }
-        #expect(read?.code == .spoolReadFailed)
+        #expect(read?.reason == .spoolReadFailed)
         #expect(read?.sqlite?.resultCodeName == "SQLITE_MISUSE")
         let write = await #expect(throws: TelemetryError.self) { try await spool.acknowledge(throughSequence: 1) }
-        #expect(write?.code == .spoolWriteFailed)
+        #expect(write?.reason == .spoolWriteFailed)
     }
 
     @Test("A file written by another SQLite client with the spool's schema opens, keeping its records")

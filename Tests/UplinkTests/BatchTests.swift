@@ -138,11 +138,11 @@ struct BatchTests {
         var tampered = batch.bytes
         tampered[tampered.count - 70] ^= 0x01  // inside the payload, before the 64-byte signature
         #expect { try BatchVerifier.verify(bytes: tampered, publicKey: Fixtures.key.publicKey) } throws: {
-            ($0 as? UplinkError)?.code == .badSignature
+            ($0 as? UplinkError)?.reason == .badSignature
         }
         let other = DeviceKey.generate().publicKey
         #expect { try BatchVerifier.verify(bytes: batch.bytes, publicKey: other) } throws: {
-            ($0 as? UplinkError)?.code == .unknownKey
+            ($0 as? UplinkError)?.reason == .unknownKey
         }
     }
 
@@ -156,7 +156,7 @@ struct BatchTests {
         let forged = DeviceKey.generate().signature(for: BatchSigner.toBeSigned(protected: protected, payload: payload))
         let bytes = CBORValue.tagged(18, [parts[0], parts[1], parts[2], .bytes(forged)]).encoded()
         #expect { try BatchVerifier.verify(bytes: bytes, publicKey: Fixtures.key.publicKey) } throws: {
-            ($0 as? UplinkError)?.code == .badSignature
+            ($0 as? UplinkError)?.reason == .badSignature
         }
     }
 

@@ -18,7 +18,7 @@ struct BodyCompressionTests {
         #expect(compressed.count < 2_000)
         #expect(throws: UplinkError.self) { try BodyCompression.inflate(compressed, maxOutputBytes: 100_000) }
         do { _ = try BodyCompression.inflate(compressed, maxOutputBytes: 100_000) } catch {
-            #expect(error.code == .bodyTooLarge)
+            #expect(error.reason == .bodyTooLarge)
         }
     }
 
@@ -30,7 +30,7 @@ struct BodyCompressionTests {
                 _ = try BodyCompression.inflate(bad, maxOutputBytes: 1000)
                 Issue.record("accepted \(bad)")
             } catch {
-                #expect(error.code == .malformedBody)
+                #expect(error.reason == .malformedBody)
             }
         }
     }

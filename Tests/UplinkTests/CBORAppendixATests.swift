@@ -93,7 +93,7 @@ struct CBORAppendixATests {
         #expect {
             try CBORDecoder().decode(bytes(hex: input))
         } throws: { error in
-            (error as? CBORError)?.code == .indefiniteLength
+            (error as? CBORError)?.reason == .indefiniteLength
         }
     }
 }

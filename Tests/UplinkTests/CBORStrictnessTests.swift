@@ -37,7 +37,7 @@ struct CBORStrictnessTests {
         ]
         for (input, code, offset) in cases {
             let found = error(input)
-            #expect(found?.code == code, "\(input)")
+            #expect(found?.reason == code, "\(input)")
             #expect(found?.offset == offset, "\(input)")
         }
     }
@@ -46,23 +46,23 @@ struct CBORStrictnessTests {
     func hostileLengths() {
         // 2^64−1 bytes, items and entries, each announced in a 9-byte head.
         for input in ["5bffffffffffffffff", "7bffffffffffffffff00", "9bffffffffffffffff", "bb8000000000000000"] {
-            #expect(error(input)?.code == .lengthExceedsInput, "\(input)")
+            #expect(error(input)?.reason == .lengthExceedsInput, "\(input)")
         }
         // A million-element array in a few bytes.
-        #expect(error("9a000f4240" + "00")?.code == .lengthExceedsInput)
+        #expect(error("9a000f4240" + "00")?.reason == .lengthExceedsInput)
         // A byte string one longer than what is left.
-        #expect(error("450102030405")?.code == nil)
-        #expect(error("4501020304")?.code == .lengthExceedsInput)
+        #expect(error("450102030405")?.reason == nil)
+        #expect(error("4501020304")?.reason == .lengthExceedsInput)
     }
 
     @Test("nesting deeper than the limit is refused, at the limit accepted")
     func depth() {
         #expect(error(String(repeating: "81", count: 31) + "00") == nil)
-        #expect(error(String(repeating: "81", count: 32) + "00")?.code == .nestingTooDeep)
-        #expect(error(String(repeating: "c1", count: 40) + "00")?.code == .nestingTooDeep)
-        #expect(error(String(repeating: "a1" + "00", count: 4) + "00", maximumDepth: 4)?.code == .nestingTooDeep)
+        #expect(error(String(repeating: "81", count: 32) + "00")?.reason == .nestingTooDeep)
+        #expect(error(String(repeating: "c1", count: 40) + "00")?.reason == .nestingTooDeep)
+        #expect(error(String(repeating: "a1" + "00", count: 4) + "00", maximumDepth: 4)?.reason == .nestingTooDeep)
         // 100 000 nested arrays: refused without blowing the stack.
-        #expect(error(String(repeating: "81", count: 100_000) + "00")?.code == .nestingTooDeep)
+        #expect(error(String(repeating: "81", count: 100_000) + "00")?.reason == .nestingTooDeep)
     }
 
     @Test("non-preferred but well-formed integer arguments are accepted")

@@ -57,7 +57,7 @@ struct DeviceIdentityTests {
         do {
             _ = try store.load()
         } catch {
-            #expect(error.code == .keyMissing)
+            #expect(error.reason == .keyMissing)
             #expect(error.message.contains("lampctl identity init"))
         }
         let key = try store.create()
@@ -69,7 +69,7 @@ struct DeviceIdentityTests {
             try store.create()
             Issue.record("second create succeeded")
         } catch {
-            #expect(error.code == .keyExists)
+            #expect(error.reason == .keyExists)
         }
         let replaced = try store.create(replacingExisting: true)
         #expect(replaced.publicKey != key.publicKey)
@@ -88,7 +88,7 @@ struct DeviceIdentityTests {
             _ = try store.load()
             Issue.record("loaded a key with mode \(String(mode, radix: 8))")
         } catch {
-            #expect(error.code == .keyPermissions)
+            #expect(error.reason == .keyPermissions)
             #expect(error.message.contains("chmod 600 \(store.keyFile.path)"))
         }
     }
@@ -101,7 +101,7 @@ struct DeviceIdentityTests {
         _ = FileManager.default.createFile(
             atPath: store.keyFile.path, contents: Data("-----BEGIN PRIVATE KEY-----\nAAAA\n".utf8),
             attributes: [.posixPermissions: 0o600])
-        #expect { try store.load() } throws: { ($0 as? UplinkError)?.code == .keyUnreadable }
+        #expect { try store.load() } throws: { ($0 as? UplinkError)?.reason == .keyUnreadable }
     }
 
     @Test("a key file that is not UTF-8 text is called what it is, not a permission problem (issue 11 #17)")
@@ -116,7 +116,7 @@ struct DeviceIdentityTests {
             _ = try store.load()
             Issue.record("a key file of binary bytes was accepted")
         } catch {
-            #expect(error.code == .keyUnreadable)
+            #expect(error.reason == .keyUnreadable)
             #expect(!error.message.contains("permission"))
             #expect(error.message.contains("not UTF-8"))
             #expect(error.message.contains("lampctl identity init"))
@@ -148,6 +148,6 @@ struct DeviceIdentityTests {
         for bad in ["", "-pole", "pole 1", "pole/1", "pole:1", String(repeating: "a", count: 65), "pöle"] {
             #expect(DeviceID(rawValue: bad) == nil, "\(bad)")
         }
-        #expect { try DeviceID("pole 1") } throws: { ($0 as? UplinkError)?.code == .invalidDeviceID }
+        #expect { try DeviceID("pole 1") } throws: { ($0 as? UplinkError)?.reason == .invalidDeviceID }
     }
 }

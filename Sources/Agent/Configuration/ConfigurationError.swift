@@ -1,6 +1,11 @@
+import SystemSupport
+
 /// A problem in a configuration file, located as `file:line:column` so an
 /// installer's editor can jump to it.
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ConfigurationError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
+    /// Stable code (`ActionableError`); lampd raises the `config.invalid` alarm for it.
+    public var code: String { "config.invalid" }
+
     /// Where the problem is. `line`/`column` are 1-based; `nil` when the
     /// problem is the absence of something (a missing key has no line).
     public struct Location: Sendable, Hashable {

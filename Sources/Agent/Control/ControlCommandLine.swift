@@ -1,10 +1,14 @@
+import SystemSupport
 import ControlProtocol
 import FoundationEssentials
 import Telemetry
 import Clocks
 
 /// A command-line value that does not fit (exit 2 in lampctl), with the message to print.
-public struct CommandLineValueError: Error, CustomStringConvertible, Hashable, Sendable {
+public struct CommandLineValueError: Error, ActionableError, CustomStringConvertible, Hashable, Sendable {
+    /// Stable code (`ActionableError`).
+    public var code: String { "command-line.invalid-value" }
+
     public var message: String
     public var description: String { message }
 

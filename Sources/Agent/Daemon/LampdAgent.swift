@@ -244,9 +244,15 @@ extension LampdAgent {
 }
 
 /// A problem that stops the agent from starting, in words an installer acts on.
-public struct AgentError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public struct AgentError: ActionableError {
+    /// Stable code; `agent.start-failed` unless the thrower names a finer one.
+    public var code: String
+    public var message: String
+    public var description: String { message }
+    public init(_ message: String, code: String = "agent.start-failed") {
+        self.code = code
+        self.message = message
+    }
 }
 
 extension Logger {

@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 import Hardware
 import Lighting
@@ -8,7 +9,10 @@ import Clocks
 import TextFormatting
 
 /// Why the lighting service refused a request from the control socket or upstream.
-public struct LightingError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct LightingError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
+    /// The description, as `ActionableError` names it.
+    public var message: String { description }
+
     /// Stable identifier, e.g. `clock-unsynchronised`, `level-out-of-range`.
     public let code: String
     public let description: String

@@ -3,6 +3,7 @@ import Logging
 import Sampling
 import Telemetry
 import Clocks
+import SystemSupport
 
 /// Polls one Modbus device: reads its registers every poll interval, turns
 /// them into readings through each channel's reporting mode, and reports the

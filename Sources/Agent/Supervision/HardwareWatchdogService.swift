@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 import Hardware
 import Logging
@@ -48,7 +49,7 @@ public struct HardwareWatchdogService: Service {
         do {
             device = try open(path, Int(configuration.timeout.components.seconds))
         } catch {
-            let reason = (error as? any HardwareError)?.description ?? "\(error)"
+            let reason = ErrorSummary(error).message
             logger.critical("hardware watchdog unavailable; lampd runs without it", metadata: ["device": "\(path)", "error": "\(reason)"])
             sink?.record(Event(kind: "watchdog.unavailable", severity: .alarm, time: timeSource.now(), message: reason))
             status.update { $0.openError = reason }

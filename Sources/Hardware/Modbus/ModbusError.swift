@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// A Modbus exception code sent back by a unit that understood the request
 /// but refused it (Modbus Application Protocol v1.1b3, section 7).
 public enum ModbusException: UInt8, Sendable, CaseIterable, Codable {

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// How a multi-byte value is laid out across 16-bit Modbus registers.
 ///
 /// Name the value's bytes in big-endian order, most significant first:
@@ -297,7 +299,10 @@ public struct ModbusValueFormat: Sendable, Equatable, Codable {
 }
 
 /// A value that cannot be decoded from, or encoded into, Modbus registers.
-public struct ModbusValueError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ModbusValueError: Error, ActionableError, Sendable, Equatable, CustomStringConvertible {
+    /// Stable code (`ActionableError`): a register value or its description is not usable.
+    public var code: String { "modbus.invalid-value" }
+
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }

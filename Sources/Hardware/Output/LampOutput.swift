@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The seam between the lighting service and whatever switches and dims the
 /// lamp (STYLE.md rule 12): a relay line, a relay and a PWM dim input, or a
 /// Modbus gateway (DALI, 0–10 V).

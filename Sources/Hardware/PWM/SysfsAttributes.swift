@@ -1,3 +1,4 @@
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,9 +24,12 @@ public protocol SysfsAttributeAccess: Sendable {
 }
 
 /// A sysfs read or write that failed, with the kernel's errno.
-public struct SysfsAttributeError: Error, Hashable, Sendable {
+public struct SysfsAttributeError: HardwareError, Hashable {
     public var path: String
     public var errno: Int32
+
+    public var code: String { "pwm.sysfs-io-failed" }
+    public var description: String { "cannot access \(path): \(String(cString: strerror(errno)))" }
 
     public init(path: String, errno: Int32) {
         self.path = path

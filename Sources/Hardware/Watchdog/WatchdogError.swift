@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// What went wrong with the hardware watchdog device, worded for the technician.
 public struct WatchdogError: HardwareError, Equatable {
     /// Stable identifier: `watchdog.open-failed`, `watchdog.feed-failed`, `watchdog.close-failed`.

@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 
 /// Who asked for an override.
@@ -72,7 +73,10 @@ public struct OverridePolicy: Hashable, Sendable, Codable {
 }
 
 /// Why an override request was refused.
-public struct OverrideError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct OverrideError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
+    /// The description, as `ActionableError` names it.
+    public var message: String { description }
+
     public let code: String
     public let description: String
 }

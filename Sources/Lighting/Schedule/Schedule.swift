@@ -1,8 +1,12 @@
+import SystemSupport
 import FoundationEssentials
 import CivilTime
 
 /// What is wrong with a schedule (calendar + programs); `code` is stable, `description` actionable.
-public struct ScheduleError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ScheduleError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
+    /// The description, as `ActionableError` names it.
+    public var message: String { description }
+
     public let code: String
     public let description: String
 

@@ -1,3 +1,4 @@
+import SystemSupport
 internal import CSQLite
 
 /// An SQLite call that failed, with SQLite's result code and its own message.
@@ -5,7 +6,7 @@ internal import CSQLite
 /// The spool keeps it as the `underlying` error of a `TelemetryError` (`spool.write-failed`, …),
 /// so a log line says both what lampd was doing and what SQLite reported, e.g.
 /// `SQLite error 13 (SQLITE_FULL): database or disk is full`.
-public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SQLiteError: ActionableError, Hashable {
     /// The extended result code as SQLite returned it (e.g. 1034 = `SQLITE_IOERR_FSYNC`).
     public var extendedResultCode: Int32
     /// `sqlite3_errmsg` of the connection right after the failure (or SQLite's text for the code).
@@ -16,6 +17,9 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The primary result code (the low 8 bits of the extended one): 11 `SQLITE_CORRUPT`,
     /// 13 `SQLITE_FULL`, 14 `SQLITE_CANTOPEN`, 26 `SQLITE_NOTADB`, …
     public var resultCode: Int32 { extendedResultCode & 0xFF }
+
+    /// Stable code (`ActionableError`): `sqlite.` and the result's C name, e.g. `sqlite.full`.
+    public var code: String { "sqlite." + resultCodeName.dropFirst("SQLITE_".count).lowercased() }
 
     /// The C name of `resultCode`, e.g. `SQLITE_BUSY`.
     public var resultCodeName: String {

@@ -1,8 +1,9 @@
+import SystemSupport
 /// Why a byte sequence is not acceptable CBOR, and where: the error of the CBOR codec.
 ///
 /// `code` is stable; `offset` is the byte offset (from 0) in the input at which the problem was
 /// found, so a hex dump of a rejected batch can be matched to the message.
-public struct CBORError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CBORError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// The input ends in the middle of a data item.
@@ -26,17 +27,20 @@ public struct CBORError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Stable identifier of what is wrong.
-    public var code: Code
+    public var reason: Code
+
+    /// `reason` as its stable text (`ActionableError`).
+    public var code: String { reason.rawValue }
     /// Byte offset in the input where it was found.
     public var offset: Int
     /// What is wrong, in words.
     public var message: String
 
     public init(_ code: Code, at offset: Int, _ message: String) {
-        self.code = code
+        self.reason = code
         self.offset = offset
         self.message = message
     }
 
-    public var description: String { "[\(code.rawValue)] at byte \(offset): \(message)" }
+    public var description: String { "[\(code)] at byte \(offset): \(message)" }
 }

@@ -138,7 +138,7 @@ public struct DeviceKeyStore: Sendable {
         } catch {
             throw UplinkError(
                 .keyWriteFailed,
-                "could not \(error.step) the key file in \(directory.path): \(String(cString: strerror(error.code))); "
+                "could not \(error.step) the key file in \(directory.path): \(String(cString: strerror(error.errno))); "
                     + "check that the state directory exists and is writable")
         }
     }
