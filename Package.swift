@@ -110,12 +110,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Configuration, services and the control socket: the agent itself.
+        // lampd's configuration: TOML read into checked types, every problem a file:line:column,
+        // the last good copy, the system's time zones. lampd and `lampctl config check` share it.
+        .target(
+            name: "LampdConfig",
+            dependencies: ["Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "TOML"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The services and their assembly: the agent itself.
         .target(
             name: "Agent",
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
-                "TOML", "ControlProtocol",
+                "TOML", "ControlProtocol", "LampdConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -141,6 +149,7 @@ let package = Package(
             name: "lampd",
             dependencies: [
                 "Agent",
+                "LampdConfig",
                 "UplinkHTTP",
                 "Hardware",
                 "Telemetry",
@@ -154,6 +163,7 @@ let package = Package(
             name: "lampctl",
             dependencies: [
                 "ControlProtocol",
+                "LampdConfig",
                 "Agent",
                 "Hardware",
                 "Lighting",
@@ -230,7 +240,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent"],
+            dependencies: ["TestSupport", "Agent", "LampdConfig"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import LampdConfig
 
 /// `lampctl config …`: configuration files.
 struct ConfigCommand: AsyncParsableCommand {

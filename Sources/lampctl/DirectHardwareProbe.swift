@@ -1,4 +1,5 @@
 import Agent
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Hardware

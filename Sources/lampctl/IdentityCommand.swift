@@ -3,6 +3,7 @@ import Agent
 import FoundationEssentials
 import Glibc
 import Lighting
+import Telemetry
 import Uplink
 
 /// `lampctl identity`: the board's signing key (init, show, rotate).

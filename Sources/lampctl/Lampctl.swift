@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
+import Telemetry
 
 /// `lampctl`: the field technician's command line tool.
 @main

@@ -3,6 +3,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Hardware
+import Telemetry
 
 /// Where the Modbus bus is and which unit to talk to: shared by every
 /// `lampctl modbus` command.

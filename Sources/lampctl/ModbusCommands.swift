@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import Lighting
 import Hardware
+import Telemetry
 
 /// `lampctl modbus …`: direct probes of Modbus devices.
 struct ModbusCommand: AsyncParsableCommand {

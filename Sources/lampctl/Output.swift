@@ -3,6 +3,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Hardware
+import Telemetry
 
 /// Options every lampctl command takes.
 struct OutputOptions: ParsableArguments {

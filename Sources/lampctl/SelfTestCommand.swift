@@ -1,4 +1,5 @@
 import Agent
+import LampdConfig
 import ControlProtocol
 import ArgumentParser
 import FoundationEssentials

@@ -3,6 +3,7 @@ import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
 import Glibc
+import Telemetry
 
 /// `lampctl spool …`: the spool of readings and events waiting for upstream.
 struct SpoolCommand: AsyncParsableCommand {

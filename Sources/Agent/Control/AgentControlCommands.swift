@@ -1,3 +1,4 @@
+import LampdConfig
 import ControlProtocol
 import FoundationEssentials
 import Lighting

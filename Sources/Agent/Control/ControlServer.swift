@@ -1,3 +1,4 @@
+import LampdConfig
 import Dispatch
 import FoundationEssentials
 import Logging

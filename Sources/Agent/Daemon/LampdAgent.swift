@@ -1,3 +1,4 @@
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Hardware
@@ -239,12 +240,6 @@ extension LampdAgent {
             transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
             logger: logger.with(metadata: ["service": "uplink"]))
     }
-}
-
-/// A problem that stops the agent from starting, in words an installer acts on.
-public struct AgentError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 extension Logger {
