@@ -107,6 +107,7 @@ let package = Package(
         // handlers encode its results; lampctl builds its requests and decodes its results.
         .target(
             name: "ControlProtocol",
+            dependencies: ["Hardware", "Lighting", "Telemetry"],
             swiftSettings: swiftSettings
         ),
 
@@ -164,7 +165,6 @@ let package = Package(
             dependencies: [
                 "ControlProtocol",
                 "LampdConfig",
-                "Agent",
                 "Hardware",
                 "Lighting",
                 "Telemetry",

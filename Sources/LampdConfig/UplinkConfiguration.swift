@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Telemetry
 import Uplink
 
 /// `[uplink]`: where and how signed batches go upstream (docs/uplink.md §6).

@@ -1,4 +1,3 @@
-import Agent
 import ArgumentParser
 import LampdConfig
 import ControlProtocol
@@ -137,12 +136,4 @@ enum Human {
         guard let iso, let t = iso.firstIndex(of: "T") else { return iso ?? "-" }
         return String(iso[iso.index(after: t)...].prefix(8))
     }
-}
-
-extension JSONValue {
-    /// The number rounded and clamped (lampd's answers are checked like any input).
-    var int: Int { CheckedNumber.clampedInteger(numberValue ?? 0) }
-    var double: Double { numberValue ?? 0 }
-    var string: String { stringValue ?? "" }
-    var array: [JSONValue] { arrayValue ?? [] }
 }

@@ -1,4 +1,4 @@
-import Agent
+import ControlProtocol
 import LampdConfig
 import FoundationEssentials
 import Glibc

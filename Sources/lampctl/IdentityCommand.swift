@@ -1,5 +1,4 @@
 import ArgumentParser
-import Agent
 import FoundationEssentials
 import Glibc
 import Lighting

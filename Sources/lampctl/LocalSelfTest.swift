@@ -1,4 +1,3 @@
-import Agent
 import LampdConfig
 import ControlProtocol
 import FoundationEssentials

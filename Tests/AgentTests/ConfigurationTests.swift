@@ -2,6 +2,7 @@
 import Foundation
 import Hardware
 import Sampling
+import Telemetry
 import Testing
 @testable import Agent
 

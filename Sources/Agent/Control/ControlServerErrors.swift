@@ -1,6 +1,7 @@
 import LampdConfig
 import ControlProtocol
 import FoundationEssentials
+import Telemetry
 
 /// The control errors only the server raises: they name its deadlines in `DurationText`'s words.
 extension ControlError {

@@ -127,15 +127,3 @@ public struct GPIOInputWatcher: Sendable {
         sink.record(Event(kind: kind, severity: severity, channel: channel, value: value.map { .boolean($0) }, time: timeSource.now(), message: message))
     }
 }
-
-extension LineBias {
-    /// The configuration's bias as the GPIO layer names it.
-    public init(_ bias: GPIOInputConfiguration.Bias) {
-        switch bias {
-        case .asIs: self = .asIs
-        case .disabled: self = .disabled
-        case .pullUp: self = .pullUp
-        case .pullDown: self = .pullDown
-        }
-    }
-}

@@ -1,5 +1,3 @@
-import LampdConfig
-import ControlProtocol
 import FoundationEssentials
 import Telemetry
 
