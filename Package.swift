@@ -131,16 +131,24 @@ let package = Package(
         // handlers encode its results; lampctl builds its requests and decodes its results.
         .target(
             name: "ControlProtocol",
-            dependencies: ["SystemSupport"],
+            dependencies: ["Hardware", "Lighting", "Telemetry", "SystemSupport", "Clocks", "CivilTime"],
             swiftSettings: swiftSettings
         ),
 
-        // Configuration, services and the control socket: the agent itself.
+        // lampd's configuration: TOML read into checked types, every problem a file:line:column,
+        // the last good copy, the system's time zones. lampd and `lampctl config check` share it.
+        .target(
+            name: "LampdConfig",
+            dependencies: ["Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "TOML", "Clocks", "CivilTime", "SystemSupport", "TextFormatting"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The services and their assembly: the agent itself.
         .target(
             name: "Agent",
             dependencies: [
                 "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
-                "TOML", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport", "TextFormatting",
+                "TOML", "ControlProtocol", "LampdConfig", "Clocks", "CivilTime", "SystemSupport", "TextFormatting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -166,6 +174,7 @@ let package = Package(
             name: "lampd",
             dependencies: [
                 "Agent",
+                "LampdConfig",
                 "UplinkHTTP",
                 "Hardware",
                 "Telemetry",
@@ -181,7 +190,7 @@ let package = Package(
             name: "lampctl",
             dependencies: [
                 "ControlProtocol",
-                "Agent",
+                "LampdConfig",
                 "Hardware",
                 "Lighting",
                 "Telemetry",
@@ -282,7 +291,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent", "Clocks", "CivilTime", "SystemSupport"],
+            dependencies: ["TestSupport", "Agent", "LampdConfig", "Clocks", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

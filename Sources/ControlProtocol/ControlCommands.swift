@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Lighting
 
 /// One control command's request: its arguments as a `Codable` value, and the type of its
 /// result. lampctl builds these instead of dictionaries; lampd's handlers encode the `Result`.
@@ -73,8 +74,8 @@ public struct StatusResult: Codable, Hashable, Sendable {
     public var lamp: LampSummary?
     /// Today's sunrise and sunset, when `[site]` is configured.
     public var sun: SunTimes?
-    /// The uplink's state (lampd's `UplinkStatus`, as `uplink.status` answers), when `[uplink]` is configured.
-    public var uplink: JSONValue?
+    /// The uplink's state (as `uplink.status` answers), when `[uplink]` is configured.
+    public var uplink: UplinkStatus?
     /// True when `problems` is empty.
     public var healthy: Bool
     /// What needs attention, in a technician's words.
@@ -82,7 +83,7 @@ public struct StatusResult: Codable, Hashable, Sendable {
 
     public init(version: String, device: String, board: String, time: String, uptimeSeconds: Double, clockSynchronised: Bool,
                 spool: SpoolStatsResult, readings: [ReadingRecord], activeAlarms: [EventRecord], recentAlarms: [EventRecord],
-                lamp: LampSummary?, sun: SunTimes?, uplink: JSONValue?, problems: [String]) {
+                lamp: LampSummary?, sun: SunTimes?, uplink: UplinkStatus?, problems: [String]) {
         self.version = version
         self.device = device
         self.board = board
@@ -383,17 +384,16 @@ public struct SelfTestResult: Codable, Hashable, Sendable {
 
 // MARK: - lamp.*, uplink.status, sync.now
 
-/// `lamp.explain`: the lamp's level, why, and the next switch points. Its result is lampd's
-/// `LightingSnapshot`, read as JSON.
+/// `lamp.explain`: the lamp's level, why, and the next switch points.
 public struct LampExplainRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = LightingSnapshot
     public static let command = "lamp.explain"
     public init() {}
 }
 
 /// `lamp.set`: a technician's override with an expiry. Its result is the accepted override.
 public struct LampSetRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = LightOverride
     public static let command = "lamp.set"
     /// 0 to 100 %.
     public var level: Int
@@ -413,30 +413,30 @@ public struct LampSetRequest: ControlCommandRequest {
 
 /// `lamp.clear`: back to the program. Its result says whether an override was removed.
 public struct LampClearRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = LampClearResult
     public static let command = "lamp.clear"
     public init() {}
 }
 
 /// `lamp.test`: a visible ramp through the levels, then the program. Its result is the test started.
 public struct LampTestRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = LampTest
     public static let command = "lamp.test"
     /// How long each level is held.
     public var stepSeconds: Double?
     public init(stepSeconds: Double? = nil) { self.stepSeconds = stepSeconds }
 }
 
-/// `uplink.status`: the uplink's state (lampd's `UplinkStatus`, read as JSON).
+/// `uplink.status`: the uplink's state.
 public struct UplinkStatusRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = UplinkStatus
     public static let command = "uplink.status"
     public init() {}
 }
 
 /// `sync.now`: send everything pending upstream now and wait; answers the uplink's state.
 public struct SyncNowRequest: ControlCommandRequest {
-    public typealias Result = JSONValue
+    public typealias Result = UplinkStatus
     public static let command = "sync.now"
     /// How long to wait, default 30 s (`ControlArgumentLimits.syncTimeoutSeconds`).
     public var timeoutSeconds: Double?

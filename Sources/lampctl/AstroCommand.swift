@@ -1,5 +1,5 @@
-import Agent
 import ArgumentParser
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Lighting

@@ -1,5 +1,5 @@
-import Agent
 import ArgumentParser
+import LampdConfig
 
 /// `lampctl config …`: configuration files.
 struct ConfigCommand: AsyncParsableCommand {

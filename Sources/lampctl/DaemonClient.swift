@@ -1,5 +1,5 @@
-import Agent
 import ArgumentParser
+import LampdConfig
 import ControlProtocol
 import FoundationEssentials
 import Glibc
@@ -137,12 +137,4 @@ enum Human {
         guard let iso, let t = iso.firstIndex(of: "T") else { return iso ?? "-" }
         return String(iso[iso.index(after: t)...].prefix(8))
     }
-}
-
-extension JSONValue {
-    /// The number rounded and clamped (lampd's answers are checked like any input).
-    var int: Int { CheckedNumber.clampedInteger(numberValue ?? 0) }
-    var double: Double { numberValue ?? 0 }
-    var string: String { stringValue ?? "" }
-    var array: [JSONValue] { arrayValue ?? [] }
 }

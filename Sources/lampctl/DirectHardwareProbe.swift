@@ -1,5 +1,6 @@
 import SystemSupport
-import Agent
+import ControlProtocol
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Hardware

@@ -1,5 +1,5 @@
-import Agent
 import ArgumentParser
+import ControlProtocol
 import FoundationEssentials
 import Glibc
 import Hardware

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Agent
 import FoundationEssentials
 import Glibc
 import Lighting
+import Telemetry
 import Uplink
 import SystemSupport
 import TextFormatting

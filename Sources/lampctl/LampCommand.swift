@@ -1,8 +1,8 @@
-import Agent
 import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
 import Glibc
+import Hardware
 import Lighting
 import TextFormatting
 
@@ -23,56 +23,55 @@ struct LampCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let snapshot = try await client.call(LampExplainRequest()).value
+            let answer = try await client.call(LampExplainRequest())
             if options.output.json {
-                print(Console.encode(snapshot))
+                print(Console.encode(answer.json))
             } else {
-                for line in Self.render(snapshot) { print(line) }
+                for line in Self.render(answer.value) { print(line) }
             }
         }
 
         /// The explanation, at most 80 columns wide.
-        static func render(_ s: JSONValue) -> [String] {
-            func percent(_ key: String) -> String {
-                s[key]?.numberValue.map { String(printf: "%.0f %%", $0) } ?? "?"
-            }
+        static func render(_ s: LightingSnapshot) -> [String] {
             var lines: [String] = []
-            lines.append("lamp \(percent("levelPercent")) (target \(percent("targetLevelPercent")))   decided by: \(LampDecisionSource.words(s["source"]?.stringValue ?? "?"))")
-            lines += wrap("why: " + (s["reason"]?.stringValue ?? "?"))
-            if s["clockSynchronised"]?.boolValue == false {
+            lines.append(String(printf: "lamp %.0f %% (target %.0f %%)", s.levelPercent, s.targetLevelPercent)
+                + "   decided by: \(LampDecisionSource.words(s.source.rawValue))")
+            lines += wrap("why: " + s.reason)
+            if !s.clockSynchronised {
                 lines.append("clock: NOT synchronised (schedule and overrides wait for NTP)")
             }
-            var output = "output: " + (s["outputDescription"]?.stringValue ?? "?")
-            if let readBack = s["output"], let on = readBack["switchedOn"]?.boolValue {
-                output += on ? String(printf: ", reads back on at %.0f %%", readBack["levelPercent"]?.numberValue ?? 0) : ", reads back off"
+            var output = "output: " + s.outputDescription
+            if let readBack = s.output {
+                output += readBack.switchedOn ? String(printf: ", reads back on at %.0f %%", readBack.levelPercent) : ", reads back off"
             }
             lines += wrap(output)
-            if let error = s["outputError"]?.stringValue { lines += wrap("OUTPUT ERROR: " + error) }
-            if let override = s["override"], case .object = override {
-                var text = String(printf: "override: %.0f %%", override["levelPercent"]?.numberValue ?? 0)
-                if let expiry = override["expiry"]?.stringValue { text += " until \(expiry)" }
-                if let reason = override["reason"]?.stringValue { text += " (\(reason))" }
+            if let error = s.outputError { lines += wrap("OUTPUT ERROR: " + error) }
+            if let override = s.override {
+                var text = String(printf: "override: %.0f %%", Double(override.levelPercent))
+                if let expiry = override.expiry { text += " until \(isoTime(expiry))" }
+                if let reason = override.reason { text += " (\(reason))" }
                 lines += wrap(text)
             } else {
                 lines.append("override: none")
             }
-            if let test = s["lampTest"], test["state"]?.stringValue == "running" {
-                lines += wrap("lamp test: step \(test["step"]?.int ?? 0) of \(test["levelsPercent"]?.array.count ?? 0) by \(test["by"]?.string ?? "?") (`lampctl lamp clear` stops it)")
+            if let test = s.lampTest, test.state == .running {
+                lines += wrap("lamp test: step \(test.step) of \(test.levelsPercent.count) by \(test.by) (`lampctl lamp clear` stops it)")
             }
-            let faults = s["activeFaults"]?.arrayValue ?? []
-            lines.append("faults: " + (faults.isEmpty ? "none" : faults.compactMap { $0.stringValue ?? $0["kind"]?.stringValue }.joined(separator: ", ")))
+            lines.append("faults: " + (s.activeFaults.isEmpty ? "none" : s.activeFaults.map(\.rawValue).joined(separator: ", ")))
             lines.append(String(printf: "counters: %.1f burning hours, %.0f switch-ons, %.2f kWh",
-                                s["burnHours"]?.numberValue ?? 0, s["switchOnCount"]?.numberValue ?? 0,
-                                (s["energyWattHours"]?.numberValue ?? 0) / 1000))
-            let next = s["nextSwitches"]?.arrayValue ?? []
-            if !next.isEmpty {
+                                s.burnHours, Double(s.switchOnCount), s.energyWattHours / 1000))
+            if !s.nextSwitches.isEmpty {
                 lines.append("next switch points:")
-                for item in next.prefix(4) {
-                    let at = item["at"]?.stringValue ?? "?"
-                    lines += wrap("  \(at)  \(item["switchPoint"]?.stringValue ?? "")  \(item["note"]?.stringValue ?? "")")
+                for item in s.nextSwitches.prefix(4) {
+                    lines += wrap("  \(isoTime(item.at))  \(item.switchPoint)  \(item.note ?? "")")
                 }
             }
             return lines
+        }
+
+        /// A time as lampd sends it (ISO 8601 UTC, whole seconds): `2026-12-06T03:00:00Z`.
+        static func isoTime(_ date: Date) -> String {
+            date.formatted(Date.ISO8601FormatStyle())
         }
 
         static func wrap(_ text: String, width: Int = 80) -> [String] {
@@ -140,11 +139,11 @@ struct LampCommand: AsyncParsableCommand {
             let (duration, ramp) = try seconds()
             let request = LampSetRequest(level: level, forSeconds: duration, rampSeconds: ramp, reason: reason)
             let client = try await DaemonClient.connect(options)
-            let accepted = try await client.call(request).value
+            let answer = try await client.call(request)
             if options.output.json {
-                print(Console.encode(accepted))
+                print(Console.encode(answer.json))
             } else {
-                let until = accepted["expiry"]?.stringValue.map { " until \($0)" } ?? ""
+                let until = answer.value.expiry.map { " until \(Explain.isoTime($0))" } ?? ""
                 print("lamp overridden to \(level) %\(until)")
             }
         }
@@ -159,11 +158,11 @@ struct LampCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let answer = try await client.call(LampClearRequest()).value
+            let answer = try await client.call(LampClearRequest())
             if options.output.json {
-                print(Console.encode(answer))
+                print(Console.encode(answer.json))
             } else {
-                print(answer["cleared"]?.boolValue == true ? "override removed: the schedule decides again" : "there was no override")
+                print(answer.value.cleared ? "override removed: the schedule decides again" : "there was no override")
             }
         }
     }

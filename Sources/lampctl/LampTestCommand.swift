@@ -1,8 +1,8 @@
-import Agent
 import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
 import Glibc
+import Hardware
 import Lighting
 import TextFormatting
 
@@ -37,59 +37,60 @@ extension LampCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options)
-            let started = try await client.call(LampTestRequest(stepSeconds: stepSeconds)).value
-            let steps = started["levelsPercent"]?.array.map { Human.value($0) } ?? []
+            let answer = try await client.call(LampTestRequest(stepSeconds: stepSeconds))
+            let started = answer.value
+            let steps = started.levelsPercent.map { String($0) }
             let total = Double(steps.count) * stepSeconds
             if !options.output.json {
                 print("lamp test: \(steps.joined(separator: " → ")) %, \(Human.value(.number(stepSeconds))) s each (\(Human.duration(seconds: total)))")
                 print("`lampctl lamp clear` stops it")
             }
             if noWait {
-                if options.output.json { print(Console.encode(started)) }
+                if options.output.json { print(Console.encode(answer.json)) }
                 return
             }
-            let final = try await follow(client, startedAt: started["startedAt"]?.stringValue)
-            if options.output.json { print(Console.encode(final)) }
-            if final["lampTest"]?["state"]?.stringValue != LampTest.State.finished.rawValue { throw LampctlExit.checkFailed }
+            let final = try await follow(client, startedAt: started.startedAt)
+            if options.output.json { print(Console.encode(final.json)) }
+            if final.value.lampTest?.state != .finished { throw LampctlExit.checkFailed }
         }
 
         /// Prints each step as lampd shows it; returns the explanation once the test has ended.
-        func follow(_ client: DaemonClient, startedAt: String?) async throws -> JSONValue {
+        func follow(_ client: DaemonClient, startedAt: Date) async throws -> DaemonAnswer<LightingSnapshot> {
             var shown = 0
             while true {
-                let snapshot = try await client.call(LampExplainRequest()).value
-                guard let test = snapshot["lampTest"], test["startedAt"]?.stringValue == startedAt else {
+                let answer = try await client.call(LampExplainRequest())
+                let snapshot = answer.value
+                guard let test = snapshot.lampTest, test.startedAt == startedAt else {
                     throw DaemonClient.report(UsageError(message: "lampd no longer shows this lamp test (restarted?)"), console: client.console)
                 }
-                let step = test["step"]?.int ?? 0
-                let state = test["state"]?.stringValue ?? "?"
+                let step = test.step
                 if step > shown {
                     shown = step
-                    if !options.output.json { print(Self.render(step: step, of: test["levelsPercent"]?.array.count ?? 0, snapshot)) }
+                    if !options.output.json { print(Self.render(step: step, of: test.levelsPercent.count, snapshot)) }
                 }
-                if state != LampTest.State.running.rawValue {
+                if test.state != .running {
                     if !options.output.json {
-                        if state == LampTest.State.finished.rawValue {
+                        if test.state == .finished {
                             print(String(printf: "done: back to the schedule — lamp %.0f %%, decided by %@",
-                                         snapshot["targetLevelPercent"]?.double ?? 0, LampDecisionSource.words(snapshot["source"]?.string ?? "?")))
+                                         snapshot.targetLevelPercent, LampDecisionSource.words(snapshot.source.rawValue)))
                         } else {
-                            for line in LampCommand.Explain.wrap("stopped at step \(step): \(test["endReason"]?.string ?? state)") { print(line) }
+                            for line in LampCommand.Explain.wrap("stopped at step \(step): \(test.endReason ?? test.state.rawValue)") { print(line) }
                         }
                     }
-                    return snapshot
+                    return answer
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
 
         /// "step 2/6   25 %   output reads back on at 25 %".
-        static func render(step: Int, of count: Int, _ snapshot: JSONValue) -> String {
-            var line = "step \(step)/\(count)  " + String(printf: "%3.0f %%", snapshot["targetLevelPercent"]?.double ?? 0)
-            if let readBack = snapshot["output"], let on = readBack["switchedOn"]?.boolValue {
-                line += on ? String(printf: "   output reads back on at %.0f %%", readBack["levelPercent"]?.double ?? 0) : "   output reads back off"
+        static func render(step: Int, of count: Int, _ snapshot: LightingSnapshot) -> String {
+            var line = "step \(step)/\(count)  " + String(printf: "%3.0f %%", snapshot.targetLevelPercent)
+            if let readBack = snapshot.output {
+                line += readBack.switchedOn ? String(printf: "   output reads back on at %.0f %%", readBack.levelPercent) : "   output reads back off"
             }
-            if snapshot["source"]?.stringValue != DecisionSource.override.rawValue {
-                line += "   (\(LampDecisionSource.words(snapshot["source"]?.string ?? "?")))"
+            if snapshot.source != .override {
+                line += "   (\(LampDecisionSource.words(snapshot.source.rawValue)))"
             }
             return line
         }

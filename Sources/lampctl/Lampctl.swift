@@ -1,8 +1,8 @@
-import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
 import SystemSupport
+import Telemetry
 
 /// `lampctl`: the field technician's command line tool.
 @main

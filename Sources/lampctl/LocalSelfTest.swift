@@ -1,4 +1,4 @@
-import Agent
+import LampdConfig
 import ControlProtocol
 import FoundationEssentials
 import Glibc

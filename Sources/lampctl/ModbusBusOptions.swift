@@ -1,9 +1,9 @@
-import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Hardware
 import SystemSupport
+import Telemetry
 
 /// Where the Modbus bus is and which unit to talk to: shared by every
 /// `lampctl modbus` command.

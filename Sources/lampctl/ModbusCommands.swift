@@ -1,4 +1,3 @@
-import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
@@ -6,6 +5,7 @@ import Lighting
 import Hardware
 import SystemSupport
 import TextFormatting
+import Telemetry
 
 /// `lampctl modbus …`: direct probes of Modbus devices.
 struct ModbusCommand: AsyncParsableCommand {

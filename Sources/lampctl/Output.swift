@@ -1,9 +1,9 @@
-import Agent
 import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Hardware
 import SystemSupport
+import Telemetry
 
 /// Options every lampctl command takes.
 struct OutputOptions: ParsableArguments {

@@ -1,4 +1,4 @@
-import Agent
+import LampdConfig
 import ControlProtocol
 import ArgumentParser
 import FoundationEssentials
@@ -105,7 +105,7 @@ struct SelfTestCommand: AsyncParsableCommand {
                 checks += try ControlConnection.decode(answer.result, as: SelfTestResult.self, command: SelfTestRequest.command).checks
             }
             let status = try await ControlConnection.perform { try connection.send(StatusRequest()) }
-            checks.append(Self.uplink(status.result?["uplink"]))
+            checks.append(Self.uplink(try? ControlConnection.decode(status.result, as: StatusResult.self, command: StatusRequest.command).uplink))
         } catch {
             checks.append(.fail("daemon", "lampd stopped answering: \((error as? ControlSocketError)?.message ?? "\(error)")"))
         }
@@ -113,12 +113,12 @@ struct SelfTestCommand: AsyncParsableCommand {
     }
 
     /// Upstream reachable: from the `uplink` object of lampd's `status`, when it has one.
-    static func uplink(_ uplink: JSONValue?) -> SelfTestCheck {
-        guard let uplink, case .object = uplink else { return .skip("uplink", "this lampd reports no uplink") }
-        if let error = uplink["lastError"]?.stringValue {
+    static func uplink(_ uplink: UplinkStatus?) -> SelfTestCheck {
+        guard let uplink else { return .skip("uplink", "this lampd reports no uplink") }
+        if let error = uplink.lastError {
             return .fail("uplink", "last upload failed: \(error)")
         }
-        guard let last = uplink["lastSuccessfulUpload"]?.stringValue else {
+        guard let last = uplink.lastSuccessfulUpload else {
             return .skip("uplink", "nothing uploaded yet")
         }
         return .pass("uplink", "last successful upload \(last)")

@@ -1,9 +1,9 @@
-import Agent
 import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
 import Glibc
 import SystemSupport
+import Telemetry
 
 /// `lampctl spool …`: the spool of readings and events waiting for upstream.
 struct SpoolCommand: AsyncParsableCommand {

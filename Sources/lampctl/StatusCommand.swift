@@ -1,4 +1,3 @@
-import Agent
 import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
@@ -59,7 +58,7 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("          \(Human.bytes(Double(spool.usedBytes))) of \(Human.bytes(Double(spool.maxSizeBytes))) used; dropped \(spool.droppedReadings) readings, \(spool.droppedEvents) events, \(spool.droppedAlarms) alarms")
         lines.append("")
 
-        if let uplink = status.uplink, case .object = uplink {
+        if let uplink = status.uplink {
             lines += uplinkLines(uplink)
             lines.append("")
         }
@@ -85,17 +84,16 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// The uplink block of the status screen (also `lampctl sync now`'s answer).
-    static func uplinkLines(_ uplink: JSONValue) -> [String] {
+    static func uplinkLines(_ uplink: UplinkStatus) -> [String] {
         var lines: [String] = []
-        let last = uplink["lastSuccessfulUpload"]?.stringValue ?? "never"
-        lines.append("Uplink    \(uplink["state"]?.string ?? "?"); last upload \(last)")
-        var counts = "          \(uplink["batchesSent"]?.int ?? 0) batches, \(uplink["recordsSent"]?.int ?? 0) records since start; acknowledged seq \(uplink["acknowledgedSequence"]?.int ?? 0)"
-        if let inFlight = uplink["inFlightSequence"]?.numberValue { counts += ", in flight \(CheckedNumber.clampedInteger(inFlight))" }
+        lines.append("Uplink    \(uplink.state); last upload \(uplink.lastSuccessfulUpload ?? "never")")
+        var counts = "          \(uplink.batchesSent) batches, \(uplink.recordsSent) records since start; acknowledged seq \(uplink.acknowledgedSequence)"
+        if let inFlight = uplink.inFlightSequence { counts += ", in flight \(inFlight)" }
         lines.append(counts)
-        var bytes = "          \(Human.bytes(uplink["bytesToday"]?.double ?? 0)) today"
-        if let cap = uplink["maxBytesPerDay"]?.numberValue { bytes += " of \(Human.bytes(cap)) allowed" }
-        lines.append(bytes + "  → \(uplink["url"]?.string ?? "?")")
-        if let error = uplink["lastError"]?.stringValue {
+        var bytes = "          \(Human.bytes(Double(uplink.bytesToday))) today"
+        if let cap = uplink.maxBytesPerDay { bytes += " of \(Human.bytes(Double(cap))) allowed" }
+        lines.append(bytes + "  → \(uplink.url)")
+        if let error = uplink.lastError {
             lines += LampCommand.Explain.wrap("          last error: \(error)")
         }
         return lines

@@ -1,4 +1,3 @@
-import Agent
 import ArgumentParser
 import ControlProtocol
 import FoundationEssentials
@@ -34,12 +33,13 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try await DaemonClient.connect(options, timeout: .seconds(timeout + 5))
-            let status = try await client.call(SyncNowRequest(timeoutSeconds: timeout)).value
-            let drained = status["state"]?.stringValue == "idle" && status["inFlightSequence"]?.numberValue == nil
+            let answer = try await client.call(SyncNowRequest(timeoutSeconds: timeout))
+            let status = answer.value
+            let drained = status.state == "idle" && status.inFlightSequence == nil
             if options.output.json {
-                print(Console.encode(status))
+                print(Console.encode(answer.json))
             } else {
-                print(drained ? "sync: everything pending was delivered" : "sync: NOT drained (\(status["state"]?.string ?? "?"))")
+                print(drained ? "sync: everything pending was delivered" : "sync: NOT drained (\(status.state))")
                 for line in StatusCommand.uplinkLines(status) { print(StatusCommand.clip(line, 80)) }
             }
             if !drained { throw LampctlExit.checkFailed }

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Hardware

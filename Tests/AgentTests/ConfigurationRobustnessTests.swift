@@ -1,3 +1,4 @@
+@testable import LampdConfig
 import Foundation
 import Lighting
 import TestSupport

@@ -1,8 +1,11 @@
+@testable import LampdConfig
 import Foundation
 import Hardware
 import Sampling
+import Telemetry
 import Testing
 @testable import Agent
+import Clocks
 
 @Suite("Configuration")
 struct ConfigurationTests {

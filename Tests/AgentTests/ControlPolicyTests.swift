@@ -1,4 +1,5 @@
 import Foundation
+@testable import LampdConfig
 import Telemetry
 import Testing
 @testable import Agent

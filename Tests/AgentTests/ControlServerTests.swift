@@ -1,4 +1,5 @@
 import Foundation
+@testable import LampdConfig
 import Logging
 import Synchronization
 import Telemetry

@@ -1,5 +1,5 @@
 import Testing
-import Agent
+import LampdConfig
 import Hardware
 import SystemSupport
 import Telemetry

@@ -1,4 +1,5 @@
 @testable import Agent
+@testable import LampdConfig
 import Foundation
 import Hardware
 import Logging

@@ -1,4 +1,5 @@
 import Agent
+import LampdConfig
 import Foundation
 import Lighting
 import Testing

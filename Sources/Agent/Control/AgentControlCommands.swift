@@ -1,3 +1,4 @@
+import LampdConfig
 import ControlProtocol
 import FoundationEssentials
 import Lighting
@@ -143,7 +144,7 @@ struct StatusCommand: ControlHandler {
             readings: context.telemetry.latestReadings().map { ReadingRecord($0, now: now) },
             activeAlarms: active.map(EventRecord.init),
             recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventRecord.init),
-            lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: try uplink.map { try JSONValue(encoding: $0) },
+            lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: uplink,
             problems: problems)
         return try JSONValue(encoding: status)
     }

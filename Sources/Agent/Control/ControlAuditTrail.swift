@@ -1,3 +1,4 @@
+import LampdConfig
 import FoundationEssentials
 import Logging
 import Synchronization

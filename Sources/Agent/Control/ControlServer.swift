@@ -1,4 +1,5 @@
 import Clocks
+import LampdConfig
 import Dispatch
 import FoundationEssentials
 import Logging

@@ -1,5 +1,8 @@
+import LampdConfig
 import ControlProtocol
 import FoundationEssentials
+import Telemetry
+import Clocks
 
 /// The control errors only the server raises: they name its deadlines in `DurationText`'s words.
 extension ControlError {

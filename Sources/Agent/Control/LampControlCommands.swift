@@ -90,8 +90,8 @@ struct LampClearCommand: ControlHandler {
 
     func handle(_ call: ControlCall) async throws -> JSONValue {
         let lighting = try requireLighting(lighting)
-        guard let removed = await lighting.clearOverride(by: "technician \(technicianName(call.caller))") else { return .object(["cleared": .bool(false)]) }
-        return .object(["cleared": .bool(true), "override": try JSONValue(encoding: removed)])
+        let removed = await lighting.clearOverride(by: "technician \(technicianName(call.caller))")
+        return try JSONValue(encoding: LampClearResult(cleared: removed != nil, override: removed))
     }
 }
 

@@ -1,3 +1,4 @@
+import LampdConfig
 import FoundationEssentials
 import Glibc
 import Hardware
@@ -240,18 +241,6 @@ extension LampdAgent {
             configuration: section, stateDirectory: configuration.storage.directory, deviceID: deviceID, spool: spool,
             transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
             logger: logger.with(metadata: ["service": "uplink"]))
-    }
-}
-
-/// A problem that stops the agent from starting, in words an installer acts on.
-public struct AgentError: ActionableError {
-    /// Stable code; `agent.start-failed` unless the thrower names a finer one.
-    public var code: String
-    public var message: String
-    public var description: String { message }
-    public init(_ message: String, code: String = "agent.start-failed") {
-        self.code = code
-        self.message = message
     }
 }
 

@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 import Lighting
 import Logging
@@ -5,47 +6,10 @@ import Telemetry
 import TextFormatting
 import Clocks
 
-/// A visible lamp test (`lampctl lamp test`): the lamp steps through `levelsPercent`, each
-/// level held `stepSeconds`, then the program decides again.
-///
-/// Each step is a short technician override (expiring `stepSeconds` + 5 s after it starts),
-/// so the arbiter and the fail-safe still apply, `lamp clear` or any other override ends
-/// the test, and a lampd that stops mid-test leaves at most a few seconds of override behind.
-public struct LampTest: Sendable, Hashable, Codable {
-    /// Where the test stands.
-    public enum State: String, Sendable, Hashable, Codable {
-        case running
-        /// All steps shown; the program decides again.
-        case finished
-        /// Ended early: `lamp clear`, another override, or lampd stopping (see `endReason`).
-        case cancelled
-    }
-
-    /// The levels in order, percent 0–100.
-    public var levelsPercent: [Int]
-    /// How long each level is held, seconds.
-    public var stepSeconds: Double
-    /// 1-based number of the step in force (0 before the first).
-    public var step: Int
-    public var state: State
-    public var startedAt: Date
-    /// When the last step ends, if the test runs to its end.
-    public var endsAt: Date
-    /// The technician who started it, e.g. `alice`.
-    public var by: String
-    /// Why it ended early (`cancelled`).
-    public var endReason: String?
-
-    /// 0 → 25 → 50 → 75 → 100 % and back off.
-    public static let defaultLevelsPercent = [0, 25, 50, 75, 100, 0]
-    /// Allowed `stepSeconds`: long enough to see from the street, short enough not to bother.
-    public static let stepSecondsRange = 1.0...60.0
-    public static let defaultStepSeconds = 3.0
-    /// Each step's override outlives its step by this much, so steps never leave a gap.
-    static let stepOverrideMarginSeconds = 5.0
-}
-
 extension LightingService {
+    /// Each lamp test step's override outlives its step by this much, so steps never leave a gap.
+    static let lampTestStepOverrideMarginSeconds = 5.0
+
     /// Starts a lamp test: shows its first step at once and returns; the other steps
     /// follow in the background.
     ///
@@ -87,7 +51,7 @@ extension LightingService {
         lampTest?.step = number
         let request = OverrideRequest(
             levelPercent: test.levelsPercent[number - 1],
-            expiry: timeSource.now().date.addingTimeInterval(test.stepSeconds + LampTest.stepOverrideMarginSeconds),
+            expiry: timeSource.now().date.addingTimeInterval(test.stepSeconds + Self.lampTestStepOverrideMarginSeconds),
             reason: "lamp test step \(number) of \(test.levelsPercent.count)", source: .technician(test.by))
         do {
             try await applyOverride(request, partOfLampTest: true)

@@ -1,3 +1,4 @@
+import LampdConfig
 import Hardware
 import Logging
 import Sampling
@@ -125,17 +126,5 @@ public struct GPIOInputWatcher: Sendable {
 
     private func record(event kind: String, _ severity: EventSeverity, _ message: String, value: Bool? = nil) {
         sink.record(Event(kind: kind, severity: severity, channel: channel, value: value.map { .boolean($0) }, time: timeSource.now(), message: message))
-    }
-}
-
-extension LineBias {
-    /// The configuration's bias as the GPIO layer names it.
-    public init(_ bias: GPIOInputConfiguration.Bias) {
-        switch bias {
-        case .asIs: self = .asIs
-        case .disabled: self = .disabled
-        case .pullUp: self = .pullUp
-        case .pullDown: self = .pullDown
-        }
     }
 }

@@ -1,3 +1,4 @@
+import LampdConfig
 import Hardware
 import Logging
 import Sampling

@@ -1,4 +1,5 @@
 import SystemSupport
+import LampdConfig
 import FoundationEssentials
 import Hardware
 import Logging

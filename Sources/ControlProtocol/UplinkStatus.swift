@@ -1,5 +1,5 @@
 /// What `lampctl status` and `lampctl sync now` show of the uplink.
-public struct UplinkStatus: Encodable, Sendable, Equatable {
+public struct UplinkStatus: Codable, Sendable, Hashable {
     /// The receiver's URL.
     public var url: String
     /// `idle`, `sending`, `backing-off`, `rejected`, `cap-reached`, `no-key` or `storage-error`
@@ -27,4 +27,23 @@ public struct UplinkStatus: Encodable, Sendable, Equatable {
     public var maxBytesPerDay: Int?
     /// Key id signing new batches.
     public var kid: String?
+
+    public init(url: String, state: String, lastSuccessfulUpload: String? = nil, lastAttempt: String? = nil,
+                lastError: String? = nil, consecutiveFailures: Int, acknowledgedSequence: UInt64,
+                inFlightSequence: UInt64? = nil, batchesSent: Int, recordsSent: Int, bytesToday: Int,
+                maxBytesPerDay: Int? = nil, kid: String? = nil) {
+        self.url = url
+        self.state = state
+        self.lastSuccessfulUpload = lastSuccessfulUpload
+        self.lastAttempt = lastAttempt
+        self.lastError = lastError
+        self.consecutiveFailures = consecutiveFailures
+        self.acknowledgedSequence = acknowledgedSequence
+        self.inFlightSequence = inFlightSequence
+        self.batchesSent = batchesSent
+        self.recordsSent = recordsSent
+        self.bytesToday = bytesToday
+        self.maxBytesPerDay = maxBytesPerDay
+        self.kid = kid
+    }
 }

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Telemetry
 import TOML
 import SystemSupport
+import Clocks
 
 /// Collects the problems found while reading one configuration file, and the files it names.
 final class ConfigurationDiagnostics {

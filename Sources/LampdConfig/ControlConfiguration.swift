@@ -18,9 +18,6 @@ public struct ControlConfiguration: Sendable, Hashable {
         self.operatorsGroup = operatorsGroup
     }
 
-    /// The permission policy these groups make.
-    public var policy: ControlPolicy { ControlPolicy(readGroup: readGroup, operatorsGroup: operatorsGroup) }
-
     /// Reads `[control]`; a group named there must exist on this system (getgrnam), so a
     /// typo cannot lock every technician out.
     static func read(_ table: TOMLReader, users: some UserDirectory = SystemUserDirectory()) -> ControlConfiguration {

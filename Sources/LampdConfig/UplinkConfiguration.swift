@@ -1,5 +1,7 @@
 import FoundationEssentials
+import Telemetry
 import Uplink
+import Clocks
 
 /// `[uplink]`: where and how signed batches go upstream (docs/uplink.md §6).
 ///

@@ -346,8 +346,7 @@ public enum ScheduleFile {
     /// Reads a schedule from the bytes of the file at `path` (named in errors).
     static func parse(_ data: Data, path: String) throws -> Schedule {
         do {
-            let object = try JSONDecoder().decode(JSONValue.self, from: data)
-            if object["controlPrograms"] != nil {
+            if try JSONDecoder().decode(TALQProbe.self, from: data).isTALQ {
                 let file = try JSONDecoder().decode(TALQFile.self, from: data)
                 return try TALQ.schedule(calendar: file.calendar, programs: file.controlPrograms)
             }
@@ -358,6 +357,24 @@ public enum ScheduleFile {
             throw AgentError("schedule file \(path): \(describe(error))")
         } catch {
             throw AgentError("schedule file \(path) is not valid JSON: \(error)")
+        }
+    }
+
+    /// Whether a JSON document is a TALQ export (an object with `controlPrograms`), read
+    /// without decoding the rest; any other document is read as lampd's own schedule.
+    private struct TALQProbe: Decodable {
+        var isTALQ: Bool
+
+        private struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let object = try? decoder.container(keyedBy: Key.self)
+            isTALQ = object?.contains(Key(stringValue: "controlPrograms")) ?? false
         }
     }
 

@@ -1,5 +1,3 @@
-import Telemetry
-import Clocks
 
 /// Durations as installers write them in the configuration: a number and a
 /// unit, `"250ms"`, `"10s"`, `"5m"`, `"1h"`, `"7d"` (decimals allowed: `"1.5s"`).
