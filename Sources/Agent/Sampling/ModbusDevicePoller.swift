@@ -55,16 +55,9 @@ public struct ModbusDevicePoller: Sendable {
     public func run() async {
         var state = PollState(device: device)
         let interval = device.pollInterval
-        var next = clock.now
-        heartbeats?.register(loopName, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30), atSeconds: clock.now.seconds)
-        defer { heartbeats?.unregister(loopName) }
-        while !Task.isCancelled {
-            await pollOnce(&state, atSeconds: clock.now.seconds)
-            heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
-            next = next.advanced(by: interval)
-            let now = clock.now
-            if next < now { next = now }  // fell behind (long timeouts): don't burst
-            do { try await clock.sleep(until: next, tolerance: nil) } catch { return }  // shutting down
+        await PollingLoop.run(loopName, every: interval, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30),
+                              clock: clock, heartbeats: heartbeats) { now in
+            await pollOnce(&state, atSeconds: now)
         }
     }
 
