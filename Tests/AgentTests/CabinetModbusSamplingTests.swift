@@ -7,15 +7,20 @@ import Testing
 import TestSupport
 @testable import Agent
 
-/// A `[modbus.traffic_box]` section on bus "b" (TCP, never opened: the tests give the poller its client).
+/// A board with Modbus bus "b" (TCP, never opened: the tests give the pollers their client).
+let boardWithBusB = """
+    [board]
+    kind = "simulated"
+    id = "p"
+    [[modbus.buses]]
+    name = "b"
+    tcp = "127.0.0.1"
+
+    """
+
+/// A `[modbus.traffic_box]` section on bus "b".
 func modbusCabinet(_ keys: String) throws -> ModbusTrafficBoxConfiguration {
-    let text = """
-        [board]
-        kind = "simulated"
-        id = "p"
-        [[modbus.buses]]
-        name = "b"
-        tcp = "127.0.0.1"
+    let text = boardWithBusB + """
         [modbus.traffic_box]
         bus = "b"
         \(keys)
@@ -263,6 +268,55 @@ struct CabinetModbusPeerTests {
             await poller.pollOnce(&state, atSeconds: 1)
             #expect(sink.events.map(\.kind) == ["cabinet.door.opened", "cabinet.controller-fault.raised",
                                                 "cabinet.door.closed", "cabinet.flash-mode.on", "cabinet.controller-fault.cleared"])
+        }
+    }
+}
+
+/// `bit = N` on an ordinary register reading: one flag of a status word as a 1/0 reading.
+@Suite("Sampling: a register bit as a reading")
+struct RegisterBitReadingTests {
+    func device(_ register: String) throws -> ModbusDeviceConfiguration {
+        try #require(try LampdConfiguration.parse(text(register)).modbusDevices.first)
+    }
+
+    func text(_ register: String) -> String {
+        boardWithBusB + """
+            [[modbus.devices]]
+            name = "controller"
+            bus = "b"
+            unit = 9
+            [[modbus.devices.registers]]
+            channel = "status"
+            \(register)
+            """
+    }
+
+    @Test func aBitOfAHoldingRegisterReadsOneOrZero() async throws {
+        let bus = SimulatedModbusBus()
+        await bus.setUnit(9, SimulatedModbusUnit(bits: 8, registers: 8))
+        await bus.update(9) { $0.holdingRegisters[3] = 0b1000_0000_0010_0000 }
+        var readings: [Double] = []
+        for bit in [5, 6, 15] {
+            let sink = RecordingSink()
+            let configuration = try device("table = \"holding\"\naddress = 3\nbit = \(bit)")
+            #expect(configuration.registers.first?.bit == bit)
+            let poller = try ModbusDevicePoller(device: configuration, client: bus, sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
+            var state = ModbusDevicePoller.PollState(device: poller.device)
+            await poller.pollOnce(&state, atSeconds: 0)
+            readings.append(values(sink.readings)["controller.status"] ?? -1)
+        }
+        #expect(readings == [1, 0, 1])
+    }
+
+    @Test func aBitIsRefusedWhereItMakesNoSense() {
+        for (register, message) in [
+            ("table = \"coil\"\naddress = 0\nbit = 1", "already is one bit"),
+            ("table = \"input\"\naddress = 0\nbit = 16", "16 is out of range; expected 0 to 15"),
+            ("table = \"input\"\naddress = 0\nbit = -1", "-1 is out of range"),
+        ] {
+            let error = #expect(throws: ConfigurationErrors.self) { try LampdConfiguration.parse(text(register)) }
+            #expect(error?.errors.first?.message.contains(message) == true, "\(String(describing: error))")
+            #expect(error?.errors.first?.location.line != nil)
         }
     }
 }

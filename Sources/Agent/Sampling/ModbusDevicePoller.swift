@@ -142,6 +142,13 @@ public struct ModbusDevicePoller: Sendable {
             let bits = try await client.readBits(register.table, unit: device.unit, address: register.address, count: 1)
             return bits.first == true ? 1 : 0
         case .holdingRegister, .inputRegister:
+            if let bit = register.bit {
+                let words = try await client.readRegisters(register.table, unit: device.unit, address: register.address, count: 1)
+                guard let value = ModbusContactBits.bit(at: bit, in: .registers(words)) else {
+                    throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit, detail: "no register in the answer")
+                }
+                return value ? 1 : 0
+            }
             return try await client.readNumber(register.table, unit: device.unit, address: register.address, format: register.format)
         }
     }
