@@ -37,6 +37,9 @@ struct CabinetModbusStatusTests {
             #expect(contacts.contains("cabinet.door                  false"), "\(text.stdout)")
             #expect(contacts.contains("cabinet.mains                 true"), "\(text.stdout)")
             #expect(!text.stdout.contains("cabinet.module-missing"))
+            try await daemon.waitUntilPolled("traffic_box")
+            let selftest = try await ChildProcess.run(product: "lampctl", ["selftest", "--socket", daemon.socket])
+            #expect(selftest.stdout.contains("PASS  modbus.traffic_box  unit 2 on bus bus answered"), "\(selftest.stdout)")
         }
     }
 
@@ -50,6 +53,9 @@ struct CabinetModbusStatusTests {
             let door = contacts.split(separator: "\n").first { $0.contains("cabinet.door") } ?? ""
             #expect(door.contains("unknown") && door.contains("uncertain"), "\(text.stdout)")
             #expect(text.stdout.contains("cabinet contact module (unit 2 on bus \"bus\""), "\(text.stdout)")
+            try await daemon.waitUntilPolled("traffic_box")
+            let selftest = try await ChildProcess.run(product: "lampctl", ["selftest", "--socket", daemon.socket])
+            #expect(selftest.stdout.contains("FAIL  modbus.traffic_box  unit 2 on bus bus did not answer"), "\(selftest.stdout)")
             let events = try await ChildProcess.run(product: "lampctl", ["events", "--json", "--socket", daemon.socket])
             #expect(events.stdout.components(separatedBy: #""kind":"cabinet.module-missing""#).count == 2, "\(events.stdout)")
             #expect(!events.stdout.contains("cabinet.door.closed"))

@@ -135,7 +135,7 @@ public struct LampdAgent: Sendable {
         if let cabinet = configuration.modbusTrafficBox, let client = buses[cabinet.bus] {
             let poller = try ModbusCabinetPoller(
                 configuration: cabinet, client: client, sink: samplingSink, timeSource: timeSource, clock: clock,
-                heartbeats: heartbeats, logger: logger.with(metadata: ["device": "traffic_box"]))
+                heartbeats: heartbeats, answers: answers, logger: logger.with(metadata: ["device": "traffic_box"]))
             watchers.append { await poller.run() }
         }
         for input in configuration.gpioInputs {

@@ -23,7 +23,12 @@ public struct ModbusCabinetPoller: Sendable {
     /// What the poll interval and heartbeats run on.
     private let clock: any MonotonicClock
     private let heartbeats: LoopHeartbeats?
+    private let answers: ModbusDeviceAnswers?
     private let logger: Logger
+
+    /// The name the module's polls are recorded under in `ModbusDeviceAnswers` (`lampctl selftest`
+    /// shows it as `modbus.traffic_box`).
+    public static let answerName = "traffic_box"
 
     /// What a contact reads while its module does not answer.
     public static let unknownValue = ReadingValue.string("unknown")
@@ -32,7 +37,7 @@ public struct ModbusCabinetPoller: Sendable {
     public init(
         configuration: ModbusTrafficBoxConfiguration, client: any ModbusClient, sink: any TelemetrySink,
         timeSource: any TimeSource, clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil,
-        logger: Logger
+        answers: ModbusDeviceAnswers? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.configuration = configuration
         var channels: [ChannelName] = []
@@ -43,6 +48,7 @@ public struct ModbusCabinetPoller: Sendable {
         self.timeSource = timeSource
         self.clock = clock
         self.heartbeats = heartbeats
+        self.answers = answers
         self.logger = logger
     }
 
@@ -80,9 +86,13 @@ public struct ModbusCabinetPoller: Sendable {
         } catch is CancellationError {
             return  // lampd is stopping: the module is not to blame
         } catch {
+            let hardware = error as? any HardwareError
+            answers?.record(Self.answerName, answered: false, atSeconds: timeSource.now().utcSeconds,
+                            failure: hardware?.description ?? "\(error)", failureCode: hardware?.code)
             failed(error, &state, atSeconds: now)
             return
         }
+        answers?.record(Self.answerName, answered: true, atSeconds: timeSource.now().utcSeconds)
         if state.availability.recordSuccess(atSeconds: now) == .cameBack {
             record(event: "cabinet.module-back", .info, "cabinet contact module (\(configuration.description)) answers again")
             logger.notice("cabinet module back", metadata: ["module": "\(configuration.description)"])
