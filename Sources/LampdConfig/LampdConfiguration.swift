@@ -53,6 +53,8 @@ public struct LampdConfiguration: Sendable {
     public var modbusBuses: [ModbusBusSection]
     public var modbusDevices: [ModbusDeviceConfiguration]
     public var gpioInputs: [GPIOInputConfiguration]
+    /// `[modbus.traffic_box]`: the cabinet's contacts on a Modbus module; nil without the section.
+    public var modbusTrafficBox: ModbusTrafficBoxConfiguration? = nil
     /// `[lighting]`; nil when the board does not drive a lamp.
     public var lighting: LightingConfiguration? = nil
     /// `[uplink]`; nil when nothing is sent upstream (everything stays in the spool).
@@ -159,26 +161,35 @@ public struct LampdConfiguration: Sendable {
 
         var buses: [ModbusBusSection] = []
         var devices: [ModbusDeviceConfiguration] = []
+        var modbusTrafficBox: ModbusTrafficBoxConfiguration?
         if let modbus = root.table("modbus") {
             buses = modbus.tables("buses").compactMap(ModbusBusSection.read)
             devices = modbus.tables("devices").compactMap { ModbusDeviceConfiguration.read($0, buses: buses) }
+            modbusTrafficBox = modbus.table("traffic_box").flatMap { ModbusTrafficBoxConfiguration.read($0, buses: buses) }
             modbus.rejectUnknownKeys()
             ModbusBusSection.checkUnique(buses, in: modbus)
         }
 
         var inputs: [GPIOInputConfiguration] = []
+        var gpioTrafficBox = false
         if let gpio = root.table("gpio") {
             if let trafficBox = gpio.table("traffic_box") {
                 inputs = TrafficBoxProfile.read(trafficBox)
+                gpioTrafficBox = true
             }
             inputs += gpio.tables("inputs").compactMap(GPIOInputConfiguration.read)
             gpio.rejectUnknownKeys()
         }
 
+        if modbusTrafficBox != nil, gpioTrafficBox {
+            root.diagnostics.report("modbus.traffic_box", "the cabinet's contacts are read from [gpio.traffic_box] or from [modbus.traffic_box], not both; remove the section for the wiring this cabinet does not have")
+            modbusTrafficBox = nil
+        }
         // Channel names must be unique across all inputs: upstream keys on them.
         var seen: [String: String] = [:]
         let channels = devices.flatMap { device in device.registers.map { ($0.channel, "modbus device \"\(device.name)\"") } }
             + inputs.map { ($0.channel, "gpio input on line \($0.line)") }
+            + (modbusTrafficBox?.contacts ?? []).map { ($0.contact.channel, "[modbus.traffic_box]") }
         for (channel, owner) in channels {
             if let first = seen[channel] {
                 root.diagnostics.report("", "channel \"\(channel)\" is used twice (\(first) and \(owner)); channel names must be unique")
@@ -201,8 +212,8 @@ public struct LampdConfiguration: Sendable {
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
-            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, lighting: lighting, uplink: uplink,
-            watchdog: watchdog, control: control)
+            modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, modbusTrafficBox: modbusTrafficBox,
+            lighting: lighting, uplink: uplink, watchdog: watchdog, control: control)
     }
 }
 

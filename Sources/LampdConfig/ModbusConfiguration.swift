@@ -87,6 +87,8 @@ public struct ModbusRegisterConfiguration: Sendable, Equatable {
     /// SenML unit, e.g. `V`, `A`, `W`, `kWh`.
     public var unit: String
     public var reporting: ChannelReporter.Mode
+    /// `bit = N`: the reading is bit N (0 = least significant) of the register, 1 or 0.
+    public var bit: Int? = nil
 }
 
 /// One Modbus device from `[[modbus.devices]]`.
@@ -147,12 +149,16 @@ public struct ModbusDeviceConfiguration: Sendable {
         if scale == 0 || !scale.isFinite { table.report("scale", "must be a non-zero number") }
         let unit = table.string("unit") ?? ""
         let reporting = readReporting(table)
+        let bit = table.int("bit", in: 0...15)
+        if bit != nil, kind?.holdsBits == true {
+            table.report("bit", "a \(kind?.rawValue ?? "") already is one bit; `bit` picks a bit of a holding or input register")
+        }
         table.rejectUnknownKeys()
         guard let channel, let kind, let address, let reporting else { return nil }
         return ModbusRegisterConfiguration(
             channel: channel, table: kind, address: UInt16(address),
             format: ModbusValueFormat(valueType, order: order, scale: scale == 1 ? nil : scale),
-            unit: unit, reporting: reporting)
+            unit: unit, reporting: reporting, bit: kind.holdsBits ? nil : bit)
     }
 
     enum ReportName: String, CaseIterable { case everyPoll = "every-poll", onChange = "on-change", aggregate }

@@ -63,8 +63,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("")
         }
 
-        let contacts = status.readings.filter { $0.value.boolValue != nil }
-        let meters = status.readings.filter { $0.value.boolValue == nil }
+        // A contact whose module does not answer reads "unknown": still a contact.
+        let isContact = { (reading: ReadingRecord) in reading.value.boolValue != nil || reading.value.stringValue == "unknown" }
+        let contacts = status.readings.filter(isContact)
+        let meters = status.readings.filter { !isContact($0) }
         lines.append("Readings" + (meters.isEmpty ? "  none yet" : ""))
         for reading in meters { lines.append(readingLine(reading)) }
         lines.append("Contacts" + (contacts.isEmpty ? "  none yet" : ""))

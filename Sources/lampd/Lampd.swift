@@ -41,6 +41,10 @@ struct Lampd: AsyncParsableCommand {
             help: ArgumentHelp("With --simulate: start with this fault on the simulated board (\(SimulatedFault.names)); repeatable.", valueName: "fault"))
     var simulateFaults: [String] = []
 
+    @Option(name: .customLong("simulate-cabinet"),
+            help: ArgumentHelp("With --simulate and no --config: read the simulated cabinet's contacts through its GPIO lines (gpio, the default) or its Modbus DI module (modbus).", valueName: "gpio|modbus"))
+    var simulateCabinet: String?
+
     @Option(help: "Control socket lampctl connects to (default /run/lampd/control.sock; on the simulated board control.sock in the state directory, so it never meets a real lampd).")
     var socket: String?
 
@@ -53,6 +57,12 @@ struct Lampd: AsyncParsableCommand {
         }
         if demo && !simulate { throw ValidationError("--demo needs --simulate") }
         if !simulateFaults.isEmpty && !simulate { throw ValidationError("--simulate-fault needs --simulate") }
+        if let cabinet = simulateCabinet {
+            guard simulate, config == nil else { throw ValidationError("--simulate-cabinet needs --simulate and no --config (in a file, use [gpio.traffic_box] or [modbus.traffic_box])") }
+            guard LampdConfiguration.SimulatedCabinet(rawValue: cabinet) != nil else {
+                throw ValidationError("--simulate-cabinet \(cabinet) is not known; use gpio or modbus")
+            }
+        }
         for fault in simulateFaults where SimulatedFault(rawValue: fault) == nil {
             throw ValidationError("--simulate-fault \(fault) is not known; use one of \(SimulatedFault.names)")
         }
@@ -79,7 +89,8 @@ struct Lampd: AsyncParsableCommand {
                     logger.warning("cannot keep a copy of the configuration as the last good one", metadata: ["error": "\(error)"])
                 }
             } else {
-                configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated, file: "(built-in simulated configuration)")
+                let cabinet = simulateCabinet.flatMap(LampdConfiguration.SimulatedCabinet.init(rawValue:)) ?? .gpio
+                configuration = try LampdConfiguration.parse(LampdConfiguration.builtInSimulated(cabinet: cabinet), file: "(built-in simulated configuration)")
             }
         } catch {
             for problem in error.errors { StandardStream.error.write("lampd: \(problem.description)\n") }

@@ -35,9 +35,16 @@ Coil/discrete 100 and above answer exception 02.
 Unit 5 is an energy meter laid out like an Eastron SDM120 (input registers,
 float32, big-endian words): METER below, by address.
 
+Unit 7 is a traffic-light cabinet's contact module: 16 coils and 16 discrete
+inputs, 16 holding and 16 input registers (the controller's status word),
+all zero at start; tests change them with `set`.
+
 Commands on stdin, one per line, for tests of units that die and come back:
     mute N      unit N stops answering (silent, like a broken wire)
     unmute N    unit N answers again
+    set N TABLE ADDRESS VALUE
+                on unit 7: TABLE is coil, discrete, holding or input; VALUE is
+                0/1 for bits, 0..65535 for registers; ADDRESS is 0..15
 Each command is acknowledged with "ok COMMAND" on stdout.
 
 The registers for each word order are computed with Python's struct module
@@ -75,6 +82,8 @@ REGISTERS = 600
 BITS = 100
 BUSY_ADDRESS = 590
 METER_UNIT = 5
+CABINET_UNIT = 7
+CABINET_ITEMS = 16
 METER = {  # SDM120 input register address -> value
     0x0000: 231.2,   # voltage, V
     0x0006: 0.25,    # current, A
@@ -137,6 +146,46 @@ def meter_device():
     return SimDevice(METER_UNIT, simdata=(bits, bits, holding, inputs))
 
 
+def cabinet_device():
+    coils = [SimData(0, values=[False] * CABINET_ITEMS, datatype=DataType.BITS)]
+    discrete = [SimData(0, values=[False] * CABINET_ITEMS, datatype=DataType.BITS)]
+    holding = [SimData(0, values=[0] * CABINET_ITEMS, datatype=DataType.REGISTERS)]
+    inputs = [SimData(0, values=[0] * CABINET_ITEMS, datatype=DataType.REGISTERS)]
+    return SimDevice(CABINET_UNIT, simdata=(coils, discrete, holding, inputs))
+
+
+class CabinetSetter:
+    """Changes unit 7's data from the stdin thread, on the server's loop.
+
+    Bits are kept here and always written as one block from address 0:
+    pymodbus 3.16.1 places a lone bit written at address A by a different rule
+    than a block read from address 0 (SimRuntime.get_bit_block), so a block
+    write is the one way a later read sees it where it was put."""
+
+    FUNCTION = {"coil": 5, "discrete": 2, "holding": 6, "input": 4}
+
+    def __init__(self, loop, set_values):
+        self.loop = loop
+        self.set_values = set_values
+        self.bits = {"coil": [False] * CABINET_ITEMS, "discrete": [False] * CABINET_ITEMS}
+
+    def set(self, table, address, value):
+        if table not in self.FUNCTION or not 0 <= address < CABINET_ITEMS:
+            return False
+        if table in self.bits:
+            if value not in (0, 1):
+                return False
+            self.bits[table][address] = value == 1
+            start, values = 0, list(self.bits[table])
+        else:
+            if not 0 <= value <= 0xFFFF:
+                return False
+            start, values = address, [value]
+        future = asyncio.run_coroutine_threadsafe(
+            self.set_values(CABINET_UNIT, self.FUNCTION[table], start, values), self.loop)
+        return future.result(timeout=5) is None
+
+
 def ignore_unknown_units(server, units):
     """Make requests for other unit ids go unanswered.
 
@@ -160,15 +209,20 @@ def ignore_unknown_units(server, units):
 
     context.async_getValues = checked_get
     context.async_setValues = checked_set
+    return set_values
 
 
-def serve_stdin(units):
-    """Obey mute/unmute commands; when stdin closes, the test that started
+def serve_stdin(units, cabinet):
+    """Obey mute/unmute/set commands; when stdin closes, the test that started
     us died or finished: stop serving."""
     try:
         for line in sys.stdin:
             words_ = line.split()
-            if len(words_) == 2 and words_[0] in ("mute", "unmute") and words_[1].isdigit():
+            if (len(words_) == 5 and words_[0] == "set" and words_[1] == str(CABINET_UNIT)
+                    and words_[3].isdigit() and words_[4].isdigit()):
+                ok = cabinet.set(words_[2], int(words_[3]), int(words_[4]))
+                print(f"ok {line.strip()}" if ok else f"error bad set {line.strip()!r}", flush=True)
+            elif len(words_) == 2 and words_[0] in ("mute", "unmute") and words_[1].isdigit():
                 unit = int(words_[1])
                 if words_[0] == "mute":
                     units.discard(unit)
@@ -191,7 +245,7 @@ async def main():
     parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
     args = parser.parse_args()
 
-    devices = [device(1), device(2), meter_device()]
+    devices = [device(1), device(2), meter_device(), cabinet_device()]
     if args.tcp is not None:
         port = args.tcp
         if port == 0:
@@ -212,11 +266,12 @@ async def main():
             ignore_missing_devices=True,
         )
         where = f"rtu {args.rtu}"
-    units = {1, 2, METER_UNIT}
-    ignore_unknown_units(server, units)
+    units = {1, 2, METER_UNIT, CABINET_UNIT}
+    set_values = ignore_unknown_units(server, units)
+    cabinet = CabinetSetter(asyncio.get_running_loop(), set_values)
     await server.serve_forever(background=True)
     print(f"ready {where}", flush=True)
-    threading.Thread(target=serve_stdin, args=(units,), daemon=True).start()
+    threading.Thread(target=serve_stdin, args=(units, cabinet), daemon=True).start()
     await server.serving
 
 

@@ -135,6 +135,12 @@ public struct LampdAgent: Sendable {
         }
 
         var watchers: [@Sendable () async -> Void] = []
+        if let cabinet = configuration.modbusTrafficBox, let client = buses[cabinet.bus] {
+            let poller = try ModbusCabinetPoller(
+                configuration: cabinet, client: client, sink: samplingSink, timeSource: timeSource, clock: clock,
+                heartbeats: heartbeats, answers: answers, logger: logger.with(metadata: ["device": "traffic_box"]))
+            watchers.append { await poller.run() }
+        }
         for input in configuration.gpioInputs {
             let watcher = try GPIOInputWatcher(
                 input: input, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats, logger: logger)

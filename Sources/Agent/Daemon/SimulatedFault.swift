@@ -9,6 +9,9 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case mainsLost = "mains-lost"
     /// The lamp's LED module draws only standby power when switched on.
     case lampFailure = "lamp-failure"
+    /// The cabinet's DI module (Modbus unit 2) never answers: with `[modbus.traffic_box]`, the
+    /// contacts are unknown and `cabinet.module-missing` is raised.
+    case cabinetModuleSilent = "cabinet-module-silent"
 
     /// Puts the fault on `board`.
     public func apply(to board: SimulatedBoard) async throws {
@@ -16,9 +19,10 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
         case .meterSilent: await board.setMeterAnswering(false)
         case .mainsLost: try board.setMainsPresent(false)
         case .lampFailure: board.setLampFault(.ledFailure, active: true)
+        case .cabinetModuleSilent: await board.setCabinetModuleAnswering(false)
         }
     }
 
-    /// "meter-silent, mains-lost, lamp-failure", for help and errors.
+    /// "meter-silent, mains-lost, lamp-failure, …", for help and errors.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

@@ -58,16 +58,9 @@ public struct ModbusDevicePoller: Sendable {
     public func run() async {
         var state = PollState(device: device)
         let interval = device.pollInterval
-        var next = clock.now
-        heartbeats?.register(loopName, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30), atSeconds: clock.now.seconds)
-        defer { heartbeats?.unregister(loopName) }
-        while !Task.isCancelled {
-            await pollOnce(&state, atSeconds: clock.now.seconds)
-            heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
-            next = next.advanced(by: interval)
-            let now = clock.now
-            if next < now { next = now }  // fell behind (long timeouts): don't burst
-            do { try await clock.sleep(until: next, tolerance: nil) } catch { return }  // shutting down
+        await PollingLoop.run(loopName, every: interval, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30),
+                              clock: clock, heartbeats: heartbeats) { now in
+            await pollOnce(&state, atSeconds: now)
         }
     }
 
@@ -152,6 +145,13 @@ public struct ModbusDevicePoller: Sendable {
             let bits = try await client.readBits(register.table, unit: device.unit, address: register.address, count: 1)
             return bits.first == true ? 1 : 0
         case .holdingRegister, .inputRegister:
+            if let bit = register.bit {
+                let words = try await client.readRegisters(register.table, unit: device.unit, address: register.address, count: 1)
+                guard let value = ModbusContactBits.bit(at: bit, in: .registers(words)) else {
+                    throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit, detail: "no register in the answer")
+                }
+                return value ? 1 : 0
+            }
             return try await client.readNumber(register.table, unit: device.unit, address: register.address, format: register.format)
         }
     }

@@ -7,7 +7,8 @@ import Clocks
 /// The checks only the running lampd can make, because it holds the GPIO lines and the
 /// Modbus buses and sees the latest readings: the `selftest` control command.
 ///
-/// Checks, in order: `gpio`, `lamp-output`, `modbus.<device>` for every configured device,
+/// Checks, in order: `gpio`, `lamp-output`, `modbus.<device>` for every configured device
+/// (`modbus.traffic_box` for the cabinet's contact module),
 /// `meter`, `clock`, `loops`, `watchdog.systemd`, `watchdog.hardware`.
 public struct DaemonSelfTest: Sendable {
     /// A configured Modbus device as the self-test names it.
@@ -46,6 +47,10 @@ public struct DaemonSelfTest: Sendable {
         boardKind = configuration.board.kind
         modbusDevices = configuration.modbusDevices.map {
             ModbusDevice(name: $0.name, bus: $0.bus, unit: $0.unit, pollSeconds: $0.pollInterval.seconds)
+        }
+        if let cabinet = configuration.modbusTrafficBox {
+            modbusDevices.append(ModbusDevice(name: ModbusCabinetPoller.answerName, bus: cabinet.bus, unit: cabinet.unit,
+                                              pollSeconds: cabinet.pollInterval.seconds))
         }
         gpioInputs = configuration.gpioInputs.map { GPIOInput(channel: $0.channel, chip: $0.chip, line: $0.line) }
         self.telemetry = telemetry

@@ -10,7 +10,10 @@ import Clocks
 ///   controller fault, mains present, on battery) and a photocell.
 /// - PWM channel `simulated-pwm0`: the lamp driver's dim input.
 /// - Modbus bus `simulated`: an SDM120-style energy meter as unit
-///   `meterUnit`, measuring the lamp.
+///   `meterUnit`, measuring the lamp, and an 8-input digital-input module as
+///   unit `cabinetModuleUnit`, wired to the same cabinet contacts as the GPIO
+///   lines (discrete inputs 0…4: door, flash mode, controller fault, mains
+///   present, on battery), so the cabinet can be read either way.
 /// - The lamp: its power draw follows the relay and the dim level, with a
 ///   warm-up and injectable faults.
 ///
@@ -18,6 +21,10 @@ import Clocks
 public final class SimulatedBoard: Sendable {
     /// Modbus unit id of the energy meter.
     public static let meterUnit: UInt8 = 1
+    /// Modbus unit id of the cabinet's digital-input module.
+    public static let cabinetModuleUnit: UInt8 = 2
+    /// The cabinet contact lines, in the order of the module's discrete inputs 0…4.
+    public static let cabinetContactLines = ["CABINET_DOOR", "FLASH_MODE", "CONTROLLER_FAULT", "MAINS_PRESENT", "ON_BATTERY"]
     /// Name of the relay line that switches the lamp.
     public static let relayLine = "LAMP_RELAY"
 
@@ -76,6 +83,13 @@ public final class SimulatedBoard: Sendable {
                 unit.inputRegisters[Int(register.rawValue) + 1] = words[1]
             }
         }
+        // The DI module sees the contacts' levels as they are when it is read.
+        await modbus.setUnit(Self.cabinetModuleUnit, SimulatedModbusUnit(bits: 8, registers: 8))
+        await modbus.setReadHook(Self.cabinetModuleUnit) { _, _, unit in
+            for (input, line) in Self.cabinetContactLines.enumerated() {
+                unit.discreteInputs[input] = (try? gpio.level(.name(line))) ?? false
+            }
+        }
     }
 
     // MARK: - What a scenario or a test can see
@@ -127,6 +141,11 @@ public final class SimulatedBoard: Sendable {
     /// The photocell sees dark (true) or daylight.
     public func setDark(_ dark: Bool) throws {
         try gpio.setInputLevel(.name("PHOTOCELL"), high: dark)
+    }
+
+    /// The cabinet's digital-input module stops answering on the bus (or answers again).
+    public func setCabinetModuleAnswering(_ answering: Bool) async {
+        await modbus.setBehaviour(Self.cabinetModuleUnit, answering ? .answering : .dead)
     }
 
     /// The meter stops answering on the bus (or answers again).
