@@ -70,7 +70,7 @@ try:
 except OSError as e:
     print(f"/dev/shm does not allow executable mappings ({e.strerror}; mounted noexec?)")
 PY
-) || host_problem="cannot check the host (python3 failed: $host_problem)"
+) || host_problem="cannot check the host (python3 failed: $(tail -n 1 <<<"$host_problem"))"
 [[ -z $host_problem ]] || skip "$host_problem"
 
 if [[ -z $OUTDIR ]]; then OUTDIR=$(mktemp -d "${TMPDIR:-/tmp}/uml-run.XXXXXX"); fi
