@@ -80,10 +80,14 @@ public struct StatusResult: Codable, Hashable, Sendable {
     public var healthy: Bool
     /// What needs attention, in a technician's words.
     public var problems: [String]
+    /// Worth knowing but not a problem (e.g. an input polled because its line has no
+    /// interrupt); absent from older lampd versions.
+    public var notes: [String]?
 
     public init(version: String, device: String, board: String, time: String, uptimeSeconds: Double, clockSynchronised: Bool,
                 spool: SpoolStatsResult, readings: [ReadingRecord], activeAlarms: [EventRecord], recentAlarms: [EventRecord],
-                lamp: LampSummary?, sun: SunTimes?, uplink: UplinkStatus?, problems: [String]) {
+                lamp: LampSummary?, sun: SunTimes?, uplink: UplinkStatus?, problems: [String], notes: [String]? = nil) {
+        self.notes = notes
         self.version = version
         self.device = device
         self.board = board

@@ -27,11 +27,24 @@ public struct GPIOInputConfiguration: Sendable, Hashable {
     /// `<channel>.on` / `<channel>.off`, severities to info.
     public var trueEvent: EventSpec
     public var falseEvent: EventSpec
+    /// How often the line is read when it has no interrupt (the kernel refuses edge events
+    /// on it), `poll_interval`.
+    public var pollInterval: Duration = GPIOInputConfiguration.defaultPollInterval
+
+    /// `poll_interval` when the file does not say.
+    public static let defaultPollInterval = Duration.milliseconds(250)
+    /// The range `poll_interval` must be in.
+    public static let pollIntervalRange = Duration.milliseconds(10)...Duration.seconds(10)
 
     /// What an event for one state of an input is called and how serious it is.
     public struct EventSpec: Sendable, Hashable {
         public var kind: String
         public var severity: EventSeverity
+
+        public init(kind: String, severity: EventSeverity) {
+            self.kind = kind
+            self.severity = severity
+        }
     }
 
     static func read(_ table: TOMLReader) -> GPIOInputConfiguration? {
@@ -50,6 +63,7 @@ public struct GPIOInputConfiguration: Sendable, Hashable {
         let events = table.bool("events") ?? true
         let trueText = table.string("true_text") ?? "\(channel ?? "input") on"
         let falseText = table.string("false_text") ?? "\(channel ?? "input") off"
+        let pollInterval = table.duration("poll_interval", in: pollIntervalRange) ?? defaultPollInterval
         let severities = "\"info\", \"warning\", \"alarm\""
         let trueSeverity = table.named("true_severity", parse: EventSeverity.init(name:), allowed: severities) ?? .info
         let falseSeverity = table.named("false_severity", parse: EventSeverity.init(name:), allowed: severities) ?? .info
@@ -59,7 +73,8 @@ public struct GPIOInputConfiguration: Sendable, Hashable {
             channel: channel, chip: chip, line: line, activeLow: activeLow, bias: bias, debounce: debounce,
             changesAreEvents: events, trueText: trueText, falseText: falseText,
             trueEvent: EventSpec(kind: "\(channel).on", severity: trueSeverity),
-            falseEvent: EventSpec(kind: "\(channel).off", severity: falseSeverity))
+            falseEvent: EventSpec(kind: "\(channel).off", severity: falseSeverity),
+            pollInterval: pollInterval)
     }
 }
 

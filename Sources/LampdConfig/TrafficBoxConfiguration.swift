@@ -76,12 +76,15 @@ public enum TrafficBoxProfile {
         let activeLow = table.bool("active_low") ?? false
         let bias: GPIOInputConfiguration.Bias = table.choice("bias") ?? .asIs
         let debounce = table.duration("debounce", in: .zero...(.seconds(60))) ?? .milliseconds(50)
+        let pollInterval = table.duration("poll_interval", in: GPIOInputConfiguration.pollIntervalRange)
+            ?? GPIOInputConfiguration.defaultPollInterval
         let inputs = contacts.map { contact in
             GPIOInputConfiguration(
                 channel: contact.channel, chip: chip, line: table.string(contact.key) ?? contact.defaultLine,
                 activeLow: activeLow, bias: bias, debounce: debounce, changesAreEvents: true,
                 trueText: contact.trueText, falseText: contact.falseText,
-                trueEvent: contact.trueEvent, falseEvent: contact.falseEvent)
+                trueEvent: contact.trueEvent, falseEvent: contact.falseEvent,
+                pollInterval: pollInterval)
         }
         table.rejectUnknownKeys()
         return inputs

@@ -1,13 +1,20 @@
 import ArgumentParser
+import FoundationEssentials
 import Hardware
 import Clocks
+import Telemetry
 
 /// `lampctl gpio get --chip C LINE`: reads one line.
 struct GPIOGetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
-        abstract: "Read one GPIO line (requests it as an input, then releases it).",
-        discussion: "Prints 1 or 0, the logical value: with --active-low, 1 means electrically low."
+        abstract: "Read one GPIO line (without changing it), then release it.",
+        discussion: """
+            Prints 1 or 0, the logical value: with --active-low, 1 means electrically low. An \
+            input is requested as an input (with --bias if given). An output (a relay line) is \
+            read as it is: its direction and the level it drives are left unchanged, and the \
+            output says so.
+            """
     )
 
     @OptionGroup var lineOptions: GPIOLineOptions
@@ -16,6 +23,8 @@ struct GPIOGetCommand: AsyncParsableCommand {
     struct Report: Encodable {
         var line: GPIOLineReport
         var value: Int
+        /// `output` when the line is an output, read as it is (left driving `value`).
+        var direction: GPIOLineDirection
     }
 
     func run() async throws {
@@ -23,15 +32,34 @@ struct GPIOGetCommand: AsyncParsableCommand {
         do {
             let chip = try await openGPIOController(lineOptions.chip)
             let info = try await chip.lineInfo(lineOptions.selector)
-            let input = try await chip.requestInput(
-                lineOptions.selector, activeLow: lineOptions.activeLow, bias: lineOptions.bias,
-                consumer: GPIOConsumer.cli)
-            let value = try await input.read()
-            let report = Report(
-                line: GPIOLineReport(chip: chip.name, info: info, activeLow: lineOptions.activeLow),
-                value: value ? 1 : 0)
+            let line = GPIOLineReport(chip: chip.name, info: info, activeLow: lineOptions.activeLow)
+            let value: Bool
+            if info.direction == .output {
+                // Requesting an output as an input would drop what it drives (a relay: the lamp).
+                guard lineOptions.bias == .asIs else {
+                    throw console.usage(
+                        "\(line.text) is an output: --bias applies to inputs only. Leave out --bias to read "
+                            + "the output as it is (unchanged).")
+                }
+                value = try await chip.requestAsIs(
+                    lineOptions.selector, activeLow: lineOptions.activeLow, consumer: GPIOConsumer.cli
+                ).read()
+            } else {
+                value = try await chip.requestInput(
+                    lineOptions.selector, activeLow: lineOptions.activeLow, bias: lineOptions.bias,
+                    consumer: GPIOConsumer.cli
+                ).read()
+            }
+            let report = Report(line: line, value: value ? 1 : 0, direction: info.direction)
             console.emit(report)
-            console.line("\(report.line.text) = \(report.value)")
+            if info.direction == .output {
+                let drives = info.name.map { "output driving \($0)" } ?? "output"
+                console.line("\(line.text) = \(report.value) (\(drives); read as it is, direction and level unchanged)")
+            } else {
+                console.line("\(line.text) = \(report.value)")
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw console.fail(error)
         }
@@ -46,8 +74,8 @@ struct GPIOSetCommand: AsyncParsableCommand {
         discussion: """
             The line is held for --hold (default 5s), then released; after release \
             most drivers keep the last level until someone requests the line again. \
-            Ctrl-C releases it early. VALUE is logical: with --active-low, 1 drives \
-            the pin low.
+            Ctrl-C releases it early (exit 0, says so). VALUE is logical: with \
+            --active-low, 1 drives the pin low.
             """
     )
 
@@ -66,6 +94,8 @@ struct GPIOSetCommand: AsyncParsableCommand {
         var value: Int
         var heldMilliseconds: Int64
         var released: Bool
+        /// True when Ctrl-C ended the hold early.
+        var interrupted: Bool
     }
 
     func run() async throws {
@@ -78,10 +108,15 @@ struct GPIOSetCommand: AsyncParsableCommand {
                 lineOptions.selector, initialValue: value.value, activeLow: lineOptions.activeLow,
                 bias: lineOptions.bias, consumer: GPIOConsumer.cli)
             if !output.json { printNow("\(line.text) = \(value.value ? 1 : 0), holding for \(hold)…") }
-            try await Task.sleep(for: hold.duration)
+            let start = ContinuousClock.now
+            let hold = self.hold.duration
+            let (_, interrupted) = try await GPIOInterrupt.run { try? await Task.sleep(for: hold) }
+            let held = (ContinuousClock.now - start).milliseconds
             withExtendedLifetime(driven) {}  // released here, when the request goes away
-            console.emit(Report(line: line, value: value.value ? 1 : 0, heldMilliseconds: hold.milliseconds, released: true))
-            console.line("released \(line.text)")
+            console.emit(Report(
+                line: line, value: value.value ? 1 : 0, heldMilliseconds: interrupted ? held : self.hold.milliseconds,
+                released: true, interrupted: interrupted))
+            console.line(interrupted ? "released \(line.text) early (Ctrl-C) after \(held) ms" : "released \(line.text)")
         } catch {
             throw console.fail(error)
         }

@@ -77,6 +77,11 @@ struct StatusCommand: AsyncParsableCommand {
         for alarm in status.activeAlarms { lines.append(eventLine(alarm)) }
         lines.append("Recent alarms" + (status.recentAlarms.isEmpty ? "  none since lampd started" : ""))
         for alarm in status.recentAlarms.suffix(5) { lines.append(eventLine(alarm)) }
+        if let notes = status.notes, !notes.isEmpty {
+            lines.append("")
+            lines.append("Notes")
+            for note in notes { lines += LampCommand.Explain.wrap("  - \(note)") }
+        }
         if !status.problems.isEmpty {
             lines.append("")
             lines.append("Needs attention")

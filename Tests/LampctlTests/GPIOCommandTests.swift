@@ -63,12 +63,34 @@ struct GPIOCommandTests {
             "gpio", "watch", "--chip", "simulated", "CABINET_DOOR", "--simulate-toggles", "2", "--count", "2", "--json",
         ])
         #expect(result.exitCode == 0)
-        let events = try result.stdout.split(separator: "\n").map {
+        var objects = try result.stdout.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
-        #expect(events.map { $0["edge"] as? String } == ["rising", "falling"])
-        let stamps = events.compactMap { $0["monotonicNanoseconds"] as? UInt64 }
+        let summary = try #require(objects.popLast()?["summary"] as? [String: Any], "the report ends with a summary")
+        #expect(summary["edges"] as? Int == 2)
+        #expect(summary["interrupted"] as? Bool == false)
+        #expect(objects.map { $0["edge"] as? String } == ["rising", "falling"])
+        let stamps = objects.compactMap { $0["monotonicNanoseconds"] as? UInt64 }
         #expect(stamps.count == 2 && stamps[0] < stamps[1])
+    }
+
+    @Test("get on an output reads it as it is and says it is an output")
+    func getOutput() async throws {
+        let text = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "LAMP_RELAY"])
+        #expect(text.exitCode == 0)
+        #expect(text.stdout == "simulated:0 (LAMP_RELAY) = 0 (output driving LAMP_RELAY; read as it is, direction and level unchanged)\n")
+        let json = try #require(try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "0", "--json"]).jsonObject())
+        #expect(json["direction"] as? String == "output")
+        let bias = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "simulated", "LAMP_RELAY", "--bias", "pull-up"])
+        #expect(bias.exitCode == 2)
+        #expect(bias.stderr.contains("is an output: --bias applies to inputs only"))
+    }
+
+    @Test("--chip /dev/null says it is not a GPIO chip")
+    func notAChip() async throws {
+        let result = try await ChildProcess.run(product: "lampctl", ["gpio", "get", "--chip", "/dev/null", "1"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("/dev/null is not a GPIO chip"))
     }
 
     @Test("A real chip on a machine without chips: exit 1 and the named message")

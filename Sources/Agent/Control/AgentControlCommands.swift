@@ -145,7 +145,8 @@ struct StatusCommand: ControlHandler {
             activeAlarms: active.map(EventRecord.init),
             recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventRecord.init),
             lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: uplink,
-            problems: problems)
+            problems: problems,
+            notes: kept.filter { $0.event.kind == GPIOInputWatcher.polledEventKind }.map(\.event.message))
         return try JSONValue(encoding: status)
     }
 

@@ -9,6 +9,10 @@ import Clocks
 /// its edges, debounces them, and records each accepted change as a reading
 /// and, if configured, an event. The level is also re-read every
 /// `resyncInterval`, so a change whose edge was lost still counts.
+///
+/// A line without an interrupt (the kernel refuses edge events: `GPIOError.edgesNotSupported`)
+/// is read every `poll_interval` instead and debounced the same way; that is logged once and
+/// recorded once as a `gpio.input-polled` info event (shown by `lampctl status` and `selftest`).
 public struct GPIOInputWatcher: Sendable {
     public let input: GPIOInputConfiguration
     let channel: ChannelName
@@ -37,6 +41,9 @@ public struct GPIOInputWatcher: Sendable {
 
     public var loopName: String { "sampling.gpio.\(input.channel)" }
 
+    /// The info event recorded once when the input's line has no interrupt and is polled.
+    public static let polledEventKind = "gpio.input-polled"
+
     /// Requests the line from `controller` and watches it until the task is
     /// cancelled. If the line cannot be requested (busy, missing, no
     /// permission), that is recorded as an alarm and retried every minute.
@@ -50,15 +57,26 @@ public struct GPIOInputWatcher: Sendable {
         heartbeats?.register(loopName, maximumSilenceSeconds: 120, atSeconds: clock.now.seconds)
         defer { heartbeats?.unregister(loopName) }
         var reportedFailure = false
+        var reportedPolling = false
         while !Task.isCancelled {
             do {
                 let controller = try await open()
-                let line = try await controller.requestEdgeEvents(
-                    GPIOLineSelector(input.line), activeLow: input.activeLow, bias: LineBias(input.bias), consumer: GPIOConsumer.daemon)
+                let watched = try await controller.requestEdgesOrPolling(
+                    GPIOLineSelector(input.line), activeLow: input.activeLow, bias: LineBias(input.bias),
+                    consumer: GPIOConsumer.daemon, pollInterval: input.pollInterval, clock: clock)
+                let line = watched.source
                 if reportedFailure {
                     record(event: "gpio.input-back", .info, "input \(input.channel) on \(line.description) can be read again")
                 }
                 reportedFailure = false
+                if watched.polledBecause != nil, !reportedPolling {
+                    reportedPolling = true
+                    let every = "\(input.pollInterval.milliseconds) ms"
+                    let message = "input \(input.channel) on \(line.description): \(GPIOError.noInterruptText), polling instead (every \(every))"
+                    record(event: Self.polledEventKind, .info, message)
+                    logger.notice("GPIO input polled: \(GPIOError.noInterruptText), polling instead",
+                                  metadata: ["channel": "\(input.channel)", "line": "\(line.description)", "every": "\(every)"])
+                }
                 try await watch(line)
             } catch is CancellationError {
                 return

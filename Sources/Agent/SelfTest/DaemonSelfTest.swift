@@ -93,7 +93,11 @@ public struct DaemonSelfTest: Sendable {
             let names = missing.map { "\($0.line) on \($0.chip)" }.joined(separator: ", ")
             return .fail("gpio", "not read since lampd started: \(names) — check the chip and line names (`lampctl gpio list`)")
         }
-        return .pass("gpio", "\(gpioInputs.count) input lines claimed and read by lampd")
+        let polled = telemetry.events().filter { $0.event.kind == GPIOInputWatcher.polledEventKind }
+            .compactMap { $0.event.channel?.rawValue }
+        // Polled lines first: the text form cuts the detail at 80 columns.
+        let polling = polled.isEmpty ? "" : "polled (no interrupt): " + polled.joined(separator: ", ") + "; "
+        return .pass("gpio", "\(polling)\(gpioInputs.count) input lines claimed and read by lampd")
     }
 
     func modbus(_ device: ModbusDevice, now: Timestamp, uptime: Double) -> SelfTestCheck {

@@ -51,6 +51,8 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
             switch GPIOD.pointer({ gpiod_chip_open_lookup(descriptor) }) {
             case .success(let handle):
                 return GPIOChip(handle: handle, queue: queue)
+            case .failure(let error) where [ENODEV, ENOTTY].contains(error.value) && isExistingPath(descriptor):
+                throw GPIOError.notAGPIOChip(path: descriptor, available: availableChipNames(devDirectory: devDirectory))
             case .failure(let error) where [ENOENT, ENODEV, ENOTTY].contains(error.value):
                 let available = availableChipNames(devDirectory: devDirectory)
                 if available.isEmpty { throw GPIOError.noChips(requested: descriptor) }
@@ -59,6 +61,11 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
                 throw GPIOError(errno: error.value, operation: "open GPIO chip", chip: descriptor)
             }
         }
+    }
+
+    /// Whether the technician typed a path (not a name, number or label) to a file that exists.
+    private static func isExistingPath(_ descriptor: String) -> Bool {
+        descriptor.contains("/") && FileManager.default.fileExists(atPath: descriptor)
     }
 
     /// Names of the GPIO chip devices in `/dev`, in number order (`gpiochip2` before `gpiochip10`).
@@ -115,6 +122,12 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
                 line, as: .output(initialValue: initialValue), activeLow: activeLow, bias: bias, consumer: consumer))
     }
 
+    public func requestAsIs(
+        _ line: GPIOLineSelector, activeLow: Bool, consumer: String
+    ) async throws -> GPIOInputLine {
+        GPIOInputLine(try await request(line, as: .asIs, activeLow: activeLow, bias: .asIs, consumer: consumer))
+    }
+
     public func requestEdgeEvents(
         _ line: GPIOLineSelector, activeLow: Bool, bias: LineBias, consumer: String
     ) async throws -> GPIOEdgeLine {
@@ -126,6 +139,8 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
         case input
         case output(initialValue: Bool)
         case bothEdges
+        /// Neither direction nor value is touched (GPIOD_LINE_REQUEST_DIRECTION_AS_IS).
+        case asIs
     }
 
     private func request(
@@ -145,7 +160,16 @@ public final class GPIOChip: GPIOController, @unchecked Sendable {
                     gpiod_line_request_output_flags(line, consumer, flags, initialValue ? 1 : 0)
                 case .bothEdges:
                     gpiod_line_request_both_edges_events_flags(line, consumer, flags)
+                case .asIs:
+                    consumer.withCString { name in
+                        var config = gpiod_line_request_config(
+                            consumer: name, request_type: Int32(GPIOD_LINE_REQUEST_DIRECTION_AS_IS), flags: flags)
+                        return gpiod_line_request(line, &config, 0)
+                    }
                 }
+            }
+            if case .failure(let error) = result, case .bothEdges = kind, error.value == ENODEV {
+                throw GPIOError.edgesNotSupported(chip: self.name, line: description, errno: error.value)
             }
             if case .failure(let error) = result {
                 throw GPIOError(

@@ -29,7 +29,14 @@ public protocol GPIOController: Sendable {
         _ line: GPIOLineSelector, initialValue: Bool, activeLow: Bool, bias: LineBias, consumer: String
     ) async throws -> Output
 
+    /// Requests a line as it is, to read it: neither its direction nor the level an output
+    /// drives is changed (an output reads back what it drives).
+    func requestAsIs(_ line: GPIOLineSelector, activeLow: Bool, consumer: String) async throws -> Input
+
     /// Requests a line as an input that reports both edges.
+    ///
+    /// - Throws: `GPIOError.edgesNotSupported` when the line has no interrupt (read it by
+    ///   polling: `requestEdgesOrPolling`).
     func requestEdgeEvents(
         _ line: GPIOLineSelector, activeLow: Bool, bias: LineBias, consumer: String
     ) async throws -> EdgeInput

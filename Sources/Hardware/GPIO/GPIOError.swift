@@ -29,6 +29,13 @@ public enum GPIOError: HardwareError, Equatable {
     case offsetOutOfRange(chip: String, offset: UInt32, lineCount: Int)
     /// The kernel refused the pull resistor setting (needs Linux 5.5 or later).
     case biasNotSupported(chip: String, line: String, bias: LineBias, errno: Int32)
+    /// The line has no interrupt: the kernel refuses edge events on it (`ENODEV`), as on a
+    /// GPIO expander whose interrupt pin is not wired. Its level can still be read (polled).
+    case edgesNotSupported(chip: String, line: String, errno: Int32)
+    /// The chip went away while in use (unplugged, or its driver unloaded): `ENODEV`.
+    case chipGone(chip: String, line: String?, errno: Int32)
+    /// The path exists but is not a GPIO chip character device (e.g. `/dev/null`).
+    case notAGPIOChip(path: String, available: [String])
     /// Any other failure of a libgpiod call.
     case operationFailed(operation: String, chip: String, line: String?, errno: Int32)
 
@@ -41,6 +48,9 @@ public enum GPIOError: HardwareError, Equatable {
         case .lineNameNotFound: "gpio.line-name-not-found"
         case .offsetOutOfRange: "gpio.offset-out-of-range"
         case .biasNotSupported: "gpio.bias-not-supported"
+        case .edgesNotSupported: "gpio.edges-not-supported"
+        case .chipGone: "gpio.chip-gone"
+        case .notAGPIOChip: "gpio.not-a-chip"
         case .operationFailed: "gpio.io-error"
         }
     }
@@ -49,7 +59,7 @@ public enum GPIOError: HardwareError, Equatable {
     public var errno: Int32? {
         switch self {
         case .permissionDenied(_, _, let errno), .biasNotSupported(_, _, _, let errno),
-            .operationFailed(_, _, _, let errno):
+            .edgesNotSupported(_, _, let errno), .chipGone(_, _, let errno), .operationFailed(_, _, _, let errno):
             errno
         default: nil
         }
@@ -97,6 +107,17 @@ public enum GPIOError: HardwareError, Equatable {
                 + "(\(errnoText(errno))) — internal pull resistors need Linux 5.5 or "
                 + "later (this board runs \(kernelRelease())); use bias as-is with an "
                 + "external resistor, or update the kernel"
+        case .edgesNotSupported(_, let line, let errno):
+            return "GPIO line \(line): \(Self.noInterruptText) (the kernel refused edge events: "
+                + "\(errnoText(errno))) — its level can be read; lampd and `lampctl gpio watch` poll it instead"
+        case .chipGone(let chip, let line, let errno):
+            let what = line.map { "while line \($0) was in use" } ?? "while in use"
+            return "GPIO chip \(chip) disappeared \(what) (\(errnoText(errno))): it was removed or its "
+                + "driver unloaded — check the expander's cable and power, then `lampctl gpio list`"
+        case .notAGPIOChip(let path, let available):
+            return "\(path) is not a GPIO chip (the file exists, but it is not a /dev/gpiochipN "
+                + "character device)"
+                + (available.isEmpty ? "; this machine has no GPIO chips" : "; chips on this machine: " + available.joined(separator: ", "))
         case .operationFailed(let operation, let chip, let line, let errno):
             let place = line.map { "GPIO line \($0)" } ?? "GPIO chip \(chip)"
             return "\(operation) failed on \(place): \(errnoText(errno))"
@@ -105,6 +126,9 @@ public enum GPIOError: HardwareError, Equatable {
 }
 
 extension GPIOError {
+    /// The cause of `edgesNotSupported`, in the words technicians search logs for.
+    public static let noInterruptText = "line has no interrupt; edges cannot be watched"
+
     /// The one place where an errno from libgpiod becomes a `GPIOError`.
     ///
     /// - Parameters:
@@ -123,6 +147,8 @@ extension GPIOError {
             self = .lineBusy(chip: chip, line: line!, consumer: consumer())
         case EINVAL where bias != .asIs && line != nil, EOPNOTSUPP where bias != .asIs && line != nil:
             self = .biasNotSupported(chip: chip, line: line!, bias: bias, errno: errno)
+        case ENODEV:
+            self = .chipGone(chip: chip, line: line, errno: errno)
         default:
             self = .operationFailed(operation: operation, chip: chip, line: line, errno: errno)
         }

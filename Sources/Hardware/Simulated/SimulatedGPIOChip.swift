@@ -28,11 +28,15 @@ public final class SimulatedGPIOChip: GPIOController {
         public var direction: GPIOLineDirection
         /// Electrical level at start.
         public var initialHigh: Bool
+        /// False for a line without an interrupt (an expander with no interrupt pin): edge
+        /// requests fail with `GPIOError.edgesNotSupported`, as the kernel's `ENODEV`.
+        public var hasInterrupt: Bool
 
-        public init(name: String, direction: GPIOLineDirection, initialHigh: Bool = false) {
+        public init(name: String, direction: GPIOLineDirection, initialHigh: Bool = false, hasInterrupt: Bool = true) {
             self.name = name
             self.direction = direction
             self.initialHigh = initialHigh
+            self.hasInterrupt = hasInterrupt
         }
     }
 
@@ -159,10 +163,22 @@ public final class SimulatedGPIOChip: GPIOController {
         return SimulatedOutputLine(request)
     }
 
+    public func requestAsIs(
+        _ line: GPIOLineSelector, activeLow: Bool, consumer: String
+    ) async throws -> SimulatedInputLine {
+        SimulatedInputLine(try request(line, .asIs, activeLow: activeLow, bias: .asIs, consumer: consumer))
+    }
+
     public func requestEdgeEvents(
         _ line: GPIOLineSelector, activeLow: Bool, bias: LineBias, consumer: String
     ) async throws -> SimulatedEdgeInput {
-        SimulatedEdgeInput(try request(line, .edges, activeLow: activeLow, bias: bias, consumer: consumer))
+        let offset = try resolve(line)
+        let spec = state.withLock { $0.lines[Int(offset)].spec }
+        guard spec.hasInterrupt else {
+            throw GPIOError.edgesNotSupported(
+                chip: name, line: gpioLineDescription(chip: name, offset: offset, name: spec.name), errno: ENODEV)
+        }
+        return SimulatedEdgeInput(try request(line, .edges, activeLow: activeLow, bias: bias, consumer: consumer))
     }
 
     // MARK: Internals shared with the line objects
@@ -285,7 +301,7 @@ public final class SimulatedGPIOChip: GPIOController {
 
 extension SimulatedGPIOChip {
     struct Holder {
-        enum Kind { case input, output, edges }
+        enum Kind { case input, output, edges, asIs }
         var id: UInt64
         var kind: Kind
         var activeLow: Bool
@@ -345,7 +361,7 @@ extension SimulatedGPIOChip {
                 switch line.holder?.kind {
                 case .output: .output
                 case .input, .edges: .input
-                case nil: line.spec.direction
+                case .asIs, nil: line.spec.direction
                 }
             return GPIOLineInfo(
                 offset: offset, name: line.spec.name, direction: direction,
