@@ -175,6 +175,7 @@ let package = Package(
             dependencies: [
                 "Agent",
                 "LampdConfig",
+                "ControlProtocol",
                 "UplinkHTTP",
                 "Hardware",
                 "Telemetry",
@@ -291,7 +292,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent", "LampdConfig", "Clocks", "CivilTime", "SystemSupport"],
+            dependencies: ["TestSupport", "Agent", "LampdConfig", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Agent
 import ArgumentParser
 import LampdConfig

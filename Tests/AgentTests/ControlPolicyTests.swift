@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 @testable import LampdConfig
 import Telemetry

@@ -1,3 +1,4 @@
+import ControlProtocol
 @testable import LampdConfig
 import Foundation
 import Glibc

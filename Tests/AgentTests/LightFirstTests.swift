@@ -1,3 +1,4 @@
+import ControlProtocol
 @testable import Agent
 @testable import LampdConfig
 import Foundation

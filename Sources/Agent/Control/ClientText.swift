@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 
 /// Text a control client sent (its claimed user, SSH address and tool, an override's reason),

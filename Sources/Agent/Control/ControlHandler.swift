@@ -1,3 +1,4 @@
+import ControlProtocol
 import FoundationEssentials
 
 /// What a control command may do, and so who may run it (see `ControlPolicy`).

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Clocks
 import LampdConfig
 import Dispatch

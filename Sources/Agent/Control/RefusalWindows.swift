@@ -1,3 +1,4 @@
+import ControlProtocol
 /// Folds the refused control calls of each peer into at most two audit records per window: the
 /// first refusal in full, then one summary with the count of the others when the window closes.
 ///

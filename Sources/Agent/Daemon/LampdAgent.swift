@@ -1,3 +1,4 @@
+import ControlProtocol
 import LampdConfig
 import FoundationEssentials
 import Glibc

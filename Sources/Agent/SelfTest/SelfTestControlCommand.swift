@@ -1,3 +1,4 @@
+import ControlProtocol
 extension ControlCommandRegistry {
     /// Adds `selftest` (read): the checks only the running lampd can make.
     public mutating func registerSelfTest(_ selfTest: DaemonSelfTest) {

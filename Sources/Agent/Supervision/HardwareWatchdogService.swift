@@ -1,3 +1,4 @@
+import ControlProtocol
 import SystemSupport
 import LampdConfig
 import FoundationEssentials
