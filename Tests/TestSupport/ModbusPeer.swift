@@ -16,6 +16,10 @@ public final class ModbusPeer: Sendable {
         public static let scratch: UInt16 = 20
         public static let busy: UInt16 = 590
         public static let firstInvalid: UInt16 = 600
+        /// The 40-channel pole of the shared benchmark: holding 2k = f32 100 + k/4, input k = u16 1000 + k (k < 20).
+        public static let benchUnit: UInt8 = 9
+        /// Refuses any read touching an undefined register; holding/input 0-3, 10-13, 20-21 hold 100 + N.
+        public static let strictUnit: UInt8 = 8
     }
 
     public let transport: Transport
@@ -125,6 +129,19 @@ public final class ModbusPeer: Sendable {
             $0.hasPrefix("ok ") || $0.hasPrefix("error ")
         }
         guard answer == "ok \(line)" else { throw Missing(description: "the Modbus peer answered \(answer) to \(line)") }
+    }
+
+    /// The requests `unit` has had so far (the server counts them).
+    public func requests(unit: UInt8) async throws -> Int {
+        let mark = server.transcript.count
+        try await server.write("requests \(unit)\n")
+        let answer = try await server.transcript.wait(for: "the Modbus peer's request count of unit \(unit)", from: mark) {
+            $0.hasPrefix("requests \(unit) ") || $0.hasPrefix("error ")
+        }
+        guard let count = answer.split(separator: " ").last.flatMap({ Int($0) }), answer.hasPrefix("requests ") else {
+            throw Missing(description: "the Modbus peer answered \(answer) to requests \(unit)")
+        }
+        return count
     }
 
     /// Stops the children: closing stdin makes the server exit by itself; SIGTERM after that, and
