@@ -53,11 +53,11 @@ private func strictMeter() throws -> ModbusDeviceConfiguration {
 
 /// Polls a device `polls` times; returns the readings' values in order and the events.
 private func poll(
-    _ device: ModbusDeviceConfiguration, on client: any ModbusClient, polls: Int = 1,
+    _ device: ModbusDeviceConfiguration, on client: any ModbusClient, polls: Int = 1, answers: ModbusDeviceAnswers? = nil,
     between: (Int) async throws -> Void = { _ in }
 ) async throws -> (readings: [Reading], events: [Event], state: ModbusDevicePoller.PollState) {
     let sink = RecordingSink()
-    let poller = try ModbusDevicePoller(device: device, client: client, sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
+    let poller = try ModbusDevicePoller(device: device, client: client, sink: sink, timeSource: TestTimeSource(), answers: answers, logger: silentLogger)
     var state = ModbusDevicePoller.PollState(device: poller.device)
     for index in 0..<polls {
         await poller.pollOnce(&state, atSeconds: Double(index))
@@ -133,7 +133,9 @@ struct ModbusBlockPollingTests {
         let text = deviceTOML(unit: 1, registers: register("f", "holding", 95, type: "f32") + register("g", "holding", 98)
             + register("bad", "holding", 100) + register("h", "holding", 99))
         let device = try #require(try LampdConfiguration.parse(text).modbusDevices.first)
-        let result = try await poll(device, on: bus, polls: 2)
+        let answers = ModbusDeviceAnswers()
+        var firstRequests: Int?
+        let result = try await poll(device, on: bus, polls: 2, answers: answers) { index in if index == 0 { firstRequests = answers.entry("pole")?.requests } }
         let log = await bus.log
         #expect(log == [
             "read holding 1@95×6",  // refused: 100 is past the map
@@ -143,6 +145,7 @@ struct ModbusBlockPollingTests {
             "read holding 1@95×2", "read holding 1@98×1", "read holding 1@99×1", "read holding 1@100×1",
         ])
         #expect(result.state.requestsPerPoll == 4)
+        #expect(firstRequests == 6 && answers.entry("pole")?.requests == 4, "lampctl selftest says how many requests a poll took")
         #expect(numbers(result.readings) == ["pole.f=230.5", "pole.g=7.0", "pole.h=9.0", "pole.f=230.5", "pole.g=7.0", "pole.h=9.0"])
         #expect(result.events.map(\.kind) == ["modbus.register-error"])
         #expect(result.events.first?.message.hasPrefix("pole register holding 100 (pole.bad): ") == true)

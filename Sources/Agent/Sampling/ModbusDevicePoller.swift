@@ -126,7 +126,7 @@ public struct ModbusDevicePoller: Sendable {
         }
         answers?.record(device.name, answered: answered && failure == nil, atSeconds: timeSource.now().utcSeconds,
                         failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"),
-                        failureCode: (failure as? any HardwareError)?.code)
+                        failureCode: (failure as? any HardwareError)?.code, requests: read.requests)
         let transition = answered && failure == nil
             ? state.availability.recordSuccess(atSeconds: now)
             : state.availability.recordFailure(atSeconds: now)
@@ -160,6 +160,8 @@ public struct ModbusDevicePoller: Sendable {
         var outcomes: [RegisterOutcome?]
         var answered = false
         var failure: (any Error)?
+        /// Requests sent, refused ones included.
+        var requests = 0
     }
 
     /// Reads the state's blocks in order. A block the unit refuses with an
@@ -178,6 +180,7 @@ public struct ModbusDevicePoller: Sendable {
         while next < work.count {
             let (block, planned) = work[next]
             next += 1
+            reads.requests += 1
             do {
                 let response = try await client.perform(block.request(unit: device.unit))
                 let time = timeSource.now()

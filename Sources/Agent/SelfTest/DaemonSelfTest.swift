@@ -115,7 +115,8 @@ public struct DaemonSelfTest: Sendable {
             let advice = verdict == "did not answer" ? " — check wiring, address and baud rate" : ""
             return .fail(name, "\(which) \(verdict): \(entry.failure ?? "no answer")\(advice)")
         }
-        return .pass(name, "\(which) answered \(CheckedNumber.clampedInteger(age)) s ago")
+        let requests = entry.requests.map { " (\($0) Modbus request\($0 == 1 ? "" : "s") per poll)" } ?? ""
+        return .pass(name, "\(which) answered \(CheckedNumber.clampedInteger(age)) s ago\(requests)")
     }
 
     func meter(_ readings: [Reading]) -> SelfTestCheck {
