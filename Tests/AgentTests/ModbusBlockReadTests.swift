@@ -152,6 +152,24 @@ struct ModbusBlockPollingTests {
         #expect(!result.state.availability.isMissing)
     }
 
+    /// Coils, discrete inputs and `bit` channels come out of their blocks as
+    /// they came out of reads of their own.
+    @Test func bitsAndRegisterBitsComeOutOfTheirBlocks() async throws {
+        var unit = SimulatedModbusUnit(bits: 16, registers: 16)
+        unit.coils[3] = true
+        unit.discreteInputs[1] = true
+        unit.holdingRegisters[7] = 0b1001
+        let bus = await SimulatedModbusBus.with(1, unit)
+        var registers = register("c0", "coil", 0) + register("c3", "coil", 3) + register("d1", "discrete", 1)
+        registers += register("s0", "holding", 7) + "bit = 0\n" + register("s1", "holding", 7) + "bit = 1\n" + register("s3", "holding", 7) + "bit = 3\n"
+        let device = try #require(try LampdConfiguration.parse(deviceTOML(unit: 1, registers: registers)).modbusDevices.first)
+        let blocks = try await poll(device, on: bus)
+        #expect(await bus.log == ["read coil 1@0×4", "read discrete 1@1×1", "read holding 1@7×1"])
+        let single = try await poll(perItem(device), on: await SimulatedModbusBus.with(1, unit))
+        #expect(numbers(blocks.readings) == ["pole.c0=0.0", "pole.c3=1.0", "pole.d1=1.0", "pole.s0=1.0", "pole.s1=0.0", "pole.s3=1.0"])
+        #expect(numbers(blocks.readings) == numbers(single.readings))
+    }
+
     /// A busy unit (exception 06) is read in parts for that poll only: its
     /// next poll tries the whole block again.
     @Test func aBusyBlockIsReadInPartsOnlyThatPoll() async throws {
@@ -173,6 +191,15 @@ extension ModbusPeer {
             ? .tcp(host: tcpHost, port: tcpPort)
             : .rtu(ModbusRTUSettings(device: clientDevice, parity: .even, rs485: .off))
         return try await ModbusBus.open(ModbusBusConfiguration(settings, timeout: timeout))
+    }
+}
+
+extension SimulatedModbusBus {
+    /// A bus with one unit.
+    static func with(_ id: UInt8, _ unit: SimulatedModbusUnit) async -> SimulatedModbusBus {
+        let bus = SimulatedModbusBus()
+        await bus.setUnit(id, unit)
+        return bus
     }
 }
 
