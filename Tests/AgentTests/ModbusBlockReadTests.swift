@@ -170,6 +170,21 @@ struct ModbusBlockPollingTests {
         #expect(numbers(blocks.readings) == numbers(single.readings))
     }
 
+    /// A poll that fails part-way (here a register past address 65535, which no
+    /// unit is even asked for) still records what the blocks before it read,
+    /// as per-register reads did.
+    @Test func whatWasReadBeforeAFailureIsRecorded() async throws {
+        let bus = await SimulatedModbusBus.with(1, SimulatedModbusUnit(registers: 16))
+        var device = try #require(try LampdConfiguration.parse(deviceTOML(unit: 1, registers: register("a", "holding", 0) + register("b", "holding", 1))).modbusDevices.first)
+        device.registers.append(ModbusRegisterConfiguration(
+            channel: "pole.z", table: .holdingRegister, address: 65_535, format: ModbusValueFormat(.f32), unit: "", reporting: .everyPoll))
+        let answers = ModbusDeviceAnswers()
+        let result = try await poll(device, on: bus, answers: answers)
+        #expect(numbers(result.readings) == ["pole.a=0.0", "pole.b=0.0"])
+        #expect(answers.entry("pole")?.answered == false)
+        #expect(answers.entry("pole")?.failureCode == "modbus.invalid-argument")
+    }
+
     /// A busy unit (exception 06) is read in parts for that poll only: its
     /// next poll tries the whole block again.
     @Test func aBusyBlockIsReadInPartsOnlyThatPoll() async throws {

@@ -99,7 +99,7 @@ public struct ModbusDevicePoller: Sendable {
         guard let read = await readBlocks(&state) else { return }  // lampd is stopping
         var answered = read.answered
         var failure = read.failure
-        for (index, channel) in channels.enumerated() {
+        registers: for (index, channel) in channels.enumerated() {
             guard let outcome = read.outcomes[index] else { continue }  // not reached: the unit stopped answering
             switch outcome {
             case .answer(let words, let time):
@@ -110,6 +110,7 @@ public struct ModbusDevicePoller: Sendable {
                     }
                 } catch {
                     failure = error
+                    break registers  // as a read of this register alone that answered wrongly
                 }
             case .refused(let error):
                 // The unit answered, but not with data: a wrong address or type
@@ -122,7 +123,6 @@ public struct ModbusDevicePoller: Sendable {
                     logger.warning("register error", metadata: ["device": "\(device.name)", "channel": "\(channel.register.channel)", "error": "\(error.description)"])
                 }
             }
-            if failure != nil { break }
         }
         answers?.record(device.name, answered: answered && failure == nil, atSeconds: timeSource.now().utcSeconds,
                         failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"),
@@ -184,13 +184,12 @@ public struct ModbusDevicePoller: Sendable {
             do {
                 let response = try await client.perform(block.request(unit: device.unit))
                 let time = timeSource.now()
-                for member in block.members {
-                    guard let part = block.slice(of: spans[member], in: response) else {
-                        throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit,
-                                          detail: "the answer does not hold the \(block.count) items asked for")
-                    }
-                    reads.outcomes[member] = .answer(part, time)
+                let parts = block.members.map { block.slice(of: spans[$0], in: response) }
+                guard !parts.contains(nil) else {
+                    throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit,
+                                      detail: "the answer does not hold the \(block.count) items asked for")
                 }
+                for (member, part) in zip(block.members, parts) { reads.outcomes[member] = part.map { .answer($0, time) } }
                 reads.answered = true
                 if planned { kept.append(block) }
             } catch let error as ModbusError where error.isDeviceAnswer {
