@@ -185,6 +185,44 @@ struct ModbusBlockPollingTests {
         #expect(answers.entry("pole")?.failureCode == "modbus.invalid-argument")
     }
 
+    /// Seeded random devices (tables, addresses, types, word orders, bits,
+    /// registers past the unit's map) on random unit contents: block reads give
+    /// the same readings and events as one read per register, poll after poll.
+    @Test func fuzzedDevicesReadTheSameInBlocksAsRegisterByRegister() async throws {
+        var random = SeededRandom(seed: 0xB10C_4EAD)
+        let types: [ModbusDataType] = [.u16, .i16, .u32, .i32, .f32, .u64, .f64]
+        let orders: [ModbusWordOrder] = [.abcd, .cdab, .badc, .dcba]
+        var seen = (readings: 0, events: 0, saved: 0)
+        for _ in 0..<60 {
+            var unit = SimulatedModbusUnit(bits: 64, registers: 64)
+            unit.holdingRegisters = (0..<64).map { _ in UInt16(truncatingIfNeeded: random.next()) }
+            unit.inputRegisters = (0..<64).map { _ in UInt16(truncatingIfNeeded: random.next()) }
+            unit.coils = (0..<64).map { _ in random.next() % 2 == 0 }
+            unit.discreteInputs = (0..<64).map { _ in random.next() % 2 == 0 }
+            var registers: [ModbusRegisterConfiguration] = []
+            for index in 0..<Int(random.next() % 24) + 1 {
+                let table = random.pick(ModbusTable.allCases)
+                let bit = !table.holdsBits && random.next() % 4 == 0 ? Int(random.next() % 16) : nil
+                registers.append(ModbusRegisterConfiguration(
+                    channel: "pole.c\(index)", table: table, address: UInt16(random.next() % 72),
+                    format: ModbusValueFormat(random.pick(types), order: random.pick(orders), scale: random.next() % 3 == 0 ? 0.1 : nil),
+                    unit: "", reporting: .everyPoll, bit: bit))
+            }
+            let limits = ModbusBlockLimits(maxRegisters: Int(random.next() % 40) + 1, maxBits: Int(random.next() % 40) + 1, maxGap: Int(random.next() % 12))
+            let device = ModbusDeviceConfiguration(name: "pole", bus: "b", unit: 1, pollInterval: .seconds(1), registers: registers, blocks: limits)
+            let blocks = try await poll(device, on: await SimulatedModbusBus.with(1, unit), polls: 2)
+            let single = try await poll(perItem(device), on: await SimulatedModbusBus.with(1, unit), polls: 2)
+            #expect(numbers(blocks.readings) == numbers(single.readings))
+            #expect(blocks.events.map(\.message) == single.events.map(\.message))
+            #expect(blocks.state.requestsPerPoll <= single.state.requestsPerPoll)
+            seen.readings += blocks.readings.count
+            seen.events += blocks.events.count
+            seen.saved += single.state.requestsPerPoll - blocks.state.requestsPerPoll
+        }
+        // The seed reaches all three: values, refused registers, fewer requests.
+        #expect(seen.readings > 500 && seen.events > 20 && seen.saved > 100, "\(seen)")
+    }
+
     /// A busy unit (exception 06) is read in parts for that poll only: its
     /// next poll tries the whole block again.
     @Test func aBusyBlockIsReadInPartsOnlyThatPoll() async throws {

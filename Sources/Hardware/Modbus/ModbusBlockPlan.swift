@@ -132,8 +132,9 @@ public enum ModbusBlockPlanner {
     }
 
     /// The smaller reads to try when a unit refuses `block`: first the same
-    /// members without reading over any hole, then one read per span (spans on
-    /// the very same addresses stay together). Nil when the block cannot be split.
+    /// members without reading over any hole, then one read per span (one-item
+    /// spans on the same address, e.g. two bits of one register, stay together).
+    /// Nil when the block cannot be split.
     public static func split(_ block: ModbusReadBlock, of spans: [ModbusReadSpan], limits: ModbusBlockLimits) -> [ModbusReadBlock]? {
         guard block.members.count > 1 else { return nil }
         var noHoles = limits
