@@ -6,13 +6,15 @@ import Sampling
 /// copying a vendor's table.
 public enum DeviceProfiles {
     /// Modbus device profiles by name.
-    public static let modbus: [String: [ModbusRegisterConfiguration]] = [
+    public static let modbus: [String: ModbusDeviceProfile] = [
         // Eastron SDM120-Modbus / SDM230-Modbus single-phase meters: input
         // registers, IEEE-754 float32, big-endian word order (Eastron's
         // "Modbus protocol" document, input register table, 3X addresses
         // 30001 = address 0).
-        "eastron-sdm120": eastronSinglePhase,
-        "eastron-sdm230": eastronSinglePhase,
+        // Block reads over the holes of the map answer normally on these meters
+        // (the pymodbus peer laid out like an SDM120 does the same): standard limits.
+        "eastron-sdm120": ModbusDeviceProfile(registers: eastronSinglePhase),
+        "eastron-sdm230": ModbusDeviceProfile(registers: eastronSinglePhase),
     ]
 
     private static let eastronSinglePhase: [ModbusRegisterConfiguration] = [
@@ -31,3 +33,11 @@ public enum DeviceProfiles {
     }
 }
 
+
+/// A shipped register map and the block-read limits the device is known to accept.
+public struct ModbusDeviceProfile: Sendable {
+    public var registers: [ModbusRegisterConfiguration]
+    /// A meter that refuses a read touching an undefined register ships with `maxGap` 0;
+    /// the device's own `max_read_gap` and `max_block_*` keys override these.
+    public var blocks: ModbusBlockLimits = .standard
+}

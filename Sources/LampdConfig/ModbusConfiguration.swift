@@ -98,6 +98,8 @@ public struct ModbusDeviceConfiguration: Sendable {
     public var unit: UInt8
     public var pollInterval: Duration
     public var registers: [ModbusRegisterConfiguration]
+    /// How the poller coalesces the registers into block reads.
+    public var blocks: ModbusBlockLimits = .standard
 
     static func read(_ table: TOMLReader, buses: [ModbusBusSection]) -> ModbusDeviceConfiguration? {
         let name = table.string("name", required: true)
@@ -112,9 +114,11 @@ public struct ModbusDeviceConfiguration: Sendable {
         let unit = table.int("unit", in: 0...255, required: true)
         let poll = table.duration("poll", in: .milliseconds(100)...(.seconds(86_400))) ?? .seconds(10)
         var registers: [ModbusRegisterConfiguration] = []
+        var blocks = ModbusBlockLimits.standard
         if let profileName = table.string("profile") {
             if let profile = DeviceProfiles.modbus[profileName] {
-                registers = profile
+                registers = profile.registers
+                blocks = profile.blocks
             } else {
                 let known = DeviceProfiles.modbus.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
                 table.report("profile", "unknown device profile \"\(profileName)\"; shipped profiles: \(known)")
@@ -126,6 +130,9 @@ public struct ModbusDeviceConfiguration: Sendable {
         if registers.isEmpty {
             table.report("registers", "the device reads nothing; add `profile = \"eastron-sdm120\"` or [[modbus.devices.registers]] sections")
         }
+        blocks.maxRegisters = table.int("max_block_registers", in: ModbusBlockLimits.registerRange) ?? blocks.maxRegisters
+        blocks.maxBits = table.int("max_block_bits", in: ModbusBlockLimits.bitRange) ?? blocks.maxBits
+        blocks.maxGap = table.int("max_read_gap", in: ModbusBlockLimits.gapRange) ?? blocks.maxGap
         table.rejectUnknownKeys()
         guard let name, let bus, let unit else { return nil }
         let prefixed = registers.map { register in
@@ -133,7 +140,7 @@ public struct ModbusDeviceConfiguration: Sendable {
             register.channel = "\(name).\(register.channel)"
             return register
         }
-        return ModbusDeviceConfiguration(name: name, bus: bus, unit: UInt8(unit), pollInterval: poll, registers: prefixed)
+        return ModbusDeviceConfiguration(name: name, bus: bus, unit: UInt8(unit), pollInterval: poll, registers: prefixed, blocks: blocks)
     }
 
     static func readRegister(_ table: TOMLReader) -> ModbusRegisterConfiguration? {

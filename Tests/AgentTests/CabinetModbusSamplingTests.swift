@@ -197,10 +197,7 @@ struct CabinetModbusPeerTests {
     static let unit: UInt8 = 7
 
     func bus(_ peer: ModbusPeer) async throws -> ModbusBus {
-        let settings: ModbusTransport = peer.transport == .tcp
-            ? .tcp(host: peer.tcpHost, port: peer.tcpPort)
-            : .rtu(ModbusRTUSettings(device: peer.clientDevice, parity: .even, rs485: .off))
-        return try await ModbusBus.open(ModbusBusConfiguration(settings, timeout: .milliseconds(300)))
+        try await peer.openBus()
     }
 
     @Test(arguments: [ModbusPeer.Transport.tcp, .rtu])

@@ -45,6 +45,8 @@ struct DaemonSelfTestTests {
         let passed = try check("modbus.meter", in: await test.run())
         #expect(passed.outcome == .pass)
         #expect(passed.detail == "unit 3 on bus rs485 answered 4 s ago")
+        answers.record("meter", answered: true, atSeconds: time.now().utcSeconds - 4, requests: 4)
+        #expect(try check("modbus.meter", in: await test.run()).detail == "unit 3 on bus rs485 answered 4 s ago in 4 requests")
         answers.record("meter", answered: false, atSeconds: time.now().utcSeconds, failure: "timed out after 500 ms")
         let failed = try check("modbus.meter", in: await test.run())
         #expect(failed.outcome == .fail)

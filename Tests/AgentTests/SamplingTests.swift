@@ -139,10 +139,7 @@ struct ModbusSamplingTests {
     func theMeterProfileAgainstARealPeer(transport: ModbusPeer.Transport) async throws {
         try await ModbusPeer.checkPrerequisites(transport)
         try await ModbusPeer.with(transport) { peer in
-            let settings: ModbusTransport = transport == .tcp
-                ? .tcp(host: peer.tcpHost, port: peer.tcpPort)
-                : .rtu(ModbusRTUSettings(device: peer.clientDevice, parity: .even, rs485: .off))
-            let bus = try await ModbusBus.open(ModbusBusConfiguration(settings, timeout: .milliseconds(300)))
+            let bus = try await peer.openBus()
             let sink = RecordingSink()
             let poller = try ModbusDevicePoller(device: sdm120(unit: 5), client: bus, sink: sink, timeSource: TestTimeSource(), logger: silentLogger)
             var state = ModbusDevicePoller.PollState(device: poller.device)

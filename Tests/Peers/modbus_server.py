@@ -39,13 +39,22 @@ Unit 7 is a traffic-light cabinet's contact module: 16 coils and 16 discrete
 inputs, 16 holding and 16 input registers (the controller's status word),
 all zero at start; tests change them with `set`.
 
+Unit 9 is the 40-channel pole of the shared benchmark (lampd-40ch.toml):
+holding 0-39 = 20 float32 ABCD, channel k at 2k holds 100 + k/4; input
+0-19 = 20 u16, channel k holds 1000 + k. Registers 40-99 hold zeros.
+
+Unit 8 is a meter that refuses any read touching an undefined register
+(exception 02), as some meters do for a block read over a hole: holding
+registers 0-3, 10-13 and 20-21 are defined, register N holds 100 + N.
+
 Commands on stdin, one per line, for tests of units that die and come back:
     mute N      unit N stops answering (silent, like a broken wire)
     unmute N    unit N answers again
     set N TABLE ADDRESS VALUE
                 on unit 7: TABLE is coil, discrete, holding or input; VALUE is
                 0/1 for bits, 0..65535 for registers; ADDRESS is 0..15
-Each command is acknowledged with "ok COMMAND" on stdout.
+    requests N  prints "requests N COUNT": the requests unit N got so far
+Each other command is acknowledged with "ok COMMAND" on stdout.
 
 The registers for each word order are computed with Python's struct module
 in a way that does not share code with lampd's Swift encoder:
@@ -84,6 +93,9 @@ BUSY_ADDRESS = 590
 METER_UNIT = 5
 CABINET_UNIT = 7
 CABINET_ITEMS = 16
+BENCH_UNIT = 9
+STRICT_UNIT = 8
+STRICT_DEFINED = set(range(0, 4)) | set(range(10, 14)) | set(range(20, 22))
 METER = {  # SDM120 input register address -> value
     0x0000: 231.2,   # voltage, V
     0x0006: 0.25,    # current, A
@@ -154,6 +166,31 @@ def cabinet_device():
     return SimDevice(CABINET_UNIT, simdata=(coils, discrete, holding, inputs))
 
 
+def bench_device():
+    holding = [0] * 100
+    for k in range(20):
+        holding[2 * k : 2 * k + 2] = words("ABCD", "f", 100 + k / 4)
+    inputs = [1000 + k for k in range(20)] + [0] * 80
+    bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+    return SimDevice(BENCH_UNIT, simdata=(bits, bits, [SimData(0, values=holding, datatype=DataType.REGISTERS)],
+                                          [SimData(0, values=inputs, datatype=DataType.REGISTERS)]))
+
+
+async def strict_action(function_code, start_address, address, count, current_registers, set_values):
+    """Unit 8 refuses a read that touches an undefined register."""
+    if any(a not in STRICT_DEFINED for a in range(address, address + count)):
+        return ExcCodes.ILLEGAL_ADDRESS
+    return None
+
+
+def strict_device():
+    regs = [100 + n for n in range(30)]
+    bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+    return SimDevice(STRICT_UNIT, simdata=(bits, bits, [SimData(0, values=list(regs), datatype=DataType.REGISTERS)],
+                                           [SimData(0, values=list(regs), datatype=DataType.REGISTERS)]),
+                     action=strict_action)
+
+
 class CabinetSetter:
     """Changes unit 7's data from the stdin thread, on the server's loop.
 
@@ -186,7 +223,7 @@ class CabinetSetter:
         return future.result(timeout=5) is None
 
 
-def ignore_unknown_units(server, units):
+def ignore_unknown_units(server, units, requests):
     """Make requests for other unit ids go unanswered.
 
     pymodbus 3.16.1 only honours ignore_missing_devices when the datastore
@@ -200,6 +237,7 @@ def ignore_unknown_units(server, units):
     async def checked_get(device_id, *args, **kwargs):
         if device_id not in units:
             raise NoSuchIdException(f"unit {device_id} is absent")
+        requests[device_id] = requests.get(device_id, 0) + 1
         return await get_values(device_id, *args, **kwargs)
 
     async def checked_set(device_id, *args, **kwargs):
@@ -212,7 +250,7 @@ def ignore_unknown_units(server, units):
     return set_values
 
 
-def serve_stdin(units, cabinet):
+def serve_stdin(units, cabinet, requests):
     """Obey mute/unmute/set commands; when stdin closes, the test that started
     us died or finished: stop serving."""
     try:
@@ -222,6 +260,8 @@ def serve_stdin(units, cabinet):
                     and words_[3].isdigit() and words_[4].isdigit()):
                 ok = cabinet.set(words_[2], int(words_[3]), int(words_[4]))
                 print(f"ok {line.strip()}" if ok else f"error bad set {line.strip()!r}", flush=True)
+            elif len(words_) == 2 and words_[0] == "requests" and words_[1].isdigit():
+                print(f"requests {words_[1]} {requests.get(int(words_[1]), 0)}", flush=True)
             elif len(words_) == 2 and words_[0] in ("mute", "unmute") and words_[1].isdigit():
                 unit = int(words_[1])
                 if words_[0] == "mute":
@@ -245,7 +285,7 @@ async def main():
     parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
     args = parser.parse_args()
 
-    devices = [device(1), device(2), meter_device(), cabinet_device()]
+    devices = [device(1), device(2), meter_device(), cabinet_device(), bench_device(), strict_device()]
     if args.tcp is not None:
         port = args.tcp
         if port == 0:
@@ -266,12 +306,13 @@ async def main():
             ignore_missing_devices=True,
         )
         where = f"rtu {args.rtu}"
-    units = {1, 2, METER_UNIT, CABINET_UNIT}
-    set_values = ignore_unknown_units(server, units)
+    units = {1, 2, METER_UNIT, CABINET_UNIT, BENCH_UNIT, STRICT_UNIT}
+    requests = {}
+    set_values = ignore_unknown_units(server, units, requests)
     cabinet = CabinetSetter(asyncio.get_running_loop(), set_values)
     await server.serve_forever(background=True)
     print(f"ready {where}", flush=True)
-    threading.Thread(target=serve_stdin, args=(units, cabinet), daemon=True).start()
+    threading.Thread(target=serve_stdin, args=(units, cabinet, requests), daemon=True).start()
     await server.serving
 
 

@@ -16,6 +16,10 @@ public final class ModbusPeer: Sendable {
         public static let scratch: UInt16 = 20
         public static let busy: UInt16 = 590
         public static let firstInvalid: UInt16 = 600
+        /// The 40-channel pole of the shared benchmark: holding 2k = f32 100 + k/4, input k = u16 1000 + k (k < 20).
+        public static let benchUnit: UInt8 = 9
+        /// Refuses any read touching an undefined register; holding/input 0-3, 10-13, 20-21 hold 100 + N.
+        public static let strictUnit: UInt8 = 8
     }
 
     public let transport: Transport
@@ -27,20 +31,23 @@ public final class ModbusPeer: Sendable {
     public let clientDevice: String
 
     private let server: ChildProcess
-    private let socat: ChildProcess?
+    /// socat's pty pairs, and the paced line between them when there is one.
+    private let line: [ChildProcess]
 
-    private init(transport: Transport, server: ChildProcess, socat: ChildProcess?, ready: String, clientDevice: String) {
+    private init(transport: Transport, server: ChildProcess, socat: [ChildProcess], ready: String, clientDevice: String) {
         self.transport = transport
         self.server = server
-        self.socat = socat
+        self.line = socat
         self.clientDevice = clientDevice
         tcpAddress = transport == .tcp ? String(ready.split(separator: " ").last ?? "") : ""
         tcpPort = Int(tcpAddress.split(separator: ":").last ?? "") ?? 0
     }
 
-    public static func with<T>(_ transport: Transport, _ body: (ModbusPeer) async throws -> T) async throws -> T {
+    /// `pacedAtBaud`: RTU only — the pty pair passes bytes at once, so put `paced_line.py` in the
+    /// middle to make every character cost its time on a real line at that speed (8E1: 11 bits).
+    public static func with<T>(_ transport: Transport, pacedAtBaud baud: Int? = nil, _ body: (ModbusPeer) async throws -> T) async throws -> T {
         try await ChildSlots.withSlot {
-            let peer = try await start(transport)
+            let peer = try await start(transport, pacedAtBaud: baud)
             let result: T
             do {
                 result = try await body(peer)
@@ -70,10 +77,10 @@ public final class ModbusPeer: Sendable {
         }
     }
 
-    private static func start(_ transport: Transport) async throws -> ModbusPeer {
+    private static func start(_ transport: Transport, pacedAtBaud baud: Int?) async throws -> ModbusPeer {
         try await checkPrerequisites(transport)
         var arguments = ["python3", Products.peer("modbus_server.py")]
-        var socat: ChildProcess?
+        var line: [ChildProcess] = []
         var clientDevice = ""
         do {
             switch transport {
@@ -81,23 +88,35 @@ public final class ModbusPeer: Sendable {
                 arguments += ["--tcp", "0"]
             case .rtu:
                 let pair = try await startSocat()
-                socat = pair.socat
+                line.append(pair.socat)
                 clientDevice = pair.client
+                if let baud {
+                    let far = try await startSocat()
+                    line.append(far.socat)
+                    let paced = try ChildProcess(executable: "/usr/bin/env", arguments: [
+                        "python3", Products.peer("paced_line.py"), "--baud", String(baud), "--bits", "11", pair.client, far.server,
+                    ], input: .pipe)
+                    line.append(paced)
+                    _ = try await paced.transcript.wait(for: "paced_line.py to print \"ready\"") { $0 == "ready" }
+                    clientDevice = far.client
+                }
                 // A pty refuses parity in tcsetattr (pyserial gets EINVAL), so the pty pair runs 8N1.
                 arguments += ["--rtu", pair.server, "--baud", "9600", "--parity", "N"]
             }
             let server = try ChildProcess(executable: "/usr/bin/env", arguments: arguments, input: .pipe)
             do {
                 let ready = try await server.transcript.wait(for: "modbus_server.py to print \"ready …\"") { $0.hasPrefix("ready ") }
-                return ModbusPeer(transport: transport, server: server, socat: socat, ready: ready, clientDevice: clientDevice)
+                return ModbusPeer(transport: transport, server: server, socat: line, ready: ready, clientDevice: clientDevice)
             } catch {
                 server.kill()
                 _ = await server.exitStatus
                 throw error
             }
         } catch {
-            socat?.kill()
-            _ = await socat?.exitStatus
+            for child in line.reversed() {
+                child.kill()
+                _ = await child.exitStatus
+            }
             throw error
         }
     }
@@ -127,15 +146,29 @@ public final class ModbusPeer: Sendable {
         guard answer == "ok \(line)" else { throw Missing(description: "the Modbus peer answered \(answer) to \(line)") }
     }
 
+    /// The requests `unit` has had so far (the server counts them).
+    public func requests(unit: UInt8) async throws -> Int {
+        let mark = server.transcript.count
+        try await server.write("requests \(unit)\n")
+        let answer = try await server.transcript.wait(for: "the Modbus peer's request count of unit \(unit)", from: mark) {
+            $0.hasPrefix("requests \(unit) ") || $0.hasPrefix("error ")
+        }
+        guard let count = answer.split(separator: " ").last.flatMap({ Int($0) }), answer.hasPrefix("requests ") else {
+            throw Missing(description: "the Modbus peer answered \(answer) to requests \(unit)")
+        }
+        return count
+    }
+
     /// Stops the children: closing stdin makes the server exit by itself; SIGTERM after that, and
     /// SIGKILL after the hang guard.
     public func stop() async {
         server.closeInput()
         server.terminate()
         _ = try? await server.waitForExit()
-        if let socat {
-            socat.terminate()
-            _ = try? await socat.waitForExit()
+        for child in line.reversed() {
+            child.closeInput()
+            child.terminate()
+            _ = try? await child.waitForExit()
         }
     }
 }

@@ -16,6 +16,8 @@ public final class ModbusDeviceAnswers: Sendable {
         /// The failure's stable code (`modbus.timeout`, `modbus.bad-crc`…), when known:
         /// tells "did not answer" from "answered wrongly" (`ModbusError.verdict(code:)`).
         public var failureCode: String?
+        /// Modbus requests the latest poll sent (block reads: 2 for 40 registers of two tables); nil when not counted.
+        public var requests: Int? = nil
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -23,8 +25,10 @@ public final class ModbusDeviceAnswers: Sendable {
     public init() {}
 
     /// Records the outcome of a poll of `device` (its configured name).
-    public func record(_ device: String, answered: Bool, atSeconds: Double, failure: String? = nil, failureCode: String? = nil) {
-        entries.withLock { $0[device] = Entry(answered: answered, polledAtSeconds: atSeconds, failure: failure, failureCode: failureCode) }
+    public func record(_ device: String, answered: Bool, atSeconds: Double, failure: String? = nil, failureCode: String? = nil, requests: Int? = nil) {
+        entries.withLock {
+            $0[device] = Entry(answered: answered, polledAtSeconds: atSeconds, failure: failure, failureCode: failureCode, requests: requests)
+        }
     }
 
     /// The latest poll of `device`; nil before its first.

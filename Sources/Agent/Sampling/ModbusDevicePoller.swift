@@ -70,14 +70,22 @@ public struct ModbusDevicePoller: Sendable {
         var reporters: [ChannelReporter]
         /// Registers that answered with a configuration-type error, reported once each.
         var misconfigured: Set<String> = []
+        /// The block reads of one poll; a block the unit refused as an illegal
+        /// address stays split into the smaller reads that worked.
+        var blocks: [ModbusReadBlock]
 
         init(device: ModbusDeviceConfiguration) {
             reporters = device.registers.map { ChannelReporter(mode: $0.reporting) }
+            blocks = ModbusBlockPlanner.plan(device.registers.map(\.span), limits: device.blocks)
         }
+
+        /// Modbus requests a poll of an answering unit takes.
+        var requestsPerPoll: Int { blocks.count }
     }
 
-    /// One poll: reads every register (stopping at the first sign the unit is
-    /// gone), records what is to be reported, and the device's transitions.
+    /// One poll: reads every register block (stopping at the first sign the
+    /// unit is gone), records what is to be reported in configuration order,
+    /// and the device's transitions.
     func pollOnce(_ state: inout PollState, atSeconds now: Double) async {
         // Reporters run on wall-clock seconds so aggregate windows line up
         // with the clock (:00, :05, …) on every pole; backoff uses steady time.
@@ -88,20 +96,25 @@ public struct ModbusDevicePoller: Sendable {
             }
         }
         guard state.availability.shouldPoll(atSeconds: now) else { return }
-        var answered = false
-        var failure: (any Error)?
-        for (index, channel) in channels.enumerated() {
-            do {
-                let value = try await read(channel.register)
-                answered = true
-                let time = timeSource.now()
-                for report in state.reporters[index].offer(value, atSeconds: time.utcSeconds) {
-                    record(report, channel: channel, now: time)
+        guard let read = await readBlocks(&state) else { return }  // lampd is stopping
+        var answered = read.answered
+        var failure = read.failure
+        registers: for (index, channel) in channels.enumerated() {
+            guard let outcome = read.outcomes[index] else { continue }  // not reached: the unit stopped answering
+            switch outcome {
+            case .answer(let words, let time):
+                do {
+                    let value = try decode(words, channel.register)
+                    for report in state.reporters[index].offer(value, atSeconds: time.utcSeconds) {
+                        record(report, channel: channel, now: time)
+                    }
+                } catch {
+                    failure = error
+                    break registers  // as a read of this register alone that answered wrongly
                 }
-            } catch let error as ModbusError where error.isDeviceAnswer {
+            case .refused(let error):
                 // The unit answered, but not with data: a wrong address or type
                 // in the configuration, or a device that is busy. Report once.
-                answered = true
                 if state.misconfigured.insert(channel.register.channel).inserted {
                     sink.record(Event(
                         kind: "modbus.register-error", severity: .warning, channel: channel.name,
@@ -109,16 +122,11 @@ public struct ModbusDevicePoller: Sendable {
                         message: "\(device.name) register \(channel.register.table.rawValue) \(channel.register.address) (\(channel.register.channel)): \(error.description)"))
                     logger.warning("register error", metadata: ["device": "\(device.name)", "channel": "\(channel.register.channel)", "error": "\(error.description)"])
                 }
-            } catch is CancellationError {
-                return  // lampd is stopping: the unit is not to blame
-            } catch {
-                failure = error
-                break  // the unit is not answering: don't pay a timeout per register
             }
         }
         answers?.record(device.name, answered: answered && failure == nil, atSeconds: timeSource.now().utcSeconds,
                         failure: failure.map { ($0 as? any HardwareError)?.description ?? "\($0)" } ?? (answered ? nil : "no answer"),
-                        failureCode: (failure as? any HardwareError)?.code)
+                        failureCode: (failure as? any HardwareError)?.code, requests: read.requests)
         let transition = answered && failure == nil
             ? state.availability.recordSuccess(atSeconds: now)
             : state.availability.recordFailure(atSeconds: now)
@@ -139,20 +147,98 @@ public struct ModbusDevicePoller: Sendable {
         }
     }
 
-    private func read(_ register: ModbusRegisterConfiguration) async throws -> Double {
-        switch register.table {
-        case .coil, .discreteInput:
-            let bits = try await client.readBits(register.table, unit: device.unit, address: register.address, count: 1)
-            return bits.first == true ? 1 : 0
-        case .holdingRegister, .inputRegister:
-            if let bit = register.bit {
-                let words = try await client.readRegisters(register.table, unit: device.unit, address: register.address, count: 1)
-                guard let value = ModbusContactBits.bit(at: bit, in: .registers(words)) else {
-                    throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit, detail: "no register in the answer")
+    /// What one register got from a poll's block reads.
+    enum RegisterOutcome {
+        /// Its registers (or bit), and when they came off the bus.
+        case answer(ModbusResponse, Timestamp)
+        /// The unit answered its read with an exception.
+        case refused(ModbusError)
+    }
+
+    /// What a poll's block reads got: an outcome per register (nil: not read).
+    struct BlockReads {
+        var outcomes: [RegisterOutcome?]
+        var answered = false
+        var failure: (any Error)?
+        /// Requests sent, refused ones included.
+        var requests = 0
+    }
+
+    /// Reads the state's blocks in order. A block the unit refuses with an
+    /// exception is read again at once in smaller parts, so one bad register
+    /// costs only itself; when the refusal is "illegal data address" (or
+    /// "illegal data value", which some meters answer to a read over a hole),
+    /// the split is kept for the next polls. Stops at the first error that is
+    /// not an answer (the unit is gone: no timeout per block). Nil when cancelled.
+    private func readBlocks(_ state: inout PollState) async -> BlockReads? {
+        let spans = device.registers.map(\.span)
+        var reads = BlockReads(outcomes: Array(repeating: nil, count: channels.count))
+        // The blocks to read, and whether each belongs to the plan kept for the next poll.
+        var work = state.blocks.map { (block: $0, planned: true) }
+        var kept: [ModbusReadBlock] = []
+        var next = 0
+        while next < work.count {
+            let (block, planned) = work[next]
+            next += 1
+            reads.requests += 1
+            do {
+                let response = try await client.perform(block.request(unit: device.unit))
+                let time = timeSource.now()
+                let parts = block.members.map { block.slice(of: spans[$0], in: response) }
+                guard !parts.contains(nil) else {
+                    throw ModbusError(.invalidResponse, bus: client.description, unit: device.unit,
+                                      detail: "the answer does not hold the \(block.count) items asked for")
                 }
+                for (member, part) in zip(block.members, parts) { reads.outcomes[member] = part.map { .answer($0, time) } }
+                reads.answered = true
+                if planned { kept.append(block) }
+            } catch let error as ModbusError where error.isDeviceAnswer {
+                reads.answered = true
+                guard let parts = ModbusBlockPlanner.split(block, of: spans, limits: device.blocks) else {
+                    for member in block.members { reads.outcomes[member] = .refused(error) }
+                    if planned { kept.append(block) }
+                    continue
+                }
+                let remember = error.refusesBlockRead
+                if remember, planned {
+                    logger.notice("block read refused; reading it in smaller parts from now on", metadata: [
+                        "device": "\(device.name)", "table": "\(block.table.rawValue)",
+                        "block": "\(block.address)×\(block.count)", "parts": "\(parts.count)", "error": "\(error.description)"])
+                } else if planned {
+                    kept.append(block)  // a busy unit: read in parts this poll only
+                }
+                work.insert(contentsOf: parts.map { ($0, planned && remember) }, at: next)
+            } catch is CancellationError {
+                return nil
+            } catch {
+                reads.failure = error
+                kept += work[(next - 1)...].filter(\.planned).map(\.block)  // this block and the unread ones
+                break  // the unit is not answering: don't pay a timeout per block
+            }
+        }
+        state.blocks = kept
+        return reads
+    }
+
+    /// A register's value from its part of a block's answer; decoding is the
+    /// same as a read of that register alone.
+    private func decode(_ answer: ModbusResponse, _ register: ModbusRegisterConfiguration) throws -> Double {
+        func invalid(_ detail: String) -> ModbusError { ModbusError(.invalidResponse, bus: client.description, unit: device.unit, detail: detail) }
+        switch answer {
+        case .bits(let bits):
+            return bits.first == true ? 1 : 0
+        case .registers(let words):
+            if let bit = register.bit {
+                guard let value = ModbusContactBits.bit(at: bit, in: .registers(words)) else { throw invalid("no register in the answer") }
                 return value ? 1 : 0
             }
-            return try await client.readNumber(register.table, unit: device.unit, address: register.address, format: register.format)
+            do {
+                return try register.format.decodeNumber(words)
+            } catch {
+                throw invalid(error.message)
+            }
+        case .written:
+            throw invalid("a write acknowledgement where registers were asked for")
         }
     }
 
@@ -177,6 +263,21 @@ extension ModbusError {
     var isDeviceAnswer: Bool {
         if case .exception = kind { return true }
         return false
+    }
+
+    /// The unit refuses the addresses or the length of a block read (exception 2
+    /// "illegal data address", or 3 "illegal data value", which some meters answer
+    /// to a read over a hole): it will refuse it again on the next poll.
+    var refusesBlockRead: Bool {
+        if case .exception(let code) = kind { return code == .illegalDataAddress || code == .illegalDataValue }
+        return false
+    }
+}
+
+extension ModbusRegisterConfiguration {
+    /// The addresses the register occupies: one bit, one register for a `bit`, or its format's registers.
+    var span: ModbusReadSpan {
+        ModbusReadSpan(table: table, address: address, count: table.holdsBits || bit != nil ? 1 : format.registerCount)
     }
 }
 

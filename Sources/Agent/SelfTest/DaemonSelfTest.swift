@@ -116,7 +116,9 @@ public struct DaemonSelfTest: Sendable {
             let advice = verdict == "did not answer" ? " — check wiring, address and baud rate" : ""
             return .fail(name, "\(which) \(verdict): \(entry.failure ?? "no answer")\(advice)")
         }
-        return .pass(name, "\(which) answered \(CheckedNumber.clampedInteger(age)) s ago")
+        // "in 2 requests": how many Modbus requests the poll took (block reads); short for the 80-column text.
+        let requests = entry.requests.map { " in \($0) request\($0 == 1 ? "" : "s")" } ?? ""
+        return .pass(name, "\(which) answered \(CheckedNumber.clampedInteger(age)) s ago\(requests)")
     }
 
     func meter(_ readings: [Reading]) -> SelfTestCheck {
