@@ -13,8 +13,8 @@ import SystemSupport
 /// - `enqueue(_:)` returns at once. **Durability by class**: an event or alarm starts a group commit
 ///   at once (with every record waiting before it), so it is durable within one commit (an `fdatasync`),
 ///   not a window later. A reading (periodic telemetry) becomes durable with the next group commit, at
-///   most `commitWindow` (the telemetry commit window, default 1 s) later, or sooner when
-///   `commitBatchRecords` (default 512) are waiting or an event or `append` starts a commit. Until then
+///   most `commitWindow` (the telemetry commit window, default 5 s) later, or sooner when
+///   `commitBatchRecords` (default 2048) are waiting or an event or `append` starts a commit. Until then
 ///   it is only in memory: a power cut loses it. `statistics().bufferedRecords` counts them.
 /// - `append(_:)` of any record also starts a commit at once.
 /// - Groups commit in enqueue order, so when `append` returns sequence *s*, every record enqueued

@@ -14,7 +14,7 @@ public struct SpoolConfiguration: Sendable {
     /// can cost up to this much of the latest readings.
     public var commitWindow: Duration
     /// The default telemetry commit window (chosen from the flash-wear measurements in docs/performance.md).
-    public static let defaultTelemetryCommitWindow: Duration = .seconds(1)
+    public static let defaultTelemetryCommitWindow: Duration = .seconds(5)
     /// The range `[storage] telemetry_commit_window` accepts.
     public static let telemetryCommitWindowRange: ClosedRange<Duration> = .milliseconds(10)...(.seconds(60))
     /// A group is committed at once when this many records are waiting, before the window ends.
@@ -39,7 +39,7 @@ public struct SpoolConfiguration: Sendable {
         maxSizeMegabytes: Double = 64,
         dropTargetFraction: Double = 0.9,
         commitWindow: Duration = Self.defaultTelemetryCommitWindow,
-        commitBatchRecords: Int = 512,
+        commitBatchRecords: Int = 2048,
         maxBufferedRecords: Int = 200_000,
         pageSizeBytes: Int = 4096,
         walAutocheckpointPages: Int = 1000,
