@@ -17,7 +17,7 @@ extension LampdConfiguration {
     [storage]
     directory = ".lampd-state"   # relative paths are relative to the working directory
     spool_max_mb = 16
-    commit_window = "1s"
+    telemetry_commit_window = "5s"   # readings; events and alarms are written at once (docs/spool.md)
 
     # The simulated board's meter answers as unit 1.
     [[modbus.buses]]

@@ -43,7 +43,8 @@ public struct LampdConfiguration: Sendable {
         public var directory: String
         /// Upper bound of the spool file, in megabytes.
         public var spoolMaxMegabytes: Int
-        /// Longest time a reading waits before its group is committed to disk.
+        /// `telemetry_commit_window`: longest time a reading waits before its group is committed to disk
+        /// (events and alarms are committed at once).
         public var commitWindow: Duration
     }
 
@@ -122,6 +123,19 @@ public struct LampdConfiguration: Sendable {
         return configuration
     }
 
+    /// `[storage] telemetry_commit_window`, or its older name `commit_window` (configurations written
+    /// before durability by class); giving both is an error, since they would disagree.
+    private static func telemetryCommitWindow(_ storage: TOMLReader) -> Duration? {
+        let range = SpoolConfiguration.telemetryCommitWindowRange
+        let window = storage.duration("telemetry_commit_window", in: range)
+        let older = storage.duration("commit_window", in: range)
+        if window != nil, older != nil {
+            storage.report("commit_window", "commit_window is the older name of telemetry_commit_window; "
+                + "keep only telemetry_commit_window")
+        }
+        return window ?? older
+    }
+
     private static func read(_ root: TOMLReader, directory: String) -> LampdConfiguration? {
         let boardTable = root.table("board", required: true)
         let kind: BoardKind? = boardTable?.choice("kind", required: true)
@@ -155,7 +169,7 @@ public struct LampdConfiguration: Sendable {
         let storage = Storage(
             directory: stateDirectory,
             spoolMaxMegabytes: storageTable?.int("spool_max_mb", in: 1...65_536) ?? 64,
-            commitWindow: storageTable?.duration("commit_window", in: .milliseconds(10)...(.seconds(60))) ?? .seconds(1)
+            commitWindow: storageTable.flatMap(Self.telemetryCommitWindow) ?? SpoolConfiguration.defaultTelemetryCommitWindow
         )
         storageTable?.rejectUnknownKeys()
 

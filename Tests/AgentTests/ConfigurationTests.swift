@@ -150,6 +150,29 @@ struct ConfigurationTests {
         #expect(TCPEndpoint(":502", defaultPort: 502) == nil)
     }
 
+    @Test func telemetryCommitWindowIsCheckedAndDefaults() throws {
+        let head = "[board]\nkind = \"simulated\"\nid = \"x\"\n[storage]\n"
+        #expect(try LampdConfiguration.parse(head).storage.commitWindow == SpoolConfiguration.defaultTelemetryCommitWindow)
+        #expect(try LampdConfiguration.parse(head + "telemetry_commit_window = \"5s\"\n").storage.commitWindow == .seconds(5))
+        // The older name still works, so configurations written before durability by class keep their window.
+        #expect(try LampdConfiguration.parse(head + "commit_window = \"2s\"\n").storage.commitWindow == .seconds(2))
+
+        let tooLong = collect { () throws(ConfigurationErrors) in
+            try LampdConfiguration.parse(head + "telemetry_commit_window = \"5m\"\n", file: "x.toml")
+        }
+        #expect(tooLong.count == 1)
+        #expect(tooLong.first?.description.hasPrefix("x.toml:5:27: storage.telemetry_commit_window:") == true,
+                "\(tooLong.first?.description ?? "")")
+        let notADuration = collect { () throws(ConfigurationErrors) in
+            try LampdConfiguration.parse(head + "telemetry_commit_window = 5\n", file: "x.toml")
+        }
+        #expect(notADuration.first?.keyPath == "storage.telemetry_commit_window")
+        let both = collect { () throws(ConfigurationErrors) in
+            try LampdConfiguration.parse(head + "telemetry_commit_window = \"5s\"\ncommit_window = \"1s\"\n", file: "x.toml")
+        }
+        #expect(both.first?.description.contains("older name of telemetry_commit_window") == true)
+    }
+
     @Test func durations() {
         #expect(DurationText.parse("500ms") == .milliseconds(500))
         #expect(DurationText.parse("1.5s") == .milliseconds(1500))

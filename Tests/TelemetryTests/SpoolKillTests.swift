@@ -62,6 +62,35 @@ struct SpoolKillTests {
               + "\(ContinuousClock.now - started)")
     }
 
+    @Test("An event is durable at once, not a telemetry window later: it survives kill -9 right after")
+    func eventSurvivesKillRightAfter() async throws {
+        try await ChildSlots.withSlot {
+            let folder = try TemporaryFolder()
+            defer { folder.cleanUp() }
+            let path = folder.path("spool.sqlite")
+            let child = Products.directory.appendingPathComponent("spool-torture")
+            // The child's telemetry window is 60 s; it enqueues 10 readings and a door alarm, and reports
+            // whether the spool committed them within 10 s without being flushed.
+            let process = try ChildProcess(executable: child.path, arguments: [path, "event"], keepsLog: false)
+            let verdict = try await process.transcript.wait(for: "the child's commit verdict") {
+                $0 == "committed" || $0 == "not committed"
+            }
+            process.kill()
+            #expect(await process.exitStatus == .signalled(SIGKILL), "\(process.stderr)")
+            #expect(verdict == "committed", "the alarm waited for the telemetry window")
+
+            let queue = try DatabaseQueue(path: path)
+            let (kinds, readings) = try await queue.read { db in
+                (try String.fetchAll(db, sql: "SELECT kind FROM event ORDER BY seq"),
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM reading") ?? 0)
+            }
+            try queue.close()
+            #expect(kinds.contains("door.opened"), "the alarm is lost after kill -9: \(kinds)")
+            // The readings enqueued before the alarm went in the same commit (commit order is record order).
+            #expect(readings == 10)
+        }
+    }
+
     /// Starts the child, lets it run for `after` (from its start or from its first report), kills
     /// it with SIGKILL; returns the highest sequence it reported.
     private func runAndKill(child: String, path: String, after: Duration, afterFirstReport: Bool) async throws -> Int64 {

@@ -2,10 +2,11 @@
 // ContinuousClock and /proc/self/io (write_bytes). See docs/performance.md, section "Spool".
 //
 //   spool-bench throughput [--readings N] [--dir DIR]
-//   spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--ack-every A] [--dir DIR]
+//   spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--checkpoint-pages K] [--ack-every A] [--dir DIR]
 //   spool-bench all
 import Foundation
 import Telemetry
+import Clocks  // Timestamp (reached through Telemetry; Clocks is not a product of lampd)
 
 struct Options {
     var values: [String: String] = [:]
@@ -38,12 +39,13 @@ func removeSpool(_ path: String) {
 
 let bootID = UUID()
 func timestamp(second: Int64, index: Int) -> Timestamp {
-    Timestamp(utcNanoseconds: 1_750_000_000_000_000_000 + second * 1_000_000_000 + Int64(index) * 1000,
-              bootNanoseconds: 10_000_000_000 + second * 1_000_000_000 + Int64(index) * 1000,
-              bootID: bootID, isClockSynchronised: true)
+    let offset: Int64 = second * 1_000_000_000 + Int64(index) * 1000
+    let utc: Int64 = 1_750_000_000_000_000_000 + offset
+    let boot: Int64 = 10_000_000_000 + offset
+    return Timestamp(utcNanoseconds: utc, bootNanoseconds: boot, bootID: bootID, isClockSynchronised: true)
 }
 
-/// Durable readings per second with the default configuration (1 s window, 512-record groups):
+/// Durable readings per second with the default configuration:
 /// one producer enqueues as fast as it can; the clock stops when the last group is durable.
 func throughput(_ options: Options) async throws {
     let n = options.int("readings", 500_000)
@@ -75,7 +77,7 @@ func throughput(_ options: Options) async throws {
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let rate = Int(Double(n) / seconds)
     let perReading = Double(bytes) / Double(n)
-    print("throughput: \(n) readings durable in \(seconds) s = \(rate) readings/s (default window 1 s, batch 512); \(perReading) bytes written/reading")
+    print("throughput: \(n) readings durable in \(seconds) s = \(rate) readings/s (default configuration: groups of \(spool.configuration.commitBatchRecords)); \(perReading) bytes written/reading")
 }
 
 /// Bytes written to storage per reading at C channels × 1 Hz. Simulated time: each simulated second enqueues
@@ -91,6 +93,7 @@ func wear(_ options: Options) async throws {
     defer { removeSpool(path) }
     var config = SpoolConfiguration(path: path, maxSizeMegabytes: 1024)
     config.pageSizeBytes = pageSize
+    config.walAutocheckpointPages = options.int("checkpoint-pages", config.walAutocheckpointPages)
     let spool = try await Spool.open(config)
     let channels = try (0..<channelCount).map { try ChannelName("lamp/ch\($0)") }
     let loop = Task { await spool.run() }
@@ -118,7 +121,7 @@ func wear(_ options: Options) async throws {
     let perReading = Double(bytes) / readings
     let perCommit = Double(bytes) / Double(seconds / window)
     let ackText = ackEvery > 0 ? "\(ackEvery) s" : "never"
-    print("wear: \(channelCount) channels x 1 Hz, \(seconds) simulated s, commit every \(window) s, page \(pageSize) B, ack every \(ackText): \(perReading) bytes written/reading (\(perCommit) bytes per commit), spool used \(stats.usedBytes) B")
+    print("wear: \(channelCount) channels x 1 Hz, \(seconds) simulated s, commit every \(window) s, page \(pageSize) B, checkpoint every \(config.walAutocheckpointPages) pages, ack every \(ackText): \(perReading) bytes written/reading (\(perCommit) bytes per commit), spool used \(stats.usedBytes) B")
 }
 
 let arguments = CommandLine.arguments
@@ -138,7 +141,7 @@ case "all":
 default:
     print("""
         usage: spool-bench throughput [--readings N] [--dir DIR]
-               spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--ack-every A] [--dir DIR]
+               spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--checkpoint-pages K] [--ack-every A] [--dir DIR]
                spool-bench all [--readings N] [--seconds S] [--dir DIR]
         """)
     exit(arguments[1] == "--help" || arguments[1] == "-h" ? 0 : 2)

@@ -10,9 +10,13 @@ import SystemSupport
 /// **Durability contract**
 /// - `append(_:)` returns only after the record's group commit is on stable storage (fsync of the
 ///   WAL): it survives `kill -9` and a power cut. It returns the record's sequence number.
-/// - `enqueue(_:)` returns at once; the record becomes durable with the next group commit, at most
-///   `commitWindow` later (default 1 s) or sooner when `commitBatchRecords` (default 512) are waiting.
-///   Until then it is only in memory: a power cut loses it. `statistics().bufferedRecords` counts them.
+/// - `enqueue(_:)` returns at once. **Durability by class**: an event or alarm starts a group commit
+///   at once (with every record waiting before it), so it is durable within one commit (an `fdatasync`),
+///   not a window later. A reading (periodic telemetry) becomes durable with the next group commit, at
+///   most `commitWindow` (the telemetry commit window, default 5 s) later, or sooner when
+///   `commitBatchRecords` (default 2048) are waiting or an event or `append` starts a commit. Until then
+///   it is only in memory: a power cut loses it. `statistics().bufferedRecords` counts them.
+/// - `append(_:)` of any record also starts a commit at once.
 /// - Groups commit in enqueue order, so when `append` returns sequence *s*, every record enqueued
 ///   before it is durable too, with a smaller sequence number.
 /// - `run()` must be running for groups to commit (it is the spool's service loop); when it is
@@ -60,6 +64,8 @@ public final class Spool: Sendable {
         var stopRequested = false
         var isClosed = false
         var isRunning = false
+        /// An event, an alarm or an `append` is waiting: commit now, without waiting for the window.
+        var urgentWaiting = false
         var lostToWriteErrors: Int64 = 0
         var highestCommitted: Int64 = 0
         var markerSavedAtBootNanoseconds: Int64 = 0
@@ -362,10 +368,11 @@ public final class Spool: Sendable {
                     + "the disk is too slow or failing — check `lampctl status` and the SD card"))
             }
             s.buffer.append(pending)
+            if Self.isUrgent(pending) { s.urgentWaiting = true }
             var idle: CheckedContinuation<Void, Never>?
             var timer: Task<Void, any Error>?
             if s.buffer.count == 1 { idle = s.idleWaiter; s.idleWaiter = nil }
-            if s.buffer.count >= batch { timer = s.windowTimer; s.windowTimer = nil }
+            if s.buffer.count >= batch || s.urgentWaiting { timer = s.windowTimer; s.windowTimer = nil }
             return .success((idle, timer))
         }
         let (idle, timer) = try result.get()
@@ -373,10 +380,18 @@ public final class Spool: Sendable {
         timer?.cancel()
     }
 
+    /// Events and alarms, and records whose caller waits (`append`), are committed at once; only
+    /// periodic telemetry waits for the window (durability by class).
+    private static func isUrgent(_ pending: Pending) -> Bool {
+        if pending.waiter != nil { return true }
+        if case .event = pending.record { return true }
+        return false
+    }
+
     // MARK: the group-commit loop
 
     /// The spool's service loop: commits a group when the window has passed since the first waiting
-    /// record, or as soon as `commitBatchRecords` are waiting. Returns when the calling task is cancelled,
+    /// record, as soon as `commitBatchRecords` are waiting, or at once for an event or an `append`. Returns when the calling task is cancelled,
     /// after committing what is still buffered; the spool is closed then.
     public func run() async {
         state.withLock { $0.isRunning = true }
@@ -417,7 +432,7 @@ public final class Spool: Sendable {
         let clock = self.clock
         let timer = Task { try await clock.sleep(for: window) }
         let cancelNow = state.withLock { s in
-            if s.buffer.count >= batch || s.stopRequested { return true }
+            if s.buffer.count >= batch || s.urgentWaiting || s.stopRequested { return true }
             s.windowTimer = timer
             return false
         }
@@ -465,6 +480,7 @@ public final class Spool: Sendable {
         let group = state.withLock { s in
             let taken = s.buffer
             s.buffer.removeAll(keepingCapacity: true)
+            s.urgentWaiting = false
             return taken
         }
         guard !group.isEmpty else { return }

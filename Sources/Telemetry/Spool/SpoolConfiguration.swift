@@ -9,8 +9,14 @@ public struct SpoolConfiguration: Sendable {
     /// After a drop, the live data is brought down to this fraction of `maxSizeBytes`, so a
     /// full spool drops in occasional chunks instead of at every commit. 0 < value ≤ 1.
     public var dropTargetFraction: Double
-    /// Longest time an enqueued record waits for its group commit (the group-commit window).
+    /// The telemetry commit window: longest time an enqueued reading waits for its group commit.
+    /// Events, alarms and `append` do not wait for it (durability by class, see `Spool`); a power cut
+    /// can cost up to this much of the latest readings.
     public var commitWindow: Duration
+    /// The default telemetry commit window (chosen from the flash-wear measurements in docs/performance.md).
+    public static let defaultTelemetryCommitWindow: Duration = .seconds(5)
+    /// The range `[storage] telemetry_commit_window` accepts.
+    public static let telemetryCommitWindowRange: ClosedRange<Duration> = .milliseconds(10)...(.seconds(60))
     /// A group is committed at once when this many records are waiting, before the window ends.
     public var commitBatchRecords: Int
     /// Most records allowed to wait in memory; `enqueue` throws `spool.backlog-full` beyond it.
@@ -32,8 +38,8 @@ public struct SpoolConfiguration: Sendable {
         path: String,
         maxSizeMegabytes: Double = 64,
         dropTargetFraction: Double = 0.9,
-        commitWindow: Duration = .seconds(1),
-        commitBatchRecords: Int = 512,
+        commitWindow: Duration = Self.defaultTelemetryCommitWindow,
+        commitBatchRecords: Int = 2048,
         maxBufferedRecords: Int = 200_000,
         pageSizeBytes: Int = 4096,
         walAutocheckpointPages: Int = 1000,
