@@ -11,10 +11,7 @@ import SystemSupport
 /// - `unsupported-footer`: the file's TZ rule string for instants after its last transition
 ///   cannot be read.
 /// - `invalid-tz-string`: a POSIX TZ string given on its own cannot be read.
-public struct ZoneInfoError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
-    /// The description, as `ActionableError` names it.
-    public var message: String { description }
-
+public struct ZoneInfoError: ActionableError, Hashable {
     public let code: String
     public let description: String
 

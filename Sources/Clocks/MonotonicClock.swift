@@ -44,9 +44,9 @@ public struct MonotonicInstant: InstantProtocol, Sendable, Hashable, Comparable 
     public var nanoseconds: UInt64 {
         let (seconds, attoseconds) = sinceOrigin.components
         guard seconds >= 0 else { return 0 }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (whole, overflow) = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return .max }
-        let (total, overflowAdding) = whole.addingReportingOverflow(UInt64(max(0, attoseconds / 1_000_000_000)))
+        let (total, overflowAdding) = whole.addingReportingOverflow(UInt64(clamping: attoseconds / 1_000_000_000))
         return overflowAdding ? .max : total
     }
 

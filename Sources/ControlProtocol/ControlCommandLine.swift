@@ -5,7 +5,7 @@ import Telemetry
 import Clocks
 
 /// A command-line value that does not fit (exit 2 in lampctl), with the message to print.
-public struct CommandLineValueError: Error, ActionableError, CustomStringConvertible, Hashable, Sendable {
+public struct CommandLineValueError: ActionableError, Hashable {
     /// Stable code (`ActionableError`).
     public var code: String { "command-line.invalid-value" }
 

@@ -113,7 +113,7 @@ public struct ControlResponse: Codable, Hashable, Sendable {
 
 /// Why a control command was not carried out, with a stable `code` scripts
 /// match on and a `message` a technician can act on.
-public struct ControlError: Error, ActionableError, Codable, Hashable, Sendable, CustomStringConvertible {
+public struct ControlError: ActionableError, Codable, Hashable {
     /// Stable identifier, e.g. `not-allowed` (the list is in docs/control-protocol.md).
     public var code: String
     /// What went wrong and what to do, in a technician's words.

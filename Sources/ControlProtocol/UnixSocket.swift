@@ -6,7 +6,7 @@ import Glibc
 
 /// A control-socket system call that failed, with the errno kept and a
 /// message a technician can act on.
-public struct ControlSocketError: Error, ActionableError, CustomStringConvertible, Sendable {
+public struct ControlSocketError: ActionableError {
     /// Stable identifier: `socket-path-too-long`, `socket-in-use`, `socket-failed`.
     public var code: String
     /// What went wrong and what to do, in a technician's words.

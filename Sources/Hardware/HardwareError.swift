@@ -5,7 +5,3 @@ import SystemSupport
 /// `gpio.permission-denied`); `description` is the sentence a technician reads (what failed,
 /// where, what to check), and `message` is the same sentence.
 public protocol HardwareError: ActionableError {}
-
-extension HardwareError {
-    public var message: String { description }
-}

@@ -6,7 +6,7 @@ import Uplink
 /// `code` is stable: for a refused batch it is the `error` field of the JSON body that
 /// docs/uplink.md §6 defines, and `httpStatus` the status that goes with it. `message` says what
 /// happened and what to do.
-public struct IngestError: Error, ActionableError, Sendable, Equatable, CustomStringConvertible {
+public struct IngestError: ActionableError, Equatable {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The body is not a COSE_Sign1 batch (not CBOR, wrong structure, wrong algorithm, crit).

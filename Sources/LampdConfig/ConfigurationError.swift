@@ -2,7 +2,7 @@ import SystemSupport
 
 /// A problem in a configuration file, located as `file:line:column` so an
 /// installer's editor can jump to it.
-public struct ConfigurationError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
+public struct ConfigurationError: ActionableError, Hashable {
     /// Stable code (`ActionableError`); lampd raises the `config.invalid` alarm for it.
     public var code: String { "config.invalid" }
 

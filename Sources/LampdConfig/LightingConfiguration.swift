@@ -153,7 +153,7 @@ public struct LightingConfiguration: Sendable {
                 let inverted = pwmTable.bool("inverted") ?? false
                 pwmTable.rejectUnknownKeys()
                 if let chip, let channel {
-                    pwm = PWM(chip: chip, channel: channel, periodNanoseconds: UInt64(period.nanoseconds), minimumLevelPercent: minimum, inverted: inverted)
+                    pwm = PWM(chip: chip, channel: channel, periodNanoseconds: UInt64(clamping: period.nanoseconds), minimumLevelPercent: minimum, inverted: inverted)
                 }
             } else {
                 table.report("pwm", "missing; output \"relay+pwm\" needs [lighting.pwm] with chip and channel")

@@ -19,6 +19,8 @@ public protocol ActionableError: Error, CustomStringConvertible, Sendable {
 
 extension ActionableError {
     public var underlying: (any Error & Sendable)? { nil }
+    /// The description, for errors whose description is already the technician's sentence.
+    public var message: String { description }
 }
 
 /// Any error as code and message: an `ActionableError` as it is; anything else (an error from a

@@ -5,7 +5,7 @@ import SystemSupport
 /// `message` tells a technician what happened and what to do. `underlying` keeps the
 /// original error: for the spool usually an `SQLiteError`, with SQLite's result code and message
 /// (also reachable as `sqlite`).
-public struct TelemetryError: Error, ActionableError, Sendable, CustomStringConvertible {
+public struct TelemetryError: ActionableError {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// A channel name breaks the SenML name rules (RFC 8428 §4.5.1).

@@ -5,7 +5,7 @@ import SystemSupport
 /// `code` is stable (scripts, `lampctl --json`, the receiver's rejection reasons match on it);
 /// `message` says what happened and what to do. CBOR problems inside a batch keep the
 /// `CBORError` (with its byte offset) as `underlying`.
-public struct UplinkError: Error, ActionableError, Sendable, CustomStringConvertible {
+public struct UplinkError: ActionableError {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// A device id is empty, too long or has characters SenML names do not allow.

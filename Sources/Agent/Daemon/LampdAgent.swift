@@ -57,7 +57,11 @@ public struct LampdAgent: Sendable {
         let recent = RecentTelemetry(forwardingTo: spoolSink)
         let uplinkTrigger = UplinkTrigger()
         let sink: any TelemetrySink = configuration.uplink == nil ? recent : UrgentEventTap(next: recent, trigger: uplinkTrigger)
-        let heartbeats = LoopHeartbeats()
+        // One steady clock for the loops: the board's (CLOCK_MONOTONIC unless a test gave it
+        // another), which is also the clock GPIO edges are stamped with. The heartbeats carry it,
+        // so the watchdogs judge a stall on the clock the loops beat on.
+        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
+        let heartbeats = LoopHeartbeats(clock: clock)
         let answers = ModbusDeviceAnswers()
         sink.record(Event(
             kind: "agent.started", severity: .info, time: timeSource.now(),
@@ -87,9 +91,6 @@ public struct LampdAgent: Sendable {
 
         // The lamp: output opened at its last commanded state (on when unknown: light first);
         // sampling records through a tee that hands the meter's channels to the lighting service.
-        // One steady clock for the loops: the board's (CLOCK_MONOTONIC unless a test gave it
-        // another), which is also the clock GPIO edges are stamped with.
-        let clock: any MonotonicClock = board?.clock ?? SystemMonotonicClock()
         var lighting: LightingService?
         var samplingSink: any TelemetrySink = sink
         if let section = configuration.lighting {

@@ -11,10 +11,7 @@ import Clocks
 import TextFormatting
 
 /// Why the lighting service refused a request from the control socket or upstream.
-public struct LightingError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
-    /// The description, as `ActionableError` names it.
-    public var message: String { description }
-
+public struct LightingError: ActionableError, Hashable {
     /// Stable identifier, e.g. `clock-unsynchronised`, `level-out-of-range`.
     public let code: String
     public let description: String

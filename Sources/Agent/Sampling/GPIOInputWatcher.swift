@@ -97,9 +97,9 @@ public struct GPIOInputWatcher: Sendable {
         let monotonicNanoseconds = { clock.now.nanoseconds }
         let initial = try await line.read()
         recordReading(initial)
-        var debouncer = ContactDebouncer(initialState: initial, debounceNanoseconds: UInt64(input.debounce.nanoseconds))
+        var debouncer = ContactDebouncer(initialState: initial, debounceNanoseconds: UInt64(clamping: input.debounce.nanoseconds))
         var lastResync = monotonicNanoseconds()
-        let resyncNanoseconds = UInt64(resyncInterval.nanoseconds)
+        let resyncNanoseconds = UInt64(clamping: resyncInterval.nanoseconds)
         while !Task.isCancelled {
             heartbeats?.beat(loopName, atSeconds: clock.now.seconds)
             // Wait for an edge, but no longer than a pending debounce deadline

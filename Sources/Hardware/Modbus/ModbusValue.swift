@@ -299,7 +299,7 @@ public struct ModbusValueFormat: Sendable, Equatable, Codable {
 }
 
 /// A value that cannot be decoded from, or encoded into, Modbus registers.
-public struct ModbusValueError: Error, ActionableError, Sendable, Equatable, CustomStringConvertible {
+public struct ModbusValueError: ActionableError, Equatable {
     /// Stable code (`ActionableError`): a register value or its description is not usable.
     public var code: String { "modbus.invalid-value" }
 

@@ -73,10 +73,7 @@ public struct OverridePolicy: Hashable, Sendable, Codable {
 }
 
 /// Why an override request was refused.
-public struct OverrideError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
-    /// The description, as `ActionableError` names it.
-    public var message: String { description }
-
+public struct OverrideError: ActionableError, Hashable {
     public let code: String
     public let description: String
 }

@@ -3,10 +3,7 @@ import FoundationEssentials
 import CivilTime
 
 /// What is wrong with a schedule (calendar + programs); `code` is stable, `description` actionable.
-public struct ScheduleError: Error, ActionableError, Hashable, Sendable, CustomStringConvertible {
-    /// The description, as `ActionableError` names it.
-    public var message: String { description }
-
+public struct ScheduleError: ActionableError, Hashable {
     public let code: String
     public let description: String
 

@@ -3,7 +3,7 @@ import SystemSupport
 ///
 /// `code` is stable; `offset` is the byte offset (from 0) in the input at which the problem was
 /// found, so a hex dump of a rejected batch can be matched to the message.
-public struct CBORError: Error, ActionableError, Sendable, Hashable, CustomStringConvertible {
+public struct CBORError: ActionableError, Hashable {
     /// Stable machine-readable error codes.
     public enum Code: String, Sendable, Hashable {
         /// The input ends in the middle of a data item.
