@@ -27,7 +27,7 @@ struct SystemdUnitTests {
     @Test func unitDeclaresWhatTheDaemonRelies() throws {
         let text = try String(contentsOf: Self.unit, encoding: .utf8)
         for setting in ["Type=notify", "WatchdogSec=", "Restart=always", "User=lampd", "StateDirectory=lampd",
-                        "RuntimeDirectory=lampd", "CapabilityBoundingSet=\n", "NoNewPrivileges=yes", "ProtectSystem=strict"] {
+                        "RuntimeDirectory=lampd", "Environment=MALLOC_ARENA_MAX=1", "CapabilityBoundingSet=\n", "NoNewPrivileges=yes", "ProtectSystem=strict"] {
             #expect(text.contains(setting), "lampd.service lacks \(setting)")
         }
     }
