@@ -12,7 +12,7 @@ struct AstroCommand: AsyncParsableCommand {
         commandName: "astro",
         abstract: "Show dawn, sunrise, sunset and dusk for a place and date.",
         discussion: """
-            Computes the times the astro clock uses (NOAA method; sunrise/sunset when the top \
+            Computes the times the astro clock uses (VSOP87 sun position; sunrise/sunset when the top \
             of the sun touches the horizon, civil twilight at 6° and nautical at 12° below). \
             "The day" is the local calendar date in --tz. Near the poles the sun may not rise \
             or set at all; that is said plainly.

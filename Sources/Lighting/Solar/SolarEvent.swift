@@ -2,9 +2,10 @@ import FoundationEssentials
 
 /// A solar event a switch point can follow: the sun crossing a given altitude, rising or setting.
 ///
-/// Altitudes follow NOAA: sunrise/sunset use a zenith of 90.833° (the sun's upper limb on the
-/// horizon with standard refraction), civil twilight 96° (sun centre 6° below the horizon),
-/// nautical twilight 102° (12° below).
+/// Sunrise and sunset: the sun's upper limb 34′ below the sea-level horizon (the standard
+/// refraction at the horizon lifts it into view), seen from the ground, the sun's true
+/// semi-diameter (15.8′–16.3′ over the year); civil twilight: the centre 6° below; nautical
+/// twilight: 12° below. Altitudes are geometric (no refraction model beyond the 34′).
 public enum SolarEvent: String, Sendable, Codable, CaseIterable, Hashable {
     case nauticalDawn
     case civilDawn
@@ -13,12 +14,24 @@ public enum SolarEvent: String, Sendable, Codable, CaseIterable, Hashable {
     case civilDusk
     case nauticalDusk
 
-    /// Zenith angle of the sun's centre at the event, in degrees.
+    /// Zenith angle of the sun's centre at the event, in degrees, nominal (the sun's mean
+    /// semi-diameter, 16′, for sunrise and sunset); the calculator uses
+    /// ``centreAltitudeDegrees(semidiameterDegrees:)``.
     public var zenithDegrees: Double {
         switch self {
         case .sunrise, .sunset: 90.833
         case .civilDawn, .civilDusk: 96
         case .nauticalDawn, .nauticalDusk: 102
+        }
+    }
+
+    /// The altitude of the sun's centre at the event, in degrees, when the sun's angular
+    /// radius is `semidiameterDegrees` (sunrise and sunset are defined by the upper limb).
+    public func centreAltitudeDegrees(semidiameterDegrees: Double) -> Double {
+        switch self {
+        case .sunrise, .sunset: -34.0 / 60 - semidiameterDegrees
+        case .civilDawn, .civilDusk: -6
+        case .nauticalDawn, .nauticalDusk: -12
         }
     }
 
