@@ -156,6 +156,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The signed desired state the city sends down (docs/downlink.md): the document, its CBOR
+        // form, COSE_Sign1 signing and the board's checks, pinned city keys with roles.
+        .target(
+            name: "Downlink",
+            dependencies: ["Uplink", "Lighting", "CivilTime", "SystemSupport"],
+            swiftSettings: swiftSettings
+        ),
+
         // The HTTPS client of the uplink (AsyncHTTPClient, SwiftNIO, BoringSSL): only lampd links
         // it, so lampctl stays small (docs/performance.md, "Binary sizes").
         .target(
@@ -298,6 +306,11 @@ let package = Package(
         .testTarget(
             name: "UplinkTests",
             dependencies: ["TestSupport", "Uplink", "Telemetry", "Clocks", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DownlinkTests",
+            dependencies: ["TestSupport", "Downlink", "Uplink", "Lighting", "CivilTime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
