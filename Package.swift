@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
+                "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "Downlink", "CSystemd",
                 "TOML", "ControlProtocol", "LampdConfig", "Clocks", "CivilTime", "SystemSupport", "TextFormatting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -300,7 +300,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent", "LampdConfig", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport"],
+            dependencies: ["TestSupport", "Agent", "Downlink", "Uplink", "Lighting", "LampdConfig", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,8 +3,8 @@ import Uplink
 
 /// Bounds of a desired-state document (docs/downlink.md, "Limits"): what a board accepts.
 public enum DesiredStateLimits {
-    /// The largest COSE_Sign1 document, in bytes.
-    public static let maximumDocumentBytes = 65_536
+    /// The largest COSE_Sign1 document, in bytes (its base64 fits one control-socket request).
+    public static let maximumDocumentBytes = 32_768
     public static let maximumPrograms = 32
     public static let maximumSwitchPointsPerProgram = 48
     public static let maximumCalendarRules = 128

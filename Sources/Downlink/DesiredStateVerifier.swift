@@ -49,25 +49,11 @@ public struct DesiredStateVerifier: Sendable {
 
     /// Verifies `bytes` against `board`; throws the refusal with its named reason.
     public func verify(_ bytes: [UInt8], board: BoardDownlinkState) throws(DesiredStateRefusal) -> VerifiedDesiredState {
-        let envelope = try Self.open(bytes)
-        guard let pinned = keyring.key(kid: envelope.kid) else {
-            throw DesiredStateRefusal(.unknownKey, "signed with key \(envelope.kid.hexString), which is not pinned in this board's city-keys directory")
-        }
-        let toBeSigned = COSEHeader.toBeSigned(protected: envelope.protectedBytes, payload: envelope.payload)
-        guard envelope.signature.count == 64, pinned.publicKey.isValidSignature(envelope.signature, for: toBeSigned) else {
-            throw DesiredStateRefusal(.badSignature, "the signature does not match key \(pinned.publicKey.kidHex): the document was altered")
-        }
-        let state = try DesiredStateCodec.decode(envelope.payload)
-        guard state.deviceID == board.deviceID else {
-            throw DesiredStateRefusal(.otherDevice, "the document is for device \"\(state.deviceID)\", this board is \"\(board.deviceID)\"")
-        }
-        if let role = state.rolesNeeded.first(where: { $0 != pinned.role }) {
-            throw DesiredStateRefusal(.wrongRole, "signed by a \(pinned.role.rawValue) key, which may not set what the \(role.rawValue) key sets ("
-                + (role == .operator ? "the override" : "programs, calendar, default light state or configuration") + ")")
-        }
-        let applied = board.appliedVersions[pinned.role] ?? 0
+        let authentic = try verifyAuthentic(bytes, deviceID: board.deviceID)
+        let state = authentic.state
+        let applied = board.appliedVersions[authentic.role] ?? 0
         guard state.version > applied else {
-            throw DesiredStateRefusal(.notNewer, "version \(state.version) is not above the applied \(pinned.role.rawValue) version \(applied) (a replay, or an older document arriving late)")
+            throw DesiredStateRefusal(.notNewer, "version \(state.version) is not above the applied \(authentic.role.rawValue) version \(applied) (a replay, or an older document arriving late)")
         }
         guard board.clockSynchronised else {
             throw DesiredStateRefusal(.clockUnsynchronised, "the board's clock is not synchronised, so the document's expiry cannot be checked; it is applied once NTP has synchronised the clock")
@@ -82,6 +68,29 @@ public struct DesiredStateVerifier: Sendable {
             guard override.durationSeconds <= board.maximumOverrideSeconds else {
                 throw DesiredStateRefusal(.overrideTooLong, "the override lasts \(override.durationSeconds) s, more than this board's max_override_duration of \(board.maximumOverrideSeconds) s")
             }
+        }
+        return authentic
+    }
+
+    /// The checks that do not depend on time or on what was applied: envelope, key, signature,
+    /// payload, device and role. What the board runs on a document it stored earlier, when it
+    /// starts (a key removed from the directory since then revokes it).
+    public func verifyAuthentic(_ bytes: [UInt8], deviceID: String) throws(DesiredStateRefusal) -> VerifiedDesiredState {
+        let envelope = try Self.open(bytes)
+        guard let pinned = keyring.key(kid: envelope.kid) else {
+            throw DesiredStateRefusal(.unknownKey, "signed with key \(envelope.kid.hexString), which is not pinned in this board's city-keys directory")
+        }
+        let toBeSigned = COSEHeader.toBeSigned(protected: envelope.protectedBytes, payload: envelope.payload)
+        guard envelope.signature.count == 64, pinned.publicKey.isValidSignature(envelope.signature, for: toBeSigned) else {
+            throw DesiredStateRefusal(.badSignature, "the signature does not match key \(pinned.publicKey.kidHex): the document was altered")
+        }
+        let state = try DesiredStateCodec.decode(envelope.payload)
+        guard state.deviceID == deviceID else {
+            throw DesiredStateRefusal(.otherDevice, "the document is for device \"\(state.deviceID)\", this board is \"\(deviceID)\"")
+        }
+        if let role = state.rolesNeeded.first(where: { $0 != pinned.role }) {
+            throw DesiredStateRefusal(.wrongRole, "signed by a \(pinned.role.rawValue) key, which may not set what the \(role.rawValue) key sets ("
+                + (role == .operator ? "the override" : "programs, calendar, default light state or configuration") + ")")
         }
         return VerifiedDesiredState(state: state, role: pinned.role, kidHex: pinned.publicKey.kidHex)
     }
