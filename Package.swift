@@ -243,6 +243,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Child process of the desired state's kill -9 test: applies documents until killed.
+        .executableTarget(
+            name: "downlink-torture",
+            dependencies: [
+                "Agent", "ControlProtocol", "Downlink", "Uplink", "Lighting", "LampdConfig", "Telemetry", "Clocks",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // What the test targets share: seeded fuzzing, child processes, peers.
         .target(
             name: "TestSupport",
