@@ -228,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "lamp-ingest",
             dependencies: [
-                "Ingest",
+                "Ingest", "Downlink", "Uplink", "Lighting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
