@@ -147,12 +147,20 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "CSystemd",
+                "Hardware", "Sampling", "Telemetry", "Lighting", "Uplink", "Downlink", "CSystemd",
                 "TOML", "ControlProtocol", "LampdConfig", "Clocks", "CivilTime", "SystemSupport", "TextFormatting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The signed desired state the city sends down (docs/downlink.md): the document, its CBOR
+        // form, COSE_Sign1 signing and the board's checks, pinned city keys with roles.
+        .target(
+            name: "Downlink",
+            dependencies: ["Uplink", "Lighting", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -220,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "lamp-ingest",
             dependencies: [
-                "Ingest",
+                "Ingest", "Downlink", "Uplink", "Lighting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,6 +240,16 @@ let package = Package(
         .executableTarget(
             name: "spool-torture",
             dependencies: ["Telemetry", "Clocks"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Child process of the desired state's kill -9 test: applies documents until killed.
+        .executableTarget(
+            name: "downlink-torture",
+            dependencies: [
+                "Agent", "ControlProtocol", "Downlink", "Uplink", "Lighting", "LampdConfig", "Telemetry", "Clocks",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -292,12 +310,17 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent", "LampdConfig", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport"],
+            dependencies: ["TestSupport", "Agent", "Downlink", "Uplink", "Lighting", "LampdConfig", "ControlProtocol", "Clocks", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "UplinkTests",
             dependencies: ["TestSupport", "Uplink", "Telemetry", "Clocks", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DownlinkTests",
+            dependencies: ["TestSupport", "Downlink", "Uplink", "Lighting", "CivilTime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -83,11 +83,16 @@ public struct StatusResult: Codable, Hashable, Sendable {
     /// Worth knowing but not a problem (e.g. an input polled because its line has no
     /// interrupt); absent from older lampd versions.
     public var notes: [String]?
+    /// The city's desired state applied on this board (as `downlink.status` answers); absent
+    /// from older lampd versions.
+    public var downlink: DownlinkStatus?
 
     public init(version: String, device: String, board: String, time: String, uptimeSeconds: Double, clockSynchronised: Bool,
                 spool: SpoolStatsResult, readings: [ReadingRecord], activeAlarms: [EventRecord], recentAlarms: [EventRecord],
-                lamp: LampSummary?, sun: SunTimes?, uplink: UplinkStatus?, problems: [String], notes: [String]? = nil) {
+                lamp: LampSummary?, sun: SunTimes?, uplink: UplinkStatus?, problems: [String], notes: [String]? = nil,
+                downlink: DownlinkStatus? = nil) {
         self.notes = notes
+        self.downlink = downlink
         self.version = version
         self.device = device
         self.board = board
@@ -149,6 +154,8 @@ public enum LampDecisionSource {
     public static func words(_ source: String) -> String {
         switch source {
         case "override": "override"
+        case "cityOverride": "city override"
+        case "citySchedule": "city schedule"
         case "program": "the schedule"
         case "failSafeAstroClock": "fail-safe: astro clock"
         case "failSafePhotocell": "fail-safe: photocell"

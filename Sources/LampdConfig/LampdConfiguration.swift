@@ -64,6 +64,8 @@ public struct LampdConfiguration: Sendable {
     public var watchdog: WatchdogConfiguration? = nil
     /// `[control]`: the control socket and its groups (defaults without the section).
     public var control = ControlConfiguration()
+    /// `[downlink]`: the city's signed desired state (defaults without the section).
+    public var downlink = DownlinkConfiguration()
 
     /// The files this configuration names (schedule file, certificates), resolved against its
     /// directory: `LastGoodConfiguration` keeps them with its copy.
@@ -221,13 +223,15 @@ public struct LampdConfiguration: Sendable {
         }
         let watchdog = root.table("watchdog").flatMap(WatchdogConfiguration.read)
         let control = root.table("control").map { ControlConfiguration.read($0) } ?? ControlConfiguration()
+        let downlink = root.table("downlink").map { DownlinkConfiguration.read($0, configurationDirectory: directory) }
+            ?? DownlinkConfiguration()
 
         root.rejectUnknownKeys()
         guard let kind, let id else { return nil }
         return LampdConfiguration(
             board: Board(kind: kind, id: id), site: site, storage: storage,
             modbusBuses: buses, modbusDevices: devices, gpioInputs: inputs, modbusTrafficBox: modbusTrafficBox,
-            lighting: lighting, uplink: uplink, watchdog: watchdog, control: control)
+            lighting: lighting, uplink: uplink, watchdog: watchdog, control: control, downlink: downlink)
     }
 }
 

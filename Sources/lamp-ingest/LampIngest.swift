@@ -10,12 +10,13 @@ struct LampIngest: AsyncParsableCommand {
         abstract: "Receive, verify and store signed telemetry batches from lampd street-lamp boards.",
         discussion: """
             serve runs the HTTP receiver (docs/uplink.md §6); enroll adds a board's public key; \
-            status and export read what was stored. See docs/lamp-ingest.md.
+            status and export read what was stored; publish signs a desired state for a board \
+            (docs/downlink.md). See docs/lamp-ingest.md.
 
             Exit codes: 0 ok, 1 failure while running, 2 usage or configuration error.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, EnrollCommand.self, StatusCommand.self, ExportCommand.self]
+        subcommands: [ServeCommand.self, EnrollCommand.self, StatusCommand.self, ExportCommand.self, PublishCommand.self]
     )
 
     /// Runs the command line; usage errors exit with 2, not ArgumentParser's default 64.

@@ -21,6 +21,7 @@ struct Lampctl: AsyncParsableCommand {
         version: LampdVersion.string,
         subcommands: [
             StatusCommand.self, SelfTestCommand.self, LampCommand.self, EventsCommand.self, SpoolCommand.self, SyncCommand.self,
+            DownlinkCommand.self,
             GPIOCommand.self, ModbusCommand.self, AstroCommand.self, ConfigCommand.self, IdentityCommand.self,
         ]
     )

@@ -62,6 +62,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines += uplinkLines(uplink)
             lines.append("")
         }
+        if let downlink = status.downlink {
+            lines += DownlinkCommand.lines(downlink)
+            lines.append("")
+        }
 
         // A contact whose module does not answer reads "unknown": still a contact.
         let isContact = { (reading: ReadingRecord) in reading.value.boolValue != nil || reading.value.stringValue == "unknown" }

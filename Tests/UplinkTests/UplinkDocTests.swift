@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Uplink
 
@@ -7,9 +8,7 @@ import Testing
 /// and its headers and SenML pack are exactly what the code produces today.
 @Suite("docs/uplink.md example")
 struct UplinkDocTests {
-    static let docURL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/uplink.md")
+    static let docURL = DocumentedHex.docURL("uplink.md")
 
     /// The example's parameters, as the page states them.
     static func exampleBatch() throws -> SignedBatch {
@@ -18,14 +17,9 @@ struct UplinkDocTests {
             .sign(payload: payload, sequence: 42, previousHash: Array(0..<32))
     }
 
-    /// The hex between the ```hex fence that follows "<!-- example-batch -->" and the closing fence.
+    /// The hex of the example batch on the page.
     static func documentedHex() throws -> String {
-        let text = try String(contentsOf: docURL, encoding: .utf8)
-        guard let marker = text.range(of: "<!-- example-batch -->"),
-            let open = text.range(of: "```hex\n", range: marker.upperBound..<text.endIndex),
-            let close = text.range(of: "```", range: open.upperBound..<text.endIndex)
-        else { return "" }
-        return String(text[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
+        try DocumentedHex.hex(in: docURL, after: "<!-- example-batch -->")
     }
 
     @Test("the documented example batch verifies and matches the current format")

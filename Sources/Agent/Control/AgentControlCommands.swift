@@ -27,6 +27,8 @@ public struct AgentControlContext: Sendable {
     public var site: LampdConfiguration.Site?
     /// The uplink's state, if `[uplink]` is configured.
     public var uplink: @Sendable () -> UplinkStatus? = { nil }
+    /// The city's desired state on this board (`DesiredStateApplier`).
+    public var downlink: @Sendable () async -> DownlinkStatus? = { nil }
     /// Problems of the state directory and the spool since start (`StorageHealth`), for the health verdict.
     public var storageProblems: @Sendable () -> [String] = { [] }
     /// The configuration file lampd started with (`ping` tells lampctl selftest); nil = built in.
@@ -146,7 +148,8 @@ struct StatusCommand: ControlHandler {
             recentAlarms: kept.filter { $0.event.severity == .alarm }.suffix(10).map(EventRecord.init),
             lamp: lamp, sun: Self.sun(site: context.site, now: now.date), uplink: uplink,
             problems: problems,
-            notes: kept.filter { $0.event.kind == GPIOInputWatcher.polledEventKind }.map(\.event.message))
+            notes: kept.filter { $0.event.kind == GPIOInputWatcher.polledEventKind }.map(\.event.message),
+            downlink: await context.downlink())
         return try JSONValue(encoding: status)
     }
 

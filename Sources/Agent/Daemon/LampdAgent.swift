@@ -106,8 +106,14 @@ public struct LampdAgent: Sendable {
                                           logger: logger.with(metadata: ["service": "lighting"]))
             lighting = service
             samplingSink = LightingTeeSink(next: sink, feed: service.feed)
-            await service.commandFirstDecision()
         }
+        // The city's signed desired state, verified again from the state directory, before the
+        // first decision (a bad or missing document leaves the local schedule in charge).
+        let downlink = DesiredStateApplier(deviceID: configuration.board.id, configuration: configuration.downlink,
+                                           stateDirectory: directory, lighting: lighting, sink: sink, timeSource: timeSource,
+                                           logger: logger.with(metadata: ["service": "downlink"]))
+        await downlink.restore()
+        await lighting?.commandFirstDecision()
 
         // The spool, after the lamp: its start-up check can take seconds on a slow card, and if it
         // cannot be opened lampd runs on an emergency spool and raises an alarm.
@@ -167,9 +173,11 @@ public struct LampdAgent: Sendable {
         let uplink = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
                                 timeSource: timeSource, heartbeats: heartbeats, logger: logger)
         context.uplink = { uplink?.status() }
+        context.downlink = { await downlink.status() }
         var commands = ControlCommandRegistry.agentCommands(context)
         commands.registerLampCommands(lighting)
         commands.registerUplinkCommands(uplink)
+        commands.registerDownlinkCommands(downlink)
         var selfTest = DaemonSelfTest(configuration: configuration, telemetry: recent, answers: answers,
                                       heartbeats: heartbeats, timeSource: timeSource)
         selfTest.lampOutput = { await lamp?.explain().map { ($0.outputDescription, $0.outputError) } }

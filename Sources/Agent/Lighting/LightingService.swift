@@ -55,6 +55,8 @@ public actor LightingService: Service {
 
     private var restored: LampState?
     private var overrides: OverrideState
+    /// The city's override and schedule from its signed desired state (`DesiredStateApplier`).
+    private var city = CityDirections()
     private var counters: LampCounters
     private var detector: FaultDetector?
 
@@ -232,7 +234,7 @@ public actor LightingService: Service {
             schedule: configuration.schedule, configurationProblem: configurationProblem,
             location: configuration.location, timeZone: configuration.timeZone,
             clockSynchronised: now.isClockSynchronised, secondsSinceStart: boot - (startBootSeconds ?? boot),
-            photocell: photocell, overrides: overrides, lastCommanded: restored?.lastCommanded)
+            photocell: photocell, overrides: overrides, lastCommanded: restored?.lastCommanded, city: city)
         let decision = applyFailSafeLevel(LightArbiter.decide(now: now.date, context: context))
 
         // Burn hours for the interval since the last step, at the level that was commanded then.
@@ -266,7 +268,7 @@ public actor LightingService: Service {
             let from = recordedTarget ?? restored?.lastCommanded.levelPercent
             let change = from.map { String(printf: "%.0f %% → %.0f %%", $0, decision.targetLevelPercent) }
                 ?? String(printf: "→ %.0f %%", decision.targetLevelPercent)
-            let failSafe = decision.source != .program && decision.source != .override
+            let failSafe = ![.program, .override, .cityOverride, .citySchedule].contains(decision.source)
             sink.record(Event(kind: "lamp.level", severity: failSafe ? .warning : .info, channel: Self.levelChannel,
                               value: .number(decision.targetLevelPercent), time: now, message: "lamp \(change): \(decision.reason)"))
             logger.info("lamp level", metadata: ["target": "\(decision.targetLevelPercent)", "reason": "\(decision.reason)"])
@@ -432,6 +434,15 @@ public actor LightingService: Service {
         return removed
     }
 
+    /// Hands the city's directions (from verified, stored desired-state documents) to the arbiter
+    /// and decides again at once. A lamp test is not interrupted: it ends on its own.
+    public func setCityDirections(_ directions: CityDirections) async {
+        guard directions != city else { return }
+        city = directions
+        upcoming = []
+        if firstDecisionTaken { await step(at: timeSource.now()) }
+    }
+
     /// The service's clock: overrides are timed on it (`lamp.set --for`).
     public nonisolated func now() -> Timestamp { timeSource.now() }
 
@@ -503,7 +514,7 @@ public actor LightingService: Service {
     // MARK: - Snapshot
 
     private func makeSnapshot(decision: LightDecision, now: Timestamp) -> LightingSnapshot {
-        if let schedule = configuration.schedule, let location = configuration.location,
+        if let schedule = city.schedule ?? configuration.schedule, let location = configuration.location,
            upcoming.isEmpty || upcoming[0].instant <= now.date {
             upcoming = schedule.nextSwitchPoints(after: now.date, count: 4, location: location, timeZone: configuration.timeZone)
         }

@@ -38,10 +38,13 @@ public struct LightContext: Sendable {
     public var overrides: OverrideState
     /// What lampd commanded before the restart (nil on a first start).
     public var lastCommanded: LastCommandedState?
+    /// The city's override and schedule from its signed desired state (docs/downlink.md).
+    public var city: CityDirections
 
     public init(schedule: Schedule?, configurationProblem: String? = nil, location: GeoLocation?, timeZone: ZoneInfo,
                 clockSynchronised: Bool, secondsSinceStart: Double = .infinity, photocell: PhotocellReading? = nil,
-                overrides: OverrideState = OverrideState(), lastCommanded: LastCommandedState? = nil) {
+                overrides: OverrideState = OverrideState(), lastCommanded: LastCommandedState? = nil,
+                city: CityDirections = CityDirections()) {
         self.schedule = schedule
         self.configurationProblem = configurationProblem
         self.location = location
@@ -51,6 +54,7 @@ public struct LightContext: Sendable {
         self.photocell = photocell
         self.overrides = overrides
         self.lastCommanded = lastCommanded
+        self.city = city
     }
 }
 
@@ -58,6 +62,10 @@ public struct LightContext: Sendable {
 public enum DecisionSource: String, Hashable, Sendable, Codable {
     /// A manual override (technician or upstream).
     case override
+    /// The city override of a signed desired state.
+    case cityOverride
+    /// The city's calendar and programs (or its default light state) of a signed desired state.
+    case citySchedule
     /// The calendar's control program.
     case program
     /// Fail-safe: the astro clock (trusted time, known place) says day or night.
@@ -81,7 +89,12 @@ public struct LightDecision: Hashable, Sendable {
     public var reason: String
 }
 
-/// Decides the lamp level: override → program → fail-safe. Pure: `now` is a parameter.
+/// Decides the lamp level: technician override → city override → city schedule → local
+/// program → fail-safe. Pure: `now` is a parameter.
+///
+/// An override in `overrides` (a technician's, or an upstream one set through the control
+/// socket) comes first; then the city's signed desired state (``CityDirections``): its override,
+/// then its calendar (or, without one, its default light state); then the configured schedule.
 ///
 /// Fail-safe (no valid configuration, clock not synchronised): the astro clock if time is
 /// trusted and the location known (lit while the sun is below ``failSafeSunElevationDegrees``);
@@ -99,15 +112,16 @@ public enum LightArbiter {
     /// Seconds after start during which the reason mentions the restart.
     public static let startupSeconds = 120.0
 
-    static func overrideDecision(_ active: LightOverride, now: Date, context: LightContext, note: String) -> LightDecision {
+    static func overrideDecision(_ active: LightOverride, now: Date, context: LightContext, note: String,
+                                 source: DecisionSource = .override, label: String? = nil) -> LightDecision {
         let from = context.lastCommanded?.levelPercent ?? Double(active.levelPercent)
         let level = Ramp.levelPercent(from: from, to: Double(active.levelPercent), start: active.start,
                                       durationSeconds: active.rampSeconds, now: now)
-        var text = "override by \(active.source)"
+        var text = label.map { "\($0) by \(active.source)" } ?? "override by \(active.source)"
         if let expiry = active.expiry { text += " until \(localText(expiry, relativeTo: now, in: context.timeZone))" }
         if let reason = active.reason, !reason.isEmpty { text += " (\(reason))" }
         text += " → \(active.levelPercent) %"
-        return LightDecision(levelPercent: level, targetLevelPercent: Double(active.levelPercent), source: .override, reason: text + note)
+        return LightDecision(levelPercent: level, targetLevelPercent: Double(active.levelPercent), source: source, reason: text + note)
     }
 
     public static func decide(now: Date, context: LightContext) -> LightDecision {
@@ -127,6 +141,19 @@ public enum LightArbiter {
         }
         if let active = context.overrides.active(at: now) {
             return overrideDecision(active, now: now, context: context, note: restartNote)
+        }
+        if let city = context.city.override, city.isActive(at: now) {
+            return overrideDecision(city, now: now, context: context, note: restartNote, source: .cityOverride,
+                                    label: context.city.overrideLabel)
+        }
+        if let schedule = context.city.schedule, let location = context.location {
+            let scheduled = schedule.level(at: now, location: location, timeZone: context.timeZone)
+            return LightDecision(levelPercent: scheduled.levelPercent, targetLevelPercent: Double(scheduled.targetLevelPercent),
+                                 source: .citySchedule, reason: "\(context.city.scheduleLabel): \(scheduled.explanation)" + restartNote)
+        }
+        if context.city.schedule == nil, let level = context.city.defaultLightStatePercent {
+            return LightDecision(levelPercent: Double(level), targetLevelPercent: Double(level), source: .citySchedule,
+                                 reason: "\(context.city.scheduleLabel): default light state → \(level) %" + restartNote)
         }
         guard let schedule = context.schedule, let location = context.location else {
             let cause = context.schedule == nil

@@ -65,6 +65,6 @@ public struct BatchSigner: Sendable {
 
     /// The Sig_structure of RFC 9052 §4.4: `["Signature1", protected, external_aad = h'', payload]`.
     static func toBeSigned(protected: [UInt8], payload: [UInt8]) -> [UInt8] {
-        CBORValue.array([.text("Signature1"), .bytes(protected), .bytes([]), .bytes(payload)]).encoded()
+        COSEHeader.toBeSigned(protected: protected, payload: payload)
     }
 }

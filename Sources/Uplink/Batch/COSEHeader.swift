@@ -26,4 +26,10 @@ public enum COSEHeader {
     public static let edDSA: Int64 = -8
     /// CoAP content format of `application/senml+cbor` (RFC 8428 §12.3).
     public static let senMLCBORContentFormat: UInt64 = 112
+
+    /// The Sig_structure of RFC 9052 §4.4 that a COSE_Sign1 signs:
+    /// `["Signature1", protected, external_aad = h'', payload]`.
+    public static func toBeSigned(protected: [UInt8], payload: [UInt8]) -> [UInt8] {
+        CBORValue.array([.text("Signature1"), .bytes(protected), .bytes([]), .bytes(payload)]).encoded()
+    }
 }

@@ -30,6 +30,16 @@ public struct DeviceKey: Sendable, CustomStringConvertible {
         self.init(privateKey: key)
     }
 
+    /// Reads an Ed25519 private key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, RFC 8410 §7),
+    /// as `DeviceKeyStore` and `openssl genpkey -algorithm ed25519` write it; nil when it is not one.
+    public init?(pkcs8PEM text: String) {
+        let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
+        guard text.hasPrefix("-----BEGIN PRIVATE KEY-----"), let der = Data(base64Encoded: body), der.count == 48,
+              Array(der.prefix(16)) == DeviceKeyStore.pkcs8Prefix, let key = try? DeviceKey(seed: der.dropFirst(16))
+        else { return nil }
+        self = key
+    }
+
     /// The Ed25519 signature (64 bytes) over `message`.
     public func signature(for message: some DataProtocol) -> [UInt8] {
         // Signing with a valid key does not fail in BoringSSL's Ed25519.

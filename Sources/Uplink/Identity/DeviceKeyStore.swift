@@ -114,10 +114,7 @@ public struct DeviceKeyStore: Sendable {
                 .keyUnreadable,
                 "\(file.path) is not a PEM text file (it holds bytes that are not UTF-8 text), so it does not hold an Ed25519 private key; move it aside and run `lampctl identity init`")
         }
-        let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
-        guard text.hasPrefix("-----BEGIN PRIVATE KEY-----"), let der = Data(base64Encoded: body), der.count == 48,
-            Array(der.prefix(16)) == pkcs8Prefix, let key = try? DeviceKey(seed: der.dropFirst(16))
-        else {
+        guard let key = DeviceKey(pkcs8PEM: text) else {
             throw UplinkError(
                 .keyUnreadable,
                 "\(file.path) does not hold an Ed25519 private key; move it aside and run `lampctl identity init`")

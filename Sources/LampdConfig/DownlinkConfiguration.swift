@@ -1,0 +1,42 @@
+import FoundationEssentials
+
+/// `[downlink]`: the city's signed desired state (docs/downlink.md): where the pinned city keys
+/// are, the longest city override this board accepts, and how often to ask for a new document.
+///
+/// Defaults apply without the section: keys in `/etc/lampd/city-keys`, overrides up to 12 h.
+public struct DownlinkConfiguration: Sendable, Hashable {
+    /// Directory with `scheduler/` and `operator/` public keys (absolute, or relative to the configuration file).
+    public var keysDirectory: String
+    /// Longest city override accepted (`max_override_duration`, 1 min … 7 d, default 12 h).
+    public var maxOverrideDuration: Duration
+    /// How often the board asks for a newer document (`poll_interval`, 1 min … 7 d, default 1 h).
+    public var pollInterval: Duration
+
+    public static let maxOverrideRange: ClosedRange<Duration> = .seconds(60)...(.seconds(7 * 86_400))
+    public static let pollIntervalRange: ClosedRange<Duration> = .seconds(60)...(.seconds(7 * 86_400))
+
+    public init(keysDirectory: String = "/etc/lampd/city-keys", maxOverrideDuration: Duration = .seconds(12 * 3600),
+                pollInterval: Duration = .seconds(3600)) {
+        self.keysDirectory = keysDirectory
+        self.maxOverrideDuration = maxOverrideDuration
+        self.pollInterval = pollInterval
+    }
+
+    /// `max_override_duration` in whole seconds.
+    public var maxOverrideSeconds: Int64 { maxOverrideDuration.components.seconds }
+
+    static func read(_ table: TOMLReader, configurationDirectory: String) -> DownlinkConfiguration {
+        var configuration = DownlinkConfiguration()
+        if let directory = table.string("keys_dir") {
+            configuration.keysDirectory = ConfigurationPath.resolve(directory, relativeTo: configurationDirectory)
+        }
+        if let maximum = table.duration("max_override_duration", in: maxOverrideRange) {
+            configuration.maxOverrideDuration = maximum
+        }
+        if let poll = table.duration("poll_interval", in: pollIntervalRange) {
+            configuration.pollInterval = poll
+        }
+        table.rejectUnknownKeys()
+        return configuration
+    }
+}

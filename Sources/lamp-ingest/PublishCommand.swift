@@ -1,0 +1,108 @@
+import ArgumentParser
+import Downlink
+import Foundation
+import Lighting
+import Uplink
+
+/// `lamp-ingest publish`: signs one desired-state document for one board with a city role key
+/// and writes it to a file (docs/downlink.md). The key file is read, never printed or logged.
+struct PublishCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Sign a desired-state document (schedule or override) for one board with a city role key.",
+        discussion: """
+            The role key is an Ed25519 private key in a PKCS#8 PEM file readable by its owner \
+            only (openssl genpkey -algorithm ed25519 -out scheduler.key); its public half \
+            (openssl pkey -in scheduler.key -pubout) is what installers pin on the boards in \
+            /etc/lampd/city-keys/<role>/. A scheduler key publishes --schedule and/or \
+            --default-level, an operator key --override (or nothing: clears the override). \
+            --version must be above every version published for this board before: this \
+            command does not keep track of versions yet. Hand the file to the board with \
+            `lampctl downlink apply FILE`.
+            """
+    )
+
+    @Option(name: .long, help: "The city role key (PKCS#8 PEM, mode 0600).")
+    var key: String
+    @Option(name: .long, help: "The board's device id, e.g. pole-0042.")
+    var device: String
+    @Option(name: .long, help: "The document's version: above every earlier one for this board.")
+    var version: UInt64
+    @Option(name: .long, help: "How long the board may still apply it, in hours (default 168 = 7 days).")
+    var validHours: Int = 168
+    @Option(name: .long, help: "A JSON file with the schedule: {\"calendar\": {...}, \"programs\": [...]} as in docs/downlink.md.")
+    var schedule: String?
+    @Option(name: .long, help: "The default light state, 0–100 % (the level when there is no calendar).")
+    var defaultLevel: Int?
+    @Option(name: .long, help: "An override level, 0–100 %, with --from and --until.")
+    var override: Int?
+    @Option(name: .long, help: "The override's start, ISO 8601 UTC (default: now).")
+    var from: String?
+    @Option(name: .long, help: "The override's end, ISO 8601 UTC.")
+    var until: String?
+    @Option(name: .long, help: "Why, shown on the board (at most 256 bytes).")
+    var reason: String?
+    @Option(name: .long, help: "Where to write the signed document.")
+    var out: String
+
+    func validate() throws {
+        guard (1...Int64.max).contains(Int64(clamping: version)), validHours >= 1, validHours <= 24 * 366 else {
+            throw ValidationError("--version must be 1 … 2^63−1 and --valid-hours 1 … 8784")
+        }
+        if override == nil, from != nil || until != nil || reason != nil {
+            throw ValidationError("--from, --until and --reason go with --override")
+        }
+        if override != nil, until == nil { throw ValidationError("--override needs --until: a city override always ends") }
+    }
+
+    func run() throws {
+        let signingKey = try Self.readKey(key)
+        let now = Int64(Date().timeIntervalSince1970)
+        var state = DesiredState(deviceID: device, version: version, issuedAtSeconds: now,
+                                 expiresAtSeconds: now + Int64(validHours) * 3600, defaultLightStatePercent: defaultLevel)
+        if let schedule {
+            guard let data = FileManager.default.contents(atPath: schedule) else { throw ValidationError("cannot read \(schedule)") }
+            do {
+                state.schedule = try JSONDecoder().decode(Schedule.self, from: data)
+            } catch {
+                throw ValidationError("\(schedule) is not a valid schedule: \(error)")
+            }
+        }
+        if let level = override, let until {
+            func seconds(_ text: String, _ option: String) throws -> Int64 {
+                guard let date = ISO8601DateFormatter().date(from: text) else {
+                    throw ValidationError("\(option) \(text) is not an ISO 8601 UTC time such as 2026-10-01T18:00:00Z")
+                }
+                return Int64(date.timeIntervalSince1970)
+            }
+            state.override = CityOverride(levelPercent: level, startSeconds: try from.map { try seconds($0, "--from") } ?? now,
+                                          expirySeconds: try seconds(until, "--until"), reason: reason)
+        }
+        let bytes = DesiredStateSigner(key: signingKey).sign(state)
+        // What the board will check: the document must decode as one (ranges, schedule, sizes).
+        guard bytes.count <= DesiredStateLimits.maximumDocumentBytes else {
+            throw ValidationError("the document has \(bytes.count) bytes; a board accepts at most \(DesiredStateLimits.maximumDocumentBytes)")
+        }
+        do {
+            _ = try DesiredStateCodec.decode(DesiredStateCodec.encode(state).encoded())
+        } catch {
+            throw ValidationError("a board would refuse this document: \(error.description)")
+        }
+        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
+        print("published \(device) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
+    }
+
+    /// Reads an Ed25519 PKCS#8 PEM private key, refusing a file others can read.
+    static func readKey(_ path: String) throws -> DeviceKey {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let mode = attributes[.posixPermissions] as? Int
+        else { throw ValidationError("cannot read the key file \(path)") }
+        guard mode & 0o077 == 0 else {
+            throw ValidationError("the key file \(path) can be read by group or others: chmod 600 \(path)")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let key = DeviceKey(pkcs8PEM: text) else {
+            throw ValidationError("\(path) does not hold an Ed25519 private key (PKCS#8 PEM, as openssl genpkey -algorithm ed25519 writes)")
+        }
+        return key
+    }
+}
