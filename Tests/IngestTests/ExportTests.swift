@@ -15,10 +15,7 @@ struct ExportTests {
     ) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let keysPath = directory.appendingPathComponent("keys").path
-        for board in boards {
-            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
-        }
+        let keysPath = try enrolledKeysFile(boards, in: directory)
         try await TestStores.with(kind, in: directory) { store in
             let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: Logger(label: "test")), store: store)
             try await body(store, receiver)

@@ -42,10 +42,7 @@ struct IngestHarness {
         enrolling boards: [TestBoard], store: any BatchStore, directory: URL,
         maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes, _ body: (IngestHarness) async throws -> Void
     ) async throws {
-        let keysPath = directory.appendingPathComponent("enrolled-keys").path
-        for board in boards {
-            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
-        }
+        let keysPath = try enrolledKeysFile(boards, in: directory)
         let logger = Logger(label: "ingest-test")
         let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: logger), store: store, maxBodyBytes: maxBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

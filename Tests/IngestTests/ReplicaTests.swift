@@ -19,10 +19,7 @@ struct ReplicaTests {
     ) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let keysPath = directory.appendingPathComponent("keys").path
-        for board in boards {
-            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
-        }
+        let keysPath = try enrolledKeysFile(boards, in: directory)
         try await TestPostgres.withDatabase(in: cluster, sourceLocation: sourceLocation) { location in
             let keys = try KeyRegistry(path: keysPath, logger: TestPostgres.logger)
             let stores = (0..<count).map { _ in PostgresBatchStore(location: location, poolSize: 4, logger: TestPostgres.logger) }
