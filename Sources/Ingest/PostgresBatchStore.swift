@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import Uplink
 
 /// The batch store on PostgreSQL, for a city: any number of stateless lamp-ingest replicas share
@@ -254,29 +255,42 @@ public final class PostgresBatchStore: BatchStore {
     // MARK: Errors and time limits
 
     /// Runs `body` within `operationTimeout`; every failure becomes the `IngestError` for it.
+    ///
+    /// The answer comes at the latest after `operationTimeout`, even when `body` does not end on
+    /// cancellation: after a server restart a query on a pooled connection was seen to wait
+    /// forever, so `body` runs in a task of its own that is cancelled and left behind, not
+    /// awaited (its connection is lost to the pool until it ends).
     private func run<T: Sendable>(
         _ doing: String, _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T
     ) async throws(IngestError) -> T {
         let client = client
         let logger = logger
         let timeout = operationTimeout
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body(client, logger) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw IngestError(
-                        .busy, "\(doing) took longer than \(timeout) at \(self.location): the database is unreachable or overloaded; retry later")
-                }
-                return value
+        let location = location
+        let result: Result<T, IngestError> = await withCheckedContinuation { continuation in
+            let pending = Mutex<CheckedContinuation<Result<T, IngestError>, Never>?>(continuation)
+            let finish: @Sendable (Result<T, IngestError>) -> Void = { result in
+                pending.withLock { $0.take() }?.resume(returning: result)
             }
-        } catch {
-            throw Self.ingestError(error, doing: doing, location: location)
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                finish(
+                    .failure(
+                        IngestError(
+                            .busy,
+                            "\(doing) took longer than \(timeout) at \(location): the database is unreachable or overloaded; retry later"
+                        )))
+            }
+            Task {
+                do {
+                    finish(.success(try await body(client, logger)))
+                } catch {
+                    finish(.failure(Self.ingestError(error, doing: doing, location: location)))
+                }
+                timer.cancel()
+            }
         }
+        return try result.get()
     }
 
     /// `busy` (retry later) when the database cannot be reached, is restarting, shutting down,

@@ -18,7 +18,6 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 enum TestPostgres {
     static let urlVariable = "LAMPD_TEST_POSTGRES_URL"
     static let requireVariable = "LAMPD_REQUIRE_POSTGRES"
-    static let faultsVariable = "LAMPD_TEST_POSTGRES_FAULTS"
 
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -39,14 +38,6 @@ enum TestPostgres {
         _ body: (_ cluster: PostgresLocation, _ restart: @escaping @Sendable () async throws -> Void) async throws -> Void
     ) async throws {
         guard try cluster(sourceLocation: sourceLocation) != nil else { return }
-        // Starting and restarting servers from the test process while the other suites run made
-        // the whole run stall: these tests run only alone, when asked for.
-        guard environment[faultsVariable] == "1" else {
-            if announced.withLock({ $0.insert(faultsVariable).inserted }) {
-                print("PostgreSQL restart tests skipped: they run alone, with \(faultsVariable)=1")
-            }
-            return
-        }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/postgres-test-cluster").path
         let directory = try temporaryDirectory()
