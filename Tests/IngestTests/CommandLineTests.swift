@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import Testing
 import TestSupport
 
@@ -36,14 +37,7 @@ struct CommandLineTests {
         try await ChildProcess.with(executable: Products.path("lamp-ingest"), arguments: ["serve", "--db", db, "--keys", keys, "--port", "0"]) { server in
             let port = try await Self.listeningPort(server)
 
-            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)/v1/batches")))
-            request.httpMethod = "POST"
-            request.setValue("application/cose; cose-type=\"cose-sign1\"", forHTTPHeaderField: "Content-Type")
-            let batch = try board.next(count: 5)
-            request.httpBody = Data(batch.bytes)
-            let (body, response) = try await URLSession.shared.data(for: request)
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
-            #expect(String(decoding: body, as: UTF8.self).contains(hexString(batch.hash)))
+            try await Self.post(try board.next(count: 5), port: port)
         }
 
         let status = try await Self.run(["status", "--db", db, "--json"])
@@ -64,6 +58,57 @@ struct CommandLineTests {
         #expect(badTime.exitCode == 2)
         let usage = try await Self.run(["serve", "--db", db])
         #expect(usage.exitCode == 2)
+    }
+
+    @Test("PostgreSQL by URL: serve refuses an unmigrated database; migrate, serve, status and export")
+    func postgresFlow() async throws {
+        guard let cluster = try TestPostgres.cluster() else { return }
+        let name = "lampd_test_cli_\(UInt32.random(in: 0...UInt32.max))"
+        try await TestPostgres.admin(cluster, "CREATE DATABASE \(name)")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            try await Self.postgresFlow(url: "postgres://\(cluster.user):\(cluster.password ?? "")@\(cluster.host):\(cluster.port)/\(name)?sslmode=disable", directory: directory)
+        } catch {
+            try? await TestPostgres.admin(cluster, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            throw error
+        }
+        try await TestPostgres.admin(cluster, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    static func postgresFlow(url: String, directory: URL) async throws {
+        var board = try TestBoard()
+        let keys = try enrolledKeysFile([board], in: directory)
+        let unmigrated = try await run(["serve", "--store", url, "--keys", keys, "--port", "0"])
+        #expect(unmigrated.exitCode == 1)
+        #expect(unmigrated.stderr.contains("lamp-ingest migrate"), "\(unmigrated.stderr)")
+        #expect(!unmigrated.stderr.contains(url), "the password is printed")
+        let migrated = try await run(["migrate", "--store", url])
+        #expect(migrated.exitCode == 0 && migrated.stdout.contains("applied schema version 1"), "\(migrated.stderr)")
+        // The URL from the environment, as a unit's EnvironmentFile= gives it.
+        var environment = ProcessInfo.processInfo.environment
+        environment["LAMP_INGEST_STORE"] = url
+        try await ChildProcess.with(
+            executable: Products.path("lamp-ingest"), arguments: ["serve", "--keys", keys, "--port", "0"], environment: environment
+        ) { server in
+            try await post(try board.next(count: 5), port: try await listeningPort(server))
+        }
+        let status = try await run(["status", "--store", url, "--json"])
+        let devices = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
+        #expect(devices.first?["records"] as? Int == 5)
+        let export = try await run(["export", "--store", url])
+        #expect((try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [[String: Any]])?.count == 5)
+    }
+
+    /// POSTs `batch` to the server on `port` and expects it acknowledged.
+    static func post(_ batch: SignedBatch, port: Int) async throws {
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)/v1/batches")))
+        request.httpMethod = "POST"
+        request.setValue("application/cose; cose-type=\"cose-sign1\"", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(batch.bytes)
+        let (body, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self).contains(hexString(batch.hash)))
     }
 
     /// Waits for the server's `listening on HOST:PORT` line and returns the port.
