@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Synchronization
 import Testing
 import TestSupport
 
@@ -68,7 +69,7 @@ struct CommandLineTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
-            try await Self.postgresFlow(url: "postgres://\(cluster.user):\(cluster.password ?? "")@\(cluster.host):\(cluster.port)/\(name)?sslmode=disable", directory: directory)
+            try await Self.postgresFlow(url: TestPostgres.url(cluster.with(database: name)), directory: directory)
         } catch {
             try? await TestPostgres.admin(cluster, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
             throw error
@@ -98,6 +99,76 @@ struct CommandLineTests {
         #expect(devices.first?["records"] as? Int == 5)
         let export = try await run(["export", "--store", url])
         #expect((try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [[String: Any]])?.count == 5)
+    }
+
+    @Test("a replica killed with kill -9 while boards send: after their retries to the other, every reading stored once")
+    func replicaKilled() async throws {
+        try await TestPostgres.withDatabase { location in
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var boards = try (0..<4).map { try TestBoard(device: "pole-\($0)", seedByte: UInt8(20 + $0)) }
+            let perBoard = 25
+            let chains = try boards.indices.map { i in try (0..<perBoard).map { _ in try boards[i].next(count: 5) } }
+            let keys = try enrolledKeysFile(boards, in: directory)
+            let serve = ["serve", "--store", TestPostgres.url(location), "--keys", keys, "--port", "0"]
+            try await ChildProcess.with(executable: Products.path("lamp-ingest"), arguments: serve) { first in
+                let firstPort = try await Self.listeningPort(first)
+                try await ChildProcess.with(executable: Products.path("lamp-ingest"), arguments: serve) { second in
+                    let secondPort = try await Self.listeningPort(second)
+                    // The balancer: every board sends to the first replica until it is killed.
+                    let target = Balancer(port: firstPort)
+                    let (acks, acked) = AsyncStream.makeStream(of: Void.self)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for chain in chains {
+                            group.addTask {
+                                for batch in chain {
+                                    try await Self.deliver(batch, to: { target.port.withLock { $0 } })
+                                    acked.yield()
+                                }
+                            }
+                        }
+                        group.addTask {
+                            var iterator = acks.makeAsyncIterator()
+                            for _ in 0..<(chains.count * perBoard / 3) { _ = await iterator.next() }
+                            first.kill()
+                            target.port.withLock { $0 = secondPort }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+            }
+            let store = PostgresBatchStore(location: location, poolSize: 1, logger: TestPostgres.logger)
+            let status = try await store.status()
+            await store.close()
+            #expect(status.count == boards.count)
+            for device in status {
+                #expect(device.batches == perBoard && device.records == perBoard * 5 && device.gaps == 0, "\(device)")
+            }
+        }
+    }
+
+    /// Where a round-robin balancer sends now: the replica that is still alive.
+    final class Balancer: Sendable {
+        let port: Mutex<Int>
+        init(port: Int) { self.port = Mutex(port) }
+    }
+
+    /// Sends `batch` until acknowledged, to whatever port `port()` names at each attempt.
+    static func deliver(_ batch: SignedBatch, to port: @Sendable () -> Int) async throws {
+        for _ in 0..<1000 {
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port())/v1/batches")))
+            request.httpMethod = "POST"
+            request.setValue("application/cose; cose-type=\"cose-sign1\"", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(batch.bytes)
+            if let (_, response) = try? await URLSession.shared.data(for: request),
+                let status = (response as? HTTPURLResponse)?.statusCode
+            {
+                if status == 200 { return }
+                try #require(status >= 500, "refused with \(status)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("batch \(batch.sequence) never acknowledged")
     }
 
     /// POSTs `batch` to the server on `port` and expects it acknowledged.

@@ -98,6 +98,11 @@ enum TestPostgres {
         try await admin(cluster, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
+    /// The URL of `location` (with its password), for a lamp-ingest child.
+    static func url(_ location: PostgresLocation) -> String {
+        "postgres://\(location.user):\(location.password ?? "")@\(location.host):\(location.port)/\(location.database)?sslmode=disable"
+    }
+
     /// Runs one SQL statement on the cluster's own database.
     static func admin(_ cluster: PostgresLocation, _ sql: String) async throws {
         let client = PostgresClient(
