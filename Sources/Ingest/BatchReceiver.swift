@@ -27,14 +27,14 @@ public struct BatchReceiver: Sendable {
     /// The enrolled keys.
     public let keys: KeyRegistry
     /// Where accepted batches go.
-    public let store: IngestStore
+    public let store: any BatchStore
     /// The largest body accepted, before and after inflating, in bytes.
     public let maxBodyBytes: Int
 
     /// 4 MiB: a lampd batch is far smaller (its `max_batch_bytes` default is 256 KiB).
     public static let defaultMaxBodyBytes = 4 * 1024 * 1024
 
-    public init(keys: KeyRegistry, store: IngestStore, maxBodyBytes: Int = Self.defaultMaxBodyBytes) {
+    public init(keys: KeyRegistry, store: any BatchStore, maxBodyBytes: Int = Self.defaultMaxBodyBytes) {
         self.keys = keys
         self.store = store
         self.maxBodyBytes = maxBodyBytes

@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import Uplink
 
-/// The receiver's database: every accepted batch, durably, before it is acknowledged.
+/// The embedded batch store (SQLite): every accepted batch, durably, before it is acknowledged.
+/// The default for a pilot — one file, no server; a city with several replicas uses
+/// `PostgresBatchStore` (docs/lamp-ingest.md).
 ///
 /// One SQLite file in WAL mode with `synchronous = FULL` (a commit is on disk when `accept`
 /// returns). Each batch is one row holding the raw, uncompressed COSE_Sign1 bytes as a BLOB —
@@ -10,9 +12,10 @@ import Uplink
 /// are decoded from the blobs on export, never stored one per row. Per device, `chain` holds the
 /// key, sequence and hash of the last accepted batch (docs/uplink.md §4), and `device_key` the
 /// public keys that verified stored batches, so the store can be exported without the keys file.
-public final class IngestStore: Sendable {
+public final class IngestStore: BatchStore {
     /// The database file.
     public let path: String
+    public var location: String { path }
     private let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path`.
@@ -116,7 +119,7 @@ public final class IngestStore: Sendable {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO device_key (device, kid, public_key) VALUES (?, ?, ?)",
                     arguments: [batch.deviceID, kidHex, Data(publicKey.rawRepresentation)])
-                for anchor in Self.anchors(batch.records) {
+                for anchor in BootAnchor.firstPerBoot(batch.records) {
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO boot_anchor (device, boot_id, utc_ns, boot_ns) VALUES (?, ?, ?, ?)",
                         arguments: [batch.deviceID, anchor.boot.bootID.uuidString, anchor.utcNanoseconds, anchor.boot.bootNanoseconds])
@@ -145,16 +148,6 @@ public final class IngestStore: Sendable {
         return Int64(exactly: value) ?? (value > 0 ? .max : .min)
     }
 
-    /// The first synchronised record with a boot time of each boot in `records`.
-    static func anchors(_ records: [BatchRecord]) -> [(boot: BootTime, utcNanoseconds: Int64)] {
-        var seen: Set<UUID> = []
-        var result: [(boot: BootTime, utcNanoseconds: Int64)] = []
-        for record in records where record.isClockSynchronised {
-            if let boot = record.boot, seen.insert(boot.bootID).inserted { result.append((boot, record.utcNanoseconds)) }
-        }
-        return result
-    }
-
     private static func chainState(_ row: Row) -> ChainState? {
         guard let kid = [UInt8](hexString: row["kid"]), let sequence = UInt64(exactly: row["sequence"] as Int64) else { return nil }
         return ChainState(kid: kid, sequence: sequence, hash: Array(row["hash"] as Data))
@@ -170,4 +163,53 @@ public final class IngestStore: Sendable {
             throw IngestError(.storeFailed, "reading the ingest database \(path) failed: \(error)")
         }
     }
+
+    public func bootAnchors(device: String?) throws(IngestError) -> [String: [UUID: BootAnchor]] {
+        try read { db in
+            var result: [String: [UUID: BootAnchor]] = [:]
+            let sql = "SELECT device, boot_id, utc_ns, boot_ns FROM boot_anchor" + (device == nil ? "" : " WHERE device = ?")
+            for row in try Row.fetchAll(db, sql: sql, arguments: device.map { [$0] } ?? []) {
+                guard let id = UUID(uuidString: row["boot_id"]) else { continue }
+                result[row["device"], default: [:]][id] = BootAnchor(utcNanoseconds: row["utc_ns"], bootNanoseconds: row["boot_ns"])
+            }
+            return result
+        }
+    }
+
+    public func forEachBatch(_ filter: ExportFilter, _ body: (StoredBatch) throws -> Void) throws {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let device = filter.device {
+            conditions.append("b.device = ?")
+            arguments += [device]
+        }
+        if let from = filter.fromSequence {
+            conditions.append("b.sequence >= ?")
+            arguments += [Int64(clamping: from)]
+        }
+        if let to = filter.toSequence {
+            conditions.append("b.sequence <= ?")
+            arguments += [Int64(clamping: to)]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        try read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT b.device, b.sequence, b.cose, k.public_key FROM batch b
+                    JOIN device_key k ON k.device = b.device AND k.kid = b.kid
+                    \(whereClause) ORDER BY b.device, b.id
+                    """,
+                arguments: arguments)
+            while let row = try rows.next() {
+                try body(
+                    StoredBatch(
+                        device: row["device"], sequence: row["sequence"], cose: Array(row["cose"] as Data),
+                        publicKey: Array(row["public_key"] as Data)))
+            }
+        }
+    }
+
+    /// Nothing to release: the file is closed when the store goes.
+    public func close() async {}
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Telemetry
 import Uplink
 import Clocks
@@ -38,82 +37,43 @@ public struct ExportFilter: Sendable, Equatable {
 /// with its boot's anchor (docs/uplink.md §3); without one it keeps the board's time and carries
 /// the must-understand `"boot_": {"id", "ns"}`, so that no consumer takes that time for real.
 public struct SenMLExporter: Sendable {
-    public let store: IngestStore
+    public let store: any BatchStore
 
-    public init(store: IngestStore) {
+    public init(store: any BatchStore) {
         self.store = store
     }
 
     /// Exports the records that pass `filter`, handing the JSON text to `write` in pieces
     /// (one batch at a time); returns the number of records written.
     @discardableResult
-    public func export(_ filter: ExportFilter, write: (String) throws -> Void) throws -> Int {
-        try store.read { db in
-            let anchors = try Self.anchors(db, device: filter.device)
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let device = filter.device {
-                conditions.append("b.device = ?")
-                arguments += [device]
+    public func export(_ filter: ExportFilter, write: (String) throws -> Void) async throws -> Int {
+        let anchors = try await store.bootAnchors(device: filter.device)
+        var count = 0
+        try write("[")
+        try await store.forEachBatch(filter) { stored in
+            let batch: VerifiedBatch
+            do {
+                let key = try DevicePublicKey(rawRepresentation: stored.publicKey)
+                batch = try BatchVerifier.verify(bytes: stored.cose, publicKey: key)
+            } catch {
+                throw IngestError(
+                    .storeFailed,
+                    "stored batch \(stored.sequence) of \(stored.device) no longer verifies (\(error)): the database was altered")
             }
-            if let from = filter.fromSequence {
-                conditions.append("b.sequence >= ?")
-                arguments += [Int64(clamping: from)]
+            var text = ""
+            for record in batch.records {
+                guard let json = Self.json(record, anchors: anchors[stored.device] ?? [:], filter: filter) else { continue }
+                text += (count == 0 ? "\n" : ",\n") + json
+                count += 1
             }
-            if let to = filter.toSequence {
-                conditions.append("b.sequence <= ?")
-                arguments += [Int64(clamping: to)]
-            }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT b.device, b.kid, b.sequence, b.cose, k.public_key FROM batch b
-                    JOIN device_key k ON k.device = b.device AND k.kid = b.kid
-                    \(whereClause) ORDER BY b.device, b.id
-                    """,
-                arguments: arguments)
-            var count = 0
-            try write("[")
-            while let row = try rows.next() {
-                let device: String = row["device"]
-                let sequence: Int64 = row["sequence"]
-                let cose: Data = row["cose"]
-                let batch: VerifiedBatch
-                do {
-                    let key = try DevicePublicKey(rawRepresentation: row["public_key"] as Data)
-                    batch = try BatchVerifier.verify(bytes: cose, publicKey: key)
-                } catch {
-                    throw IngestError(
-                        .storeFailed, "stored batch \(sequence) of \(device) no longer verifies (\(error)): the database was altered")
-                }
-                var text = ""
-                for record in batch.records {
-                    guard let json = Self.json(record, anchors: anchors[device] ?? [:], filter: filter) else { continue }
-                    text += (count == 0 ? "\n" : ",\n") + json
-                    count += 1
-                }
-                if !text.isEmpty { try write(text) }
-            }
-            try write(count == 0 ? "]\n" : "\n]\n")
-            return count
+            if !text.isEmpty { try write(text) }
         }
-    }
-
-    typealias Anchor = (utcNanoseconds: Int64, bootNanoseconds: Int64)
-
-    static func anchors(_ db: Database, device: String?) throws -> [String: [UUID: Anchor]] {
-        var result: [String: [UUID: Anchor]] = [:]
-        let sql = "SELECT device, boot_id, utc_ns, boot_ns FROM boot_anchor" + (device == nil ? "" : " WHERE device = ?")
-        for row in try Row.fetchAll(db, sql: sql, arguments: device.map { [$0] } ?? []) {
-            guard let id = UUID(uuidString: row["boot_id"]) else { continue }
-            result[row["device"], default: [:]][id] = (row["utc_ns"], row["boot_ns"])
-        }
-        return result
+        try write(count == 0 ? "]\n" : "\n]\n")
+        return count
     }
 
     /// One resolved SenML-JSON record, or nil if the filter leaves it out.
-    static func json(_ record: BatchRecord, anchors: [UUID: Anchor], filter: ExportFilter) -> String? {
+    static func json(_ record: BatchRecord, anchors: [UUID: BootAnchor], filter: ExportFilter) -> String? {
         var nanoseconds: Int64? = record.utcNanoseconds
         if !record.isClockSynchronised {
             nanoseconds = record.boot.flatMap { boot in

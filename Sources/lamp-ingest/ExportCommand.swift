@@ -3,7 +3,7 @@ import Foundation
 import Ingest
 
 /// `lamp-ingest export`: stored readings and events as SenML-JSON.
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export stored readings and events as SenML-JSON (RFC 8428), resolved names and times.",
@@ -37,13 +37,13 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write to this file instead of stdout.")
     var output: String?
 
-    func run() throws {
+    func run() async throws {
         do {
             let filter = ExportFilter(
                 device: device, fromSequence: fromSequence, toSequence: toSequence,
                 since: try since.map { try Self.time($0, option: "--since") },
                 until: try until.map { try Self.time($0, option: "--until") })
-            let store = try database.open(mustExist: true)
+            let store = try await database.open(mustExist: true)
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil) else {
@@ -53,9 +53,10 @@ struct ExportCommand: ParsableCommand {
             } else {
                 handle = FileHandle.standardOutput
             }
-            let count = try SenMLExporter(store: store).export(filter) { text in
+            let count = try await SenMLExporter(store: store).export(filter) { text in
                 try handle.write(contentsOf: Data(text.utf8))
             }
+            await store.close()
             if output != nil {
                 try handle.close()
                 printError("exported \(count) records to \(output ?? "")")

@@ -11,7 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Receive batches over HTTP (plain HTTP: put a TLS proxy in front).",
         discussion: """
             Prints `listening on HOST:PORT` once ready (with --port 0, the port the system chose). \
-            Logs go to stdout. The enrolled-keys file is re-read when it changes.
+            Logs go to stdout. The enrolled-keys file is re-read when it changes. A PostgreSQL \
+            store must have been prepared with `lamp-ingest migrate`; any number of replicas may \
+            serve one PostgreSQL database.
             """
     )
 
@@ -44,8 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         let receiver: BatchReceiver
         do {
             let registry = try KeyRegistry(path: keys, logger: logger)
-            receiver = BatchReceiver(keys: registry, store: try database.open(mustExist: false), maxBodyBytes: maxBodyBytes)
-            logger.info("ready", metadata: ["db": "\(database.db)", "keys": "\(keys)", "enrolled": "\(registry.keys.count)"])
+            let store = try await database.open(mustExist: false, logger: logger)
+            receiver = BatchReceiver(keys: registry, store: store, maxBodyBytes: maxBodyBytes)
+            logger.info("ready", metadata: ["store": "\(store.location)", "keys": "\(keys)", "enrolled": "\(registry.keys.count)"])
         } catch {
             throw fail(error)
         }

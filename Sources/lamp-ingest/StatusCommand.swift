@@ -3,7 +3,7 @@ import Foundation
 import Ingest
 
 /// `lamp-ingest status`: per device, the chain's head, stored batches and gaps.
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show per device: key, last sequence, stored batches and records, gaps."
@@ -14,10 +14,12 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let devices: [DeviceStatus]
         do {
-            devices = try database.open(mustExist: true).status()
+            let store = try await database.open(mustExist: true)
+            defer { Task { await store.close() } }
+            devices = try await store.status()
         } catch {
             throw fail(error)
         }
@@ -32,13 +34,18 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let formatter = ISO8601DateFormatter()
-        print("device".padding(20) + "kid".padding(18) + "last seq".padding(10) + "batches".padding(9)
-            + "records".padding(10) + "gaps".padding(6) + "last received (UTC)")
+        let widths = [20, 18, 10, 9, 10, 6, 0]
+        print(row(["device", "kid", "last seq", "batches", "records", "gaps", "last received (UTC)"], widths))
         for d in devices {
             let received = formatter.string(from: Date(timeIntervalSince1970: Double(d.lastReceivedMilliseconds) / 1000))
-            print(d.device.padding(20) + d.kid.padding(18) + "\(d.lastSequence)".padding(10) + "\(d.batches)".padding(9)
-                + "\(d.records)".padding(10) + "\(d.gaps)".padding(6) + received)
+            let cells: [String] = [d.device, d.kid, "\(d.lastSequence)", "\(d.batches)", "\(d.records)", "\(d.gaps)", received]
+            print(row(cells, widths))
         }
+    }
+
+    /// The cells left-aligned in columns of `widths` characters (0: as long as the text).
+    private func row(_ cells: [String], _ widths: [Int]) -> String {
+        zip(cells, widths).map { cell, width in width == 0 ? cell : cell.padding(width) }.joined()
     }
 }
 

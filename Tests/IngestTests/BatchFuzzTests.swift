@@ -97,7 +97,7 @@ struct BatchFuzzTests {
         #expect(refused[.malformedPayload, default: 0] > 0 && refused[.malformedBatch, default: 0] > 0, "\(refused)")
         // Whatever was stored exports (every stored batch verifies again, every time resolves).
         var text = ""
-        let exported = try SenMLExporter(store: fixture.receiver.store).export(ExportFilter()) { text += $0 }
+        let exported = try await SenMLExporter(store: fixture.receiver.store).export(ExportFilter()) { text += $0 }
         #expect(exported > 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil, "export is not JSON")
     }

@@ -10,21 +10,21 @@ import Clocks
 @Suite("SenML-JSON export")
 struct ExportTests {
     /// Stores batches through the receiver (no HTTP) and exports them.
-    static func withStore(_ boards: [TestBoard], _ body: (IngestStore, BatchReceiver) async throws -> Void) async throws {
+    static func withStore(
+        _ kind: StoreKind, _ boards: [TestBoard], _ body: (any BatchStore, BatchReceiver) async throws -> Void
+    ) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let keysPath = directory.appendingPathComponent("keys").path
-        for board in boards {
-            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
+        let keysPath = try enrolledKeysFile(boards, in: directory)
+        try await TestStores.with(kind, in: directory) { store in
+            let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: Logger(label: "test")), store: store)
+            try await body(store, receiver)
         }
-        let store = try IngestStore(path: directory.appendingPathComponent("db.sqlite").path)
-        let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: Logger(label: "test")), store: store)
-        try await body(store, receiver)
     }
 
-    static func export(_ store: IngestStore, _ filter: ExportFilter = ExportFilter()) throws -> [[String: Any]] {
+    static func export(_ store: any BatchStore, _ filter: ExportFilter = ExportFilter()) async throws -> [[String: Any]] {
         var text = ""
-        try SenMLExporter(store: store).export(filter) { text += $0 }
+        try await SenMLExporter(store: store).export(filter) { text += $0 }
         return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
     }
 
@@ -32,15 +32,15 @@ struct ExportTests {
         IncomingBatch(body: batch.bytes, contentType: "application/cose", contentEncoding: nil)
     }
 
-    @Test("stored readings come back as resolved SenML-JSON records, filtered by device and sequence")
-    func roundTrip() async throws {
+    @Test("stored readings come back as resolved SenML-JSON records, filtered by device and sequence", arguments: StoreKind.allCases)
+    func roundTrip(store kind: StoreKind) async throws {
         var a = try TestBoard(device: "pole-a", seedByte: 1)
         var b = try TestBoard(device: "pole-b", seedByte: 2)
-        try await Self.withStore([a, b]) { store, receiver in
+        try await Self.withStore(kind, [a, b]) { store, receiver in
             for _ in 0..<3 { _ = try await receiver.receive(Self.cose(try a.next(count: 4))) }
             _ = try await receiver.receive(Self.cose(try b.next(count: 2)))
 
-            let all = try Self.export(store)
+            let all = try await Self.export(store)
             #expect(all.count == 14)
             let first = all[0]
             #expect(first["n"] as? String == "urn:dev:lampd:pole-a:lamp1/power")
@@ -50,18 +50,18 @@ struct ExportTests {
             #expect(all[1]["v"] as? Double == 40.5)
             #expect(all[1]["t"] as? Double == 1_759_341_601)
 
-            let onlyB = try Self.export(store, ExportFilter(device: "pole-b"))
+            let onlyB = try await Self.export(store, ExportFilter(device: "pole-b"))
             #expect(onlyB.count == 2)
             #expect(onlyB.allSatisfy { ($0["n"] as? String)?.hasPrefix("urn:dev:lampd:pole-b:") == true })
-            #expect(try Self.export(store, ExportFilter(device: "pole-a", fromSequence: 2, toSequence: 2)).count == 4)
+            #expect(try await Self.export(store, ExportFilter(device: "pole-a", fromSequence: 2, toSequence: 2)).count == 4)
             // Seconds 2 and 3 of pole-a (pole-b has 0 and 1); the bounds are inclusive.
-            #expect(try Self.export(store, ExportFilter(since: 1_759_341_602, until: 1_759_341_603)).count == 2)
-            #expect(try Self.export(store, ExportFilter(device: "nobody")).isEmpty)
+            #expect(try await Self.export(store, ExportFilter(since: 1_759_341_602, until: 1_759_341_603)).count == 2)
+            #expect(try await Self.export(store, ExportFilter(device: "nobody")).isEmpty)
         }
     }
 
-    @Test("events keep message and severity; unsynchronised records are placed by their boot's anchor")
-    func eventsAndClock() async throws {
+    @Test("events keep message and severity; unsynchronised records are placed by their boot's anchor", arguments: StoreKind.allCases)
+    func eventsAndClock(store kind: StoreKind) async throws {
         var board = try TestBoard()
         let boot = TestBoard.bootID
         let base = TestBoard.baseUTCNanoseconds
@@ -79,9 +79,9 @@ struct ExportTests {
                         message: "cabinet door \"opened\""))),
             TestBoard.reading(sequence: 3, "lamp1/power", 41.5, utcNanoseconds: base + 250_000_000, bootNanoseconds: 3_600_250_000_000),
         ]
-        try await Self.withStore([board]) { store, receiver in
+        try await Self.withStore(kind, [board]) { store, receiver in
             _ = try await receiver.receive(Self.cose(try board.next(records)))
-            let exported = try Self.export(store)
+            let exported = try await Self.export(store)
             try #require(exported.count == 3)
             // 3600 s after boot is `base`, so 42 s after boot is base − 3558 s.
             #expect(exported[0]["t"] as? Double == Double(base / 1_000_000_000 - 3558))
@@ -95,19 +95,19 @@ struct ExportTests {
         }
     }
 
-    @Test("an unsynchronised record of a boot without anchor keeps the must-understand boot_ marker")
-    func unanchored() async throws {
+    @Test("an unsynchronised record of a boot without anchor keeps the must-understand boot_ marker", arguments: StoreKind.allCases)
+    func unanchored(store kind: StoreKind) async throws {
         var board = try TestBoard()
         let records = [
             TestBoard.reading(
                 sequence: 1, "lamp1/power", 1, utcNanoseconds: 5_000_000_000, bootNanoseconds: 7_000_000_000, synchronised: false)
         ]
-        try await Self.withStore([board]) { store, receiver in
+        try await Self.withStore(kind, [board]) { store, receiver in
             _ = try await receiver.receive(Self.cose(try board.next(records)))
-            let exported = try Self.export(store)
+            let exported = try await Self.export(store)
             let marker = try #require(exported.first?["boot_"] as? [String: Any])
             #expect(marker["ns"] as? Int == 7_000_000_000)
-            #expect(try Self.export(store, ExportFilter(since: 0)).isEmpty)
+            #expect(try await Self.export(store, ExportFilter(since: 0)).isEmpty)
         }
     }
 }

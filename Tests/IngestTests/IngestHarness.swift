@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import Logging
+import Testing
 import ServiceLifecycle
 import Uplink
 
@@ -13,28 +14,36 @@ import FoundationNetworking
 struct IngestHarness {
     let directory: URL
     let keysPath: String
-    let store: IngestStore
+    let store: any BatchStore
     let port: Int
 
     struct Reply {
         var status: Int
         var json: [String: Any]
         var contentType: String?
+        var retryAfter: String?
     }
 
-    /// Runs `body` against a started server, then stops it and removes the files.
+    /// Runs `body` against a started server over a fresh store of `kind`, then stops it and
+    /// removes the files; without PostgreSQL, a `.postgres` run does not call `body`.
     static func withServer(
-        enrolling boards: [TestBoard], maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes,
-        _ body: (IngestHarness) async throws -> Void
+        _ kind: StoreKind, enrolling boards: [TestBoard], maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes,
+        sourceLocation: SourceLocation = #_sourceLocation, _ body: (IngestHarness) async throws -> Void
     ) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let keysPath = directory.appendingPathComponent("enrolled-keys").path
-        for board in boards {
-            try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath)
+        try await TestStores.with(kind, in: directory, sourceLocation: sourceLocation) { store in
+            try await withServer(enrolling: boards, store: store, directory: directory, maxBodyBytes: maxBodyBytes, body)
         }
+    }
+
+    /// Runs `body` against a started server over `store`, with keys in `directory`.
+    static func withServer(
+        enrolling boards: [TestBoard], store: any BatchStore, directory: URL,
+        maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes, _ body: (IngestHarness) async throws -> Void
+    ) async throws {
+        let keysPath = try enrolledKeysFile(boards, in: directory)
         let logger = Logger(label: "ingest-test")
-        let store = try IngestStore(path: directory.appendingPathComponent("ingest.sqlite").path)
         let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: logger), store: store, maxBodyBytes: maxBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = IngestServer.application(receiver: receiver, host: "127.0.0.1", port: 0, logger: logger) { _, port in
@@ -77,11 +86,13 @@ struct IngestHarness {
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return Reply(status: http?.statusCode ?? 0, json: json, contentType: http?.value(forHTTPHeaderField: "Content-Type"))
+        return Reply(
+            status: http?.statusCode ?? 0, json: json, contentType: http?.value(forHTTPHeaderField: "Content-Type"),
+            retryAfter: http?.value(forHTTPHeaderField: "Retry-After"))
     }
 
     /// Rows in the batch table.
-    func storedBatches() throws -> Int {
-        try store.status().reduce(0) { $0 + $1.batches }
+    func storedBatches() async throws -> Int {
+        try await store.status().reduce(0) { $0 + $1.batches }
     }
 }

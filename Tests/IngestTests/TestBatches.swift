@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 @testable import Telemetry
 
 @testable import Uplink
@@ -79,6 +80,15 @@ struct TestBoard {
         previousHash = old.previousHash
         spoolSequence = old.spoolSequence
     }
+}
+
+/// Writes an enrolled-keys file in `directory` with the boards' keys; returns its path.
+func enrolledKeysFile(_ boards: [TestBoard], in directory: URL) throws -> String {
+    let path = directory.appendingPathComponent("enrolled-keys").path
+    for board in boards {
+        try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: path)
+    }
+    return path
 }
 
 /// A fresh temporary directory, removed by the caller.

@@ -1,0 +1,322 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Uplink
+
+/// The batch store on PostgreSQL, for a city: any number of stateless lamp-ingest replicas share
+/// one database, and each batch is still stored exactly once (docs/lamp-ingest.md).
+///
+/// `accept` is one transaction: it locks the device's chain row (`SELECT … FOR UPDATE`, so two
+/// replicas cannot both advance one chain), inserts the batch's ledger row keyed by (device, kid,
+/// sequence) with `ON CONFLICT DO NOTHING` — a row that exists already makes the answer
+/// "duplicate" or "conflict", and nothing more is written — then the batch itself, the device key,
+/// the boot anchors and the new chain head; it returns only after `COMMIT`. The `batch` table is
+/// partitioned by arrival month (`migrate` creates the partitions and drops those past the
+/// retention); the ledger is not, so a retransmission is recognised even after its month is gone.
+///
+/// The database unreachable, restarting, out of space or slower than `operationTimeout` is
+/// `busy` (HTTP 503 with Retry-After): the board retries, and the ledger makes the retry safe
+/// even when the first attempt did commit.
+public final class PostgresBatchStore: BatchStore {
+    /// The schema version this lamp-ingest reads and writes (`migrate` brings a database to it).
+    public static let schemaVersion = Int32(PostgresSchema.migrations.count)
+    /// Connections per replica by default: sized with docs/performance.md's measurement.
+    public static let defaultPoolSize = 10
+
+    public let database: PostgresLocation
+    public var location: String { database.redacted }
+    /// The longest one store operation may take, connecting included, before it is `busy`.
+    public let operationTimeout: Duration
+
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    /// Starts a pool of at most `poolSize` connections (opened on demand) to `database`.
+    public init(
+        location database: PostgresLocation, poolSize: Int = defaultPoolSize, operationTimeout: Duration = .seconds(10),
+        logger: Logger
+    ) {
+        self.database = database
+        self.operationTimeout = operationTimeout
+        self.logger = logger
+        let client = PostgresClient(
+            configuration: database.clientConfiguration(poolSize: max(1, poolSize), connectTimeout: .seconds(3)),
+            backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+    }
+
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: Schema
+
+    /// Refuses a database whose schema this lamp-ingest does not know: none yet, older (run
+    /// `migrate`) or newer (this lamp-ingest is older than one that migrated it).
+    public func checkSchema() async throws(IngestError) {
+        let version = try await run("reading the schema version") { client, logger in
+            try await client.withConnection { connection in try await PostgresSchema.version(connection, logger: logger) }
+        }
+        try PostgresSchema.check(version, known: Self.schemaVersion, location: location)
+    }
+
+    /// Creates or upgrades the schema, idempotently (concurrent runs wait for each other), creates
+    /// the `batch` partitions of this month and the next `monthsAhead`, and drops the partitions
+    /// that ended more than `retentionMonths` months ago (nil: keep everything).
+    /// Returns what it did, one line per step.
+    public func migrate(now: Date = Date(), monthsAhead: Int = 3, retentionMonths: Int? = nil) async throws(IngestError)
+        -> [String]
+    {
+        var report = try await run("migrating the schema") { client, logger in
+            try await client.withTransaction(logger: logger) { connection in
+                try await PostgresSchema.migrate(connection, known: Self.schemaVersion, logger: logger)
+            }
+        }
+        let months = PartitionMonth.range(around: now, ahead: monthsAhead)
+        for month in months {
+            do {
+                try await run("creating partition \(month.tableName)") { client, logger in
+                    try await client.query(PostgresQuery(unsafeSQL: month.createSQL), logger: logger)
+                }
+            } catch {
+                // Rows of that month already in the default partition: they stay there, safely.
+                report.append("partition \(month.tableName) not created: \(error.message)")
+            }
+        }
+        report.append("partitions ready up to \(months.last?.tableName ?? "?")")
+        if let retentionMonths {
+            let cutoff = PartitionMonth(containing: now).adding(months: -retentionMonths)
+            let existing = try await run("listing partitions") { client, logger in
+                var names: [String] = []
+                for try await name in try await client.query(PostgresSchema.partitionsQuery, logger: logger).decode(String.self) {
+                    names.append(name)
+                }
+                return names
+            }
+            for month in existing.compactMap(PartitionMonth.init(tableName:)) where month < cutoff {
+                try await run("dropping partition \(month.tableName)") { client, logger in
+                    try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(month.tableName)"), logger: logger)
+                }
+                report.append("dropped \(month.tableName) (older than \(retentionMonths) months)")
+            }
+        }
+        return report
+    }
+
+    // MARK: Batches
+
+    public func accept(_ batch: VerifiedBatch, bytes: [UInt8], publicKey: DevicePublicKey, receivedAt: Date)
+        async throws(IngestError) -> Acceptance
+    {
+        guard let sequence = Int64(exactly: batch.sequence) else {
+            throw IngestError(.malformedBatch, "batch sequence \(batch.sequence) is out of range")
+        }
+        let device = batch.deviceID
+        let kid = batch.kid.hexString
+        let hash = Data(batch.hash)
+        let link = BatchChainLink(kid: batch.kid, sequence: batch.sequence, previousHash: batch.previousHash, hash: batch.hash)
+        let anchors = BootAnchor.firstPerBoot(batch.records).map {
+            (boot: $0.boot.bootID.uuidString, utc: $0.utcNanoseconds, bootNanoseconds: $0.boot.bootNanoseconds)
+        }
+        let recordCount = Int64(batch.records.count)
+        let firstSpool = batch.firstSpoolSequence
+        let lastSpool = batch.lastSpoolSequence
+        let previousHash = Data(batch.previousHash)
+        let cose = Data(bytes)
+        let key = Data(publicKey.rawRepresentation)
+        return try await run("storing the batch") { client, logger in
+            try await client.withTransaction(logger: logger) { connection in
+                // The chain row, created empty for a device's first batch, locked until COMMIT:
+                // a second replica with a batch of this device waits here and then sees this one.
+                try await connection.query(
+                    "INSERT INTO chain (device) VALUES (\(device)) ON CONFLICT DO NOTHING", logger: logger)
+                var chain: ChainState?
+                for try await (kid, sequence, hash) in try await connection.query(
+                    "SELECT kid, sequence, hash FROM chain WHERE device = \(device) FOR UPDATE", logger: logger
+                ).decode((String?, Int64?, Data?).self) {
+                    if let kid, let kidBytes = [UInt8](hexString: kid), let sequence, let last = UInt64(exactly: sequence), let hash {
+                        chain = ChainState(kid: kidBytes, sequence: last, hash: Array(hash))
+                    }
+                }
+                var isNew = false
+                for try await _ in try await connection.query(
+                    """
+                    INSERT INTO batch_ledger (device, kid, sequence, hash, received_at)
+                    VALUES (\(device), \(kid), \(sequence), \(hash), \(receivedAt))
+                    ON CONFLICT DO NOTHING RETURNING true
+                    """, logger: logger
+                ).decode(Bool.self) {
+                    isNew = true
+                }
+                var stored: [UInt8]?
+                if !isNew {
+                    for try await storedHash in try await connection.query(
+                        "SELECT hash FROM batch_ledger WHERE device = \(device) AND kid = \(kid) AND sequence = \(sequence)",
+                        logger: logger
+                    ).decode(Data.self) {
+                        stored = Array(storedHash)
+                    }
+                }
+                let decision = AcceptanceRules.decide(link, chain: chain, storedHashForSequence: stored)
+                guard case .store(let gap, let advancesChain) = decision else { return decision }
+                let gapExpected = gap.flatMap { Int64(exactly: $0.expected) }
+                let gapNote = gap?.note
+                try await connection.query(
+                    """
+                    INSERT INTO batch (device, kid, sequence, hash, previous_hash, spool_first, spool_last, record_count,
+                        received_at, gap_expected, gap_note, cose)
+                    VALUES (\(device), \(kid), \(sequence), \(hash), \(previousHash), \(firstSpool), \(lastSpool),
+                        \(recordCount), \(receivedAt), \(gapExpected), \(gapNote), \(cose))
+                    """, logger: logger)
+                try await connection.query(
+                    "INSERT INTO device_key (device, kid, public_key) VALUES (\(device), \(kid), \(key)) ON CONFLICT DO NOTHING",
+                    logger: logger)
+                for anchor in anchors {
+                    try await connection.query(
+                        """
+                        INSERT INTO boot_anchor (device, boot_id, utc_ns, boot_ns)
+                        VALUES (\(device), \(anchor.boot), \(anchor.utc), \(anchor.bootNanoseconds)) ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                }
+                if advancesChain {
+                    try await connection.query(
+                        "UPDATE chain SET kid = \(kid), sequence = \(sequence), hash = \(hash) WHERE device = \(device)",
+                        logger: logger)
+                }
+                return decision
+            }
+        }
+    }
+
+    public func status() async throws(IngestError) -> [DeviceStatus] {
+        try await run("reading the status") { client, logger in
+            var result: [DeviceStatus] = []
+            let rows = try await client.query(
+                """
+                SELECT c.device, c.kid, c.sequence, count(b.id), coalesce(sum(b.record_count), 0)::bigint,
+                    count(b.gap_expected), coalesce((extract(epoch FROM max(b.received_at)) * 1000)::bigint, 0)
+                FROM chain c LEFT JOIN batch b ON b.device = c.device
+                WHERE c.kid IS NOT NULL
+                GROUP BY c.device, c.kid, c.sequence ORDER BY c.device
+                """, logger: logger)
+            for try await (device, kid, sequence, batches, records, gaps, last) in rows.decode(
+                (String, String, Int64, Int64, Int64, Int64, Int64).self)
+            {
+                result.append(
+                    DeviceStatus(
+                        device: device, kid: kid, lastSequence: UInt64(clamping: sequence), batches: Int(clamping: batches),
+                        records: Int(clamping: records), gaps: Int(clamping: gaps), lastReceivedMilliseconds: last))
+            }
+            return result
+        }
+    }
+
+    public func bootAnchors(device: String?) async throws(IngestError) -> [String: [UUID: BootAnchor]] {
+        try await run("reading the boot anchors") { client, logger in
+            var result: [String: [UUID: BootAnchor]] = [:]
+            let rows = try await client.query(
+                "SELECT device, boot_id, utc_ns, boot_ns FROM boot_anchor WHERE \(device)::text IS NULL OR device = \(device)",
+                logger: logger)
+            for try await (device, boot, utc, bootNanoseconds) in rows.decode((String, String, Int64, Int64).self) {
+                guard let id = UUID(uuidString: boot) else { continue }
+                result[device, default: [:]][id] = BootAnchor(utcNanoseconds: utc, bootNanoseconds: bootNanoseconds)
+            }
+            return result
+        }
+    }
+
+    public func forEachBatch(_ filter: ExportFilter, _ body: (StoredBatch) throws -> Void) async throws {
+        let from = filter.fromSequence.map { Int64(clamping: $0) }
+        let to = filter.toSequence.map { Int64(clamping: $0) }
+        do {
+            try await client.withConnection { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT b.device, b.sequence, b.cose, k.public_key FROM batch b
+                    JOIN device_key k ON k.device = b.device AND k.kid = b.kid
+                    WHERE (\(filter.device)::text IS NULL OR b.device = \(filter.device))
+                        AND (\(from)::bigint IS NULL OR b.sequence >= \(from))
+                        AND (\(to)::bigint IS NULL OR b.sequence <= \(to))
+                    ORDER BY b.device, b.id
+                    """, logger: logger)
+                for try await (device, sequence, cose, key) in rows.decode((String, Int64, Data, Data).self) {
+                    try body(StoredBatch(device: device, sequence: sequence, cose: Array(cose), publicKey: Array(key)))
+                }
+            }
+        } catch {
+            throw Self.ingestError(error, doing: "reading the batches", location: location)
+        }
+    }
+
+    // MARK: Errors and time limits
+
+    /// Runs `body` within `operationTimeout`; every failure becomes the `IngestError` for it.
+    ///
+    /// The answer comes at the latest after `operationTimeout`, even when `body` does not end on
+    /// cancellation: after a server restart a query on a pooled connection was seen to wait
+    /// forever, so `body` runs in a task of its own that is cancelled and left behind, not
+    /// awaited (its connection is lost to the pool until it ends).
+    private func run<T: Sendable>(
+        _ doing: String, _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T
+    ) async throws(IngestError) -> T {
+        let client = client
+        let logger = logger
+        let timeout = operationTimeout
+        let location = location
+        let result: Result<T, IngestError> = await withCheckedContinuation { continuation in
+            let pending = Mutex<CheckedContinuation<Result<T, IngestError>, Never>?>(continuation)
+            let finish: @Sendable (Result<T, IngestError>) -> Void = { result in
+                pending.withLock { $0.take() }?.resume(returning: result)
+            }
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                finish(
+                    .failure(
+                        IngestError(
+                            .busy,
+                            "\(doing) took longer than \(timeout) at \(location): the database is unreachable or overloaded; retry later"
+                        )))
+            }
+            Task {
+                do {
+                    finish(.success(try await body(client, logger)))
+                } catch {
+                    finish(.failure(Self.ingestError(error, doing: doing, location: location)))
+                }
+                timer.cancel()
+            }
+        }
+        return try result.get()
+    }
+
+    /// `busy` (retry later) when the database cannot be reached, is restarting, shutting down,
+    /// out of space or resources, or aborted the transaction for a conflict; `storeFailed` otherwise.
+    static func ingestError(_ error: any Error, doing: String, location: String) -> IngestError {
+        if let error = error as? IngestError { return error }
+        if let transaction = error as? PostgresTransactionError,
+            let cause = transaction.closureError ?? transaction.commitError ?? transaction.beginError
+        {
+            return ingestError(cause, doing: doing, location: location)
+        }
+        guard let error = error as? PSQLError else {
+            // The pool's own errors (no connection could be made, closed) and cancellation.
+            return IngestError(.busy, "\(doing) failed, the database at \(location) is not reachable (\(error)); retry later")
+        }
+        guard error.code == .server, let info = error.serverInfo else {
+            return IngestError(
+                .busy, "\(doing) failed, the connection to \(location) was lost (\(error.code)); retry later")
+        }
+        let state = info[.sqlState] ?? ""
+        let message = info[.message] ?? "\(error.code)"
+        // 08 connection, 40 transaction rollback, 53 insufficient resources (disk full),
+        // 57 operator intervention (shutdown, restart, cannot connect now).
+        if ["08", "40", "53", "57"].contains(String(state.prefix(2))) {
+            return IngestError(.busy, "\(doing) failed at \(location): \(message) (SQLSTATE \(state)); retry later")
+        }
+        return IngestError(.storeFailed, "\(doing) failed at \(location): \(message) (SQLSTATE \(state))")
+    }
+}
