@@ -17,12 +17,12 @@ struct FleetReport: Codable {
     var retries: Int
     var gaps: Int
     var lostAcknowledgements: Int
-    var lateMinutes: Int
+    var maxLagSeconds: Double
     var expected: FleetPlan.Totals
     var stored: FleetPlan.Totals
     var refusals: [String]
 
-    init(plan: FleetPlan, counts: FleetCounts, seconds: Double, lateMinutes: Int) {
+    init(plan: FleetPlan, counts: FleetCounts, seconds: Double, maxLagSeconds: Double) {
         let sorted = counts.latenciesMilliseconds.sorted()
         boards = plan.boards
         minutes = plan.minutes
@@ -39,7 +39,7 @@ struct FleetReport: Codable {
         retries = counts.retries
         gaps = counts.gaps
         lostAcknowledgements = counts.lostAcknowledgements
-        self.lateMinutes = lateMinutes
+        self.maxLagSeconds = maxLagSeconds
         expected = plan.expectedTotals()
         stored = FleetPlan.Totals(batches: counts.acknowledged, readings: counts.readingsAcknowledged, events: counts.eventsAcknowledged)
         refusals = counts.refusals
@@ -57,7 +57,8 @@ struct FleetReport: Codable {
             "\(boards) boards × \(minutes) simulated minutes in \(String(format: "%.1f", seconds)) s",
             String(format: "%.1f batches/s, %.1f readings/s acknowledged", batchesPerSecond, readingsPerSecond),
             "ack latency p50 \(ms(ackLatencyP50Milliseconds)), p99 \(ms(ackLatencyP99Milliseconds)), max \(ms(ackLatencyMaxMilliseconds))",
-            "sent \(sent), acknowledged \(acknowledged), duplicates \(duplicates) (lost acks \(lostAcknowledgements)), refused \(refused), retries \(retries), gaps \(gaps), late minutes \(lateMinutes)",
+            "sent \(sent), acknowledged \(acknowledged), duplicates \(duplicates) (lost acks \(lostAcknowledgements)), refused \(refused), retries \(retries), gaps \(gaps)",
+            String(format: "largest delay behind the simulated clock: %.2f s", maxLagSeconds),
             "stored records \(stored.records) of expected \(expected.records) (readings \(stored.readings)/\(expected.readings), events \(stored.events)/\(expected.events))",
         ]
         lines += refusals.map { "refused: \($0)" }

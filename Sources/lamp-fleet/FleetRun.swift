@@ -69,9 +69,11 @@ func percentile(_ p: Double, of sorted: [Double]) -> Double? {
     return sorted[min(max(rank, 1), sorted.count) - 1]
 }
 
-/// Drives the fleet minute by minute: at each (simulated) minute every board builds its batch;
-/// online boards then deliver their backlog in order, at most `concurrency` boards at a time.
-/// A minute whose deliveries outlast it delays the next (the run reports that lag).
+/// Drives the fleet minute by minute: every (simulated) minute each board builds its batch at
+/// its own second of the minute and, when online, delivers its backlog in order; at most
+/// `concurrency` boards of one second deliver at once. Deliveries that outlast their second
+/// delay the next ones: the run reports the largest delay (a fleet the receiver does not
+/// sustain falls further and further behind).
 struct FleetRunner {
     let plan: FleetPlan
     let transports: [HTTPBatchTransport]
@@ -79,29 +81,36 @@ struct FleetRunner {
     let minuteDuration: Duration
     let maxAttempts = 20
 
-    func run() async throws -> (counts: FleetCounts, seconds: Double, lateMinutes: Int) {
+    func run() async throws -> (counts: FleetCounts, seconds: Double, maxLagSeconds: Double) {
         var boards = try (0..<plan.boards).map { try SimulatedBoard(index: $0, plan: plan) }
         let offline = (0..<plan.boards).map { plan.offlineWindow($0) }
         var counts = FleetCounts()
-        var lateMinutes = 0
+        var maxLag = Duration.zero
         let clock = ContinuousClock()
         let start = clock.now
+        // Boards' batch timers are not in step: each board has its own second of the minute
+        // (one of `slots`), so the load is spread over the minute as a real fleet's is.
+        let slots = min(60, plan.boards)
+        let boardsBySlot = (0..<slots).map { slot in Array(stride(from: slot, to: plan.boards, by: slots)) }
         for minute in 0..<plan.minutes {
-            let due = start + minuteDuration * minute
-            if clock.now > due + minuteDuration && minute > 0 { lateMinutes += 1 }
-            try await clock.sleep(until: due)
-            for index in boards.indices {
-                let (regular, urgent) = plan.records(index, minute)
-                try boards[index].enqueue(regular)
-                try boards[index].enqueue(urgent)
+            for slot in 0..<slots {
+                let due = start + minuteDuration * minute + minuteDuration * slot / slots
+                maxLag = max(maxLag, clock.now - due)
+                try await clock.sleep(until: due)
+                for index in boardsBySlot[slot] {
+                    let (regular, urgent) = plan.records(index, minute)
+                    try boards[index].enqueue(regular)
+                    try boards[index].enqueue(urgent)
+                }
+                let online = boardsBySlot[slot].filter { offline[$0]?.contains(minute) != true && !boards[$0].backlog.isEmpty }
+                try await deliver(online, boards: &boards, counts: &counts)
             }
-            let online = boards.indices.filter { offline[$0]?.contains(minute) != true && !boards[$0].backlog.isEmpty }
-            try await deliver(online, boards: &boards, counts: &counts)
         }
         // Boards still offline at the end come back and send their backlog.
         try await deliver(boards.indices.filter { !boards[$0].backlog.isEmpty }, boards: &boards, counts: &counts)
         let elapsed = clock.now - start
-        return (counts, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, lateMinutes)
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        return (counts, seconds(elapsed), seconds(maxLag))
     }
 
     private func deliver(_ indices: [Int], boards: inout [SimulatedBoard], counts: inout FleetCounts) async throws {

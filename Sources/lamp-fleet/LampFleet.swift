@@ -97,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         // in flight, so boards do not queue behind each other inside the simulator.
         let transports = try (0..<max(1, (concurrency + 7) / 8)).map { _ in try HTTPBatchTransport(configuration: configuration) }
         let runner = FleetRunner(plan: plan, transports: transports, concurrency: concurrency, minuteDuration: .milliseconds(minuteMs))
-        let result: (counts: FleetCounts, seconds: Double, lateMinutes: Int)
+        let result: (counts: FleetCounts, seconds: Double, maxLagSeconds: Double)
         do {
             result = try await runner.run()
         } catch {
@@ -105,7 +105,7 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
         for transport in transports { await transport.shutdown() }
-        let report = FleetReport(plan: plan, counts: result.counts, seconds: result.seconds, lateMinutes: result.lateMinutes)
+        let report = FleetReport(plan: plan, counts: result.counts, seconds: result.seconds, maxLagSeconds: result.maxLagSeconds)
         print(json ? report.json : report.text)
         if result.counts.refused > 0 || report.stored.records != report.expected.records { throw ExitCode(1) }
     }
