@@ -12,8 +12,10 @@ boards=${1:-2000}
 minutes=${2:-2}
 configuration=${3:-release}
 minute_ms=${4:-60000}
-swift build -c "$configuration" --product lamp-ingest >/dev/null
-swift build -c "$configuration" --product lamp-fleet >/dev/null
+if [ -z "${FLEET_NO_BUILD:-}" ]; then   # FLEET_NO_BUILD=1: use the binaries already built
+    swift build -c "$configuration" --product lamp-ingest >/dev/null
+    swift build -c "$configuration" --product lamp-fleet >/dev/null
+fi
 bin=".build/$configuration"
 work=$(mktemp -d)
 pids=()
@@ -23,11 +25,15 @@ options=(--boards "$boards" --minutes "$minutes" --seed 1)
 "$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --port 0 > "$work/ingest.log" 2>&1 &
 ingest=$!
 pids+=($ingest)
-for _ in $(seq 100); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.1; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://')
+# lamp-ingest reads the enrolled keys before it listens (90 000 keys: 37 s on 2026-12-06).
+started=$(date +%s.%N)
+for _ in $(seq 1200); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.25; done
+port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://') ||
+    { echo "lamp-ingest did not start:"; cat "$work/ingest.log"; exit 1; }
+echo "lamp-ingest listening after $(echo "$(date +%s.%N) - $started" | bc) s ($boards enrolled keys)"
 echo "plan: $("$bin/lamp-fleet" plan "${options[@]}")"
 cpu() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
-"$bin/lamp-fleet" run "${options[@]}" --url "http://127.0.0.1:$port/v1/batches" --minute-ms "$minute_ms" --concurrency 64 &
+"$bin/lamp-fleet" run "${options[@]}" --url "http://127.0.0.1:$port/v1/batches" --minute-ms "$minute_ms" --concurrency "${FLEET_CONCURRENCY:-256}" &
 fleet=$!
 pids+=($fleet)
 fleet_cpu=0
