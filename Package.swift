@@ -238,6 +238,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The fleet simulator (docs/fleet-simulator.md): many boards, each with its own key, sending
+        // real signed batches through lampd's own HTTP transport to a lamp-ingest.
+        .executableTarget(
+            name: "lamp-fleet",
+            dependencies: [
+                "Uplink", "UplinkHTTP", "Telemetry", "Clocks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Child process of the spool's kill -9 test: appends readings until killed.
         .executableTarget(
             name: "spool-torture",
