@@ -138,6 +138,17 @@ struct NginxReplicaTests {
                 }
                 let stats = try await rig.proxyControl("/_proxy/stats")
                 #expect(stats["faulted_total"] as? Int == 7, "\(stats)")
+                // Replica A's /metrics (scraped on its own address, not through nginx): what it stored,
+                // and its pool (the default 10 connections), idle now.
+                let scrape = try await ChildProcess.run("/usr/bin/env", [
+                    "python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())",
+                    "http://127.0.0.1:\(rig.ingestPort)/metrics"])
+                let metrics = Dictionary(scrape.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+                    line.split(separator: " ").count == 2 ? (String(line.split(separator: " ")[0]), Double(line.split(separator: " ")[1]) ?? -1) : nil
+                }, uniquingKeysWith: { a, _ in a })
+                #expect(metrics["lamp_ingest_batches_accepted_total{status=\"stored\"}"] ?? 0 >= 10, "\(scrape.stdout)\(scrape.stderr)")
+                #expect(metrics["lamp_ingest_gaps_total"] == 0)
+                #expect(metrics["lamp_ingest_pool_connections"] == 10 && metrics["lamp_ingest_pool_connections_in_use"] == 0)
                 let (stored, _) = try await rig.checkExactlyOnce()
                 #expect(stored > 60)
                 let ingest = try await rig.ingestStatus()
