@@ -44,7 +44,9 @@ struct FullDiskTests {
             #expect(refused.status == 503, "\(refused.json)")
             #expect(refused.json["error"] as? String == "busy")
             #expect(refused.retryAfter == "5")
-            #expect((refused.json["message"] as? String)?.contains("disk is full") == true, "\(refused.json)")
+            // Says what is wrong and what to do (logged too, for the operator).
+            let message = refused.json["message"] as? String ?? ""
+            #expect(message.contains("disk holding") && message.contains("is full") && message.contains("free space"), "\(message)")
             #expect(try await server.storedBatches() == 3)
 
             try FileManager.default.removeItem(at: filler)
