@@ -31,6 +31,29 @@ public protocol BatchStore: Sendable {
 
     /// Releases the store's connections; the store is not used afterwards.
     func close() async
+
+    /// How its connection pool is used now (nil: no pool, as SQLite's one connection).
+    var pool: PoolUse? { get }
+}
+
+extension BatchStore {
+    public var pool: PoolUse? { nil }
+}
+
+/// A store's connection pool at one moment, for `/metrics`.
+public struct PoolUse: Sendable, Equatable {
+    /// The most connections the pool opens (`--pool-size`).
+    public var size: Int
+    /// Store operations holding a connection now.
+    public var inUse: Int
+    /// Store operations waiting for a connection because all are in use.
+    public var waiting: Int
+
+    public init(size: Int, inUse: Int, waiting: Int) {
+        self.size = size
+        self.inUse = inUse
+        self.waiting = waiting
+    }
 }
 
 /// One stored batch as export reads it: the signed original and the key that verified it.

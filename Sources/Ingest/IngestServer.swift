@@ -4,7 +4,8 @@ import Logging
 import Uplink
 
 /// The HTTP face of lamp-ingest (docs/uplink.md §6): `POST <batch path>` takes one batch and
-/// answers with the JSON acknowledgement or a JSON error; `GET /healthz` answers `{"status":"ok"}`.
+/// answers with the JSON acknowledgement or a JSON error; `GET /healthz` answers `{"status":"ok"}`;
+/// `GET /metrics` serves `IngestMetrics` in the Prometheus text format.
 ///
 /// Plain HTTP only: run it behind a TLS-terminating proxy (docs/lamp-ingest.md).
 public enum IngestServer {
@@ -21,12 +22,18 @@ public enum IngestServer {
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        let metrics = IngestMetrics(store: receiver.store)
         // Every answer is JSON (§6), a wrong path or method too.
         router.add(
             middleware: NotFoundAsJSON(
-                error: IngestError(.notFound, "batches go to POST \(batchPath), health checks to GET /healthz")))
+                error: IngestError(.notFound, "batches go to POST \(batchPath), health checks to GET /healthz, metrics to GET /metrics")))
         router.post(RouterPath(batchPath)) { request, _ -> Response in
-            await handleBatch(request, receiver: receiver, logger: logger)
+            await handleBatch(request, receiver: receiver, metrics: metrics, logger: logger)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: IngestMetrics.contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
@@ -41,7 +48,8 @@ public enum IngestServer {
         )
     }
 
-    static func handleBatch(_ request: Request, receiver: BatchReceiver, logger: Logger) async -> Response {
+    static func handleBatch(_ request: Request, receiver: BatchReceiver, metrics: IngestMetrics, logger: Logger) async -> Response {
+        let started = ContinuousClock.now
         let contentType = request.headers[.contentType]
         do throws(IngestError) {
             // Refuse what cannot be a batch before reading the body.
@@ -66,8 +74,10 @@ public enum IngestServer {
                     "device": "\(ack.device)", "kid": "\(ack.kid)", "sequence": "\(ack.sequence)",
                     "gap": "\(ack.gap.map { "expected \($0.expected), received \($0.received)" } ?? "none")",
                 ])
+            metrics.accepted(ack, after: ContinuousClock.now - started)
             return json(200, encode(ack))
         } catch {
+            metrics.refused(error)
             logger.warning(
                 "batch refused: \(error.message)",
                 metadata: [

@@ -131,9 +131,11 @@ public final class IngestStore: BatchStore {
                 }
                 return decision
             }
-        } catch let error as DatabaseError
-            where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED || error.resultCode == .SQLITE_FULL
-        {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw IngestError(
+                .busy, "the disk holding the ingest database is full: nothing was stored; free space on the receiver "
+                    + "(the board keeps the batch and retries)")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             throw IngestError(.busy, "the ingest database cannot take the batch now (\(error.resultCode)); retry later")
         } catch {
             throw IngestError(.storeFailed, "storing the batch failed: \(error)")

@@ -32,6 +32,15 @@ public final class PostgresBatchStore: BatchStore {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
+    private let poolSize: Int
+    /// Store operations started and not ended (each holds or waits for one connection).
+    private let operations = Atomic<Int>(0)
+
+    /// Operations holding a connection (at most the pool size) and waiting for one.
+    public var pool: PoolUse? {
+        let running = operations.load(ordering: .relaxed)
+        return PoolUse(size: poolSize, inUse: min(running, poolSize), waiting: max(0, running - poolSize))
+    }
 
     /// Starts a pool of at most `poolSize` connections (opened on demand) to `database`.
     public init(
@@ -41,6 +50,7 @@ public final class PostgresBatchStore: BatchStore {
         self.database = database
         self.operationTimeout = operationTimeout
         self.logger = logger
+        self.poolSize = max(1, poolSize)
         let client = PostgresClient(
             configuration: database.clientConfiguration(poolSize: max(1, poolSize), connectTimeout: .seconds(3)),
             backgroundLogger: logger)
@@ -282,11 +292,14 @@ public final class PostgresBatchStore: BatchStore {
                         )))
             }
             Task {
+                // Counted until it really ends, past a timeout too: its connection is in use till then.
+                self.operations.add(1, ordering: .relaxed)
                 do {
                     finish(.success(try await body(client, logger)))
                 } catch {
                     finish(.failure(Self.ingestError(error, doing: doing, location: location)))
                 }
+                self.operations.subtract(1, ordering: .relaxed)
                 timer.cancel()
             }
         }

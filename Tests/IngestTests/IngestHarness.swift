@@ -22,6 +22,8 @@ struct IngestHarness {
         var json: [String: Any]
         var contentType: String?
         var retryAfter: String?
+        /// The body as text (for answers that are not JSON, as /metrics).
+        var text: String = ""
     }
 
     /// Runs `body` against a started server over a fresh store of `kind`, then stops it and
@@ -88,7 +90,7 @@ struct IngestHarness {
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return Reply(
             status: http?.statusCode ?? 0, json: json, contentType: http?.value(forHTTPHeaderField: "Content-Type"),
-            retryAfter: http?.value(forHTTPHeaderField: "Retry-After"))
+            retryAfter: http?.value(forHTTPHeaderField: "Retry-After"), text: String(decoding: data, as: UTF8.self))
     }
 
     /// Rows in the batch table.

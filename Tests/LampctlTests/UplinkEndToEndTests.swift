@@ -12,7 +12,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Use `UplinkRig.with { rig in … }`: it holds one of the `ChildSlots` (lampd, lamp-ingest and the
 /// proxy count as one) and stops every child when the body ends. Each child is awaited on an
 /// event: lamp-ingest's and the proxy's `listening on HOST:PORT`, lampd's READY.
-final class UplinkRig {
+final class UplinkRig: @unchecked Sendable {  // used by one test at a time, in order
     let directory: URL
     let peers = Products.peers
     var state: URL { directory.appendingPathComponent("state") }
@@ -23,6 +23,12 @@ final class UplinkRig {
     var lampd: SimulatedDaemon?
     var ingestPort = 0
     var proxyPort = 0
+    /// Whether the fault proxy serves TLS (its control API is then https too).
+    var proxyTLS = true
+    /// More children to stop at the end (a second replica, nginx).
+    var others: [ChildProcess] = []
+    /// lamp-ingest's store options: the SQLite file in `directory` unless a test names another.
+    lazy var store = ["--db", directory.appendingPathComponent("ingest.sqlite").path]
 
     static func with(_ body: (UplinkRig) async throws -> Void) async throws {
         try await ChildSlots.withSlot {
@@ -56,20 +62,35 @@ final class UplinkRig {
             guard enroll.exitCode == 0 else { throw TestFailure("enroll: \(enroll.stderr)") }
         }
         let process = try ChildProcess(executable: Products.path("lamp-ingest"), arguments: [
-            "serve", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--keys", keys, "--port", String(port)])
+            "serve"] + store + ["--keys", keys, "--port", String(port)])
         ingest = process
         ingestPort = try await Self.listeningPort(process)
     }
 
+    /// Starts another `lamp-ingest serve` on the same store and keys (after `startIngest`).
+    func startReplica() async throws -> (ChildProcess, port: Int) {
+        let keys = directory.appendingPathComponent("enrolled-keys").path
+        let process = try ChildProcess(executable: Products.path("lamp-ingest"), arguments: [
+            "serve"] + store + ["--keys", keys, "--port", "0"])
+        others.append(process)
+        return (process, try await Self.listeningPort(process))
+    }
+
     /// Starts the fault proxy in front of lamp-ingest, serving TLS with `certificate` (server or rogue)
     /// and requiring a client certificate signed by the test CA.
-    func startProxy(certificate: String = "server") async throws {
-        let process = try ChildProcess(executable: "/usr/bin/env", arguments: [
+    /// With `tls` false it serves plain HTTP (behind nginx, in front of one replica).
+    func startProxy(certificate: String = "server", tls: Bool = true) async throws {
+        var arguments = [
             "python3", peers.appendingPathComponent("fault_proxy.py").path, "--listen", "127.0.0.1:0",
-            "--upstream", "http://127.0.0.1:\(ingestPort)",
-            "--tls-cert", certificates.appendingPathComponent("\(certificate).pem").path,
-            "--tls-key", certificates.appendingPathComponent("\(certificate).key").path,
-            "--tls-client-ca", certificates.appendingPathComponent("ca.pem").path, "--watch-stdin"], input: .pipe)
+            "--upstream", "http://127.0.0.1:\(ingestPort)", "--watch-stdin"]
+        if tls {
+            arguments += [
+                "--tls-cert", certificates.appendingPathComponent("\(certificate).pem").path,
+                "--tls-key", certificates.appendingPathComponent("\(certificate).key").path,
+                "--tls-client-ca", certificates.appendingPathComponent("ca.pem").path]
+        }
+        proxyTLS = tls
+        let process = try ChildProcess(executable: "/usr/bin/env", arguments: arguments, input: .pipe)
         proxy = process
         proxyPort = try await Self.listeningPort(process)
     }
@@ -107,7 +128,7 @@ final class UplinkRig {
             req = urllib.request.Request(sys.argv[1], data=data, method="POST" if data is not None else "GET")
             print(urllib.request.urlopen(req, context=ctx, timeout=10).read().decode())
             """
-        var arguments = ["python3", "-c", script, "https://127.0.0.1:\(proxyPort)\(path)",
+        var arguments = ["python3", "-c", script, "\(proxyTLS ? "https" : "http")://127.0.0.1:\(proxyPort)\(path)",
                          certificates.appendingPathComponent("ca.pem").path,
                          certificates.appendingPathComponent("client.pem").path,
                          certificates.appendingPathComponent("client.key").path]
@@ -162,9 +183,12 @@ final class UplinkRig {
     }
 
     /// The `[uplink]` body pointing at the proxy, with short timeouts for the test.
-    var uplinkThroughProxy: String {
+    var uplinkThroughProxy: String { uplink(tlsPort: proxyPort) }
+
+    /// The `[uplink]` body for a TLS receiver (the proxy, nginx) on `tlsPort`, with the test's client certificate.
+    func uplink(tlsPort: Int) -> String {
         """
-        url = "https://127.0.0.1:\(proxyPort)/v1/batches"
+        url = "https://127.0.0.1:\(tlsPort)/v1/batches"
         ca_bundle = "\(certificates.appendingPathComponent("ca.pem").path)"
         client_certificate = "\(certificates.appendingPathComponent("client.pem").path)"
         client_key = "\(certificates.appendingPathComponent("client.key").path)"
@@ -187,7 +211,7 @@ final class UplinkRig {
     }
 
     func ingestStatus() async throws -> [String: Any] {
-        let result = try await ChildProcess.run(product: "lamp-ingest", ["status", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--json"])
+        let result = try await ChildProcess.run(product: "lamp-ingest", ["status"] + store + ["--json"])
         let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         if let list = parsed as? [[String: Any]] { return list.first ?? [:] }
         if let object = parsed as? [String: Any], let list = object["devices"] as? [[String: Any]] { return list.first ?? [:] }
@@ -226,7 +250,7 @@ final class UplinkRig {
 
     /// The readings lamp-ingest exports: per channel, times strictly increasing (in order, no duplicate).
     func checkExportInOrder() async throws -> Int {
-        let result = try await ChildProcess.run(product: "lamp-ingest", ["export", "--db", directory.appendingPathComponent("ingest.sqlite").path])
+        let result = try await ChildProcess.run(product: "lamp-ingest", ["export"] + store)
         #expect(result.exitCode == 0, "\(result.stderr)")
         let records = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         var last: [String: Double] = [:]
@@ -242,7 +266,7 @@ final class UplinkRig {
 
     func stop() async {
         _ = try? await stopLampd()
-        for child in [proxy, ingest].compactMap({ $0 }) {
+        for child in [proxy, ingest].compactMap({ $0 }) + others {
             child.closeInput()
             child.terminate()
             _ = try? await child.waitForExit()
