@@ -17,6 +17,7 @@ public enum IngestServer {
         host: String,
         port: Int,
         batchPath: String = defaultBatchPath,
+        desiredState: (any PublishedStateStore)? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
@@ -28,6 +29,7 @@ public enum IngestServer {
         router.post(RouterPath(batchPath)) { request, _ -> Response in
             await handleBatch(request, receiver: receiver, logger: logger)
         }
+        if let desiredState { DesiredStatePullRoute(keys: receiver.keys, store: desiredState, logger: logger).register(on: router) }
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
         }

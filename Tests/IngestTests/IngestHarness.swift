@@ -25,6 +25,7 @@ struct IngestHarness {
     /// Runs `body` against a started server, then stops it and removes the files.
     static func withServer(
         enrolling boards: [TestBoard], maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes,
+        desiredState: (any PublishedStateStore)? = nil,
         _ body: (IngestHarness) async throws -> Void
     ) async throws {
         let directory = try temporaryDirectory()
@@ -37,7 +38,8 @@ struct IngestHarness {
         let store = try IngestStore(path: directory.appendingPathComponent("ingest.sqlite").path)
         let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: logger), store: store, maxBodyBytes: maxBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = IngestServer.application(receiver: receiver, host: "127.0.0.1", port: 0, logger: logger) { _, port in
+        let app = IngestServer.application(
+            receiver: receiver, host: "127.0.0.1", port: 0, desiredState: desiredState, logger: logger) { _, port in
             continuation.yield(port)
         }
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
