@@ -16,7 +16,7 @@ struct LampIngest: AsyncParsableCommand {
             Exit codes: 0 ok, 1 failure while running, 2 usage or configuration error.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, EnrollCommand.self, StatusCommand.self, ExportCommand.self, PublishCommand.self]
+        subcommands: [ServeCommand.self, EnrollCommand.self, StatusCommand.self, ExportCommand.self, PublishCommand.self, DownlinkStatusCommand.self]
     )
 
     /// Runs the command line; usage errors exit with 2, not ArgumentParser's default 64.

@@ -47,7 +47,7 @@ final class UplinkRig {
     }
 
     /// Enrolls the board's key and starts lamp-ingest on `port` (0: any free port).
-    func startIngest(port: Int = 0) async throws {
+    func startIngest(port: Int = 0, extraArguments: [String] = []) async throws {
         let show = try await ChildProcess.run(product: "lampctl", ["identity", "show", "--state-dir", state.path, "--json"])
         let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
         let keys = directory.appendingPathComponent("enrolled-keys").path
@@ -56,7 +56,7 @@ final class UplinkRig {
             guard enroll.exitCode == 0 else { throw TestFailure("enroll: \(enroll.stderr)") }
         }
         let process = try ChildProcess(executable: Products.path("lamp-ingest"), arguments: [
-            "serve", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--keys", keys, "--port", String(port)])
+            "serve", "--db", directory.appendingPathComponent("ingest.sqlite").path, "--keys", keys, "--port", String(port)] + extraArguments)
         ingest = process
         ingestPort = try await Self.listeningPort(process)
     }
@@ -119,7 +119,7 @@ final class UplinkRig {
 
     /// Starts lampd on the simulated board and returns once it is READY and answers; `uplink` is
     /// the `[uplink]` section's body (nil: none).
-    func startLampd(uplink: String?) async throws {
+    func startLampd(uplink: String?, extraConfiguration: String = "") async throws {
         let config = directory.appendingPathComponent("lampd.toml")
         var text = """
             [board]
@@ -155,6 +155,7 @@ final class UplinkRig {
 
             """
         if let uplink { text += "[uplink]\n" + uplink + "\n" }
+        text += extraConfiguration
         try text.write(to: config, atomically: true, encoding: .utf8)
         lampd = try await SimulatedDaemon.launch(
             arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"],

@@ -115,6 +115,8 @@ public final class UplinkService: Service, Sendable {
 
         while !Task.isCancelled {
             heartbeats.beat(Self.loopName, atSeconds: heartbeats.nowSeconds)
+            let pulled = trigger.takePullBytes()
+            if pulled > 0 { ledger.budget.add(pulled, at: timeSource.now().date) }
             if trigger.takeUrgent() {
                 machine.urgentRecorded(through: await spool.flush())
             }
@@ -184,6 +186,7 @@ public final class UplinkService: Service, Sendable {
             ledger.inFlight = nil
             ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
             await save(ledger)
+            trigger.pull.signal()
             if let gap {
                 logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
             }

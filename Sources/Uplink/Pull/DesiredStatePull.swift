@@ -78,3 +78,20 @@ public struct PullRequestError: Error, Sendable, Hashable, CustomStringConvertib
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// What one pull of the desired state brought.
+public enum DesiredStatePullOutcome: Sendable, Equatable {
+    /// 200: the newer documents (each still to be verified by the board).
+    case documents([[UInt8]])
+    /// 204: nothing newer than what the board applied.
+    case nothingNew
+    /// No answer, or not one of the above: try again later (after `retryAfter` if the receiver said).
+    case failed(reason: String, retryAfter: Duration?)
+}
+
+/// Where the board pulls its desired state from; `HTTPBatchTransport` is the HTTP one (the same
+/// receiver, TLS and client certificate as the batches).
+public protocol DesiredStateSource: Sendable {
+    /// Asks once for documents newer than `applied` (role → version). Never throws.
+    func pullDesiredState(deviceID: DeviceID, applied: [String: UInt64]) async -> (outcome: DesiredStatePullOutcome, wireBytes: Int)
+}
