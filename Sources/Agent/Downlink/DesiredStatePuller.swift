@@ -7,12 +7,12 @@ import Downlink
 import Uplink
 
 /// Pulls the city's desired state from the receiver (docs/downlink.md, "The pull"): at start,
-/// after every acknowledged batch, every `[downlink] poll_interval`, and at once on
-/// `lampctl sync now` (all through `UplinkTrigger.pull`), and hands each document to the
+/// every `[downlink] poll_interval`, at once on `lampctl sync now`, and after an acknowledged
+/// batch when the last pull had failed (all through `UplinkTrigger.pull`), and hands each document to the
 /// `DesiredStateApplier`, which verifies it (a refused one changes nothing).
 ///
 /// Failures back off exponentially (30 s doubling, at most the poll interval) or as the receiver's
-/// `Retry-After` says. Pulls woken by acknowledged batches are at least `minimumSpacing` apart. Every byte of a pull counts against `[uplink] max_bytes_per_day`
+/// `Retry-After` says. Every byte of a pull counts against `[uplink] max_bytes_per_day`
 /// (`UplinkTrigger.addPullBytes`); the cap does not stop pulls — a "nothing new" answer is a few
 /// hundred bytes and an operator's override must still arrive. It runs in its own task, so a slow
 /// or dead receiver never holds up lamp control.
@@ -28,10 +28,6 @@ public final class DesiredStatePuller: Service, Sendable {
 
     /// First wait after a failed pull; doubles up to the poll interval.
     static let firstBackoff = Duration.seconds(30)
-    /// Least time between two pulls woken by acknowledged batches (a busy uplink, or the refusal
-    /// events of a pull going upstream, must not turn into a pull per batch).
-    static let minimumSpacing = Duration.seconds(60)
-
     /// Documents refused, by their bytes, with the reason: the same document served again is not
     /// applied again (no new refusal event per pull) unless it was refused for the board's
     /// unsynchronised clock and the clock is now synchronised.
@@ -68,10 +64,10 @@ public final class DesiredStatePuller: Service, Sendable {
                 wait = pollInterval
             }
             await trigger.pull.wait(upTo: wait, on: clock)
-            // Woken early by an acknowledged batch (not by `sync now`): keep the spacing.
-            let sinceLast = clock.now - pulledAt
-            if trigger.latestSync == syncsSeen, sinceLast < Self.minimumSpacing, sinceLast < wait {
-                await trigger.pull.wait(upTo: min(Self.minimumSpacing, wait) - sinceLast, on: clock)
+            // An acknowledged batch brings the pull forward only after a failed one (the receiver
+            // is back): in steady state pulls stay `poll_interval` apart, whatever the batch rate.
+            while !Task.isCancelled, failures == 0, trigger.latestSync == syncsSeen, clock.now - pulledAt < wait {
+                await trigger.pull.wait(upTo: wait - (clock.now - pulledAt), on: clock)
             }
             syncsSeen = trigger.latestSync
         }
