@@ -33,7 +33,7 @@ extension HTTPBatchTransport: DesiredStateSource {
             default:
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }.flatMap { (0...86_400).contains($0) ? Duration.seconds($0) : nil }
                 let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self)
-                return (.failed(reason: "HTTP \(response.status.code): \(text)", retryAfter: retryAfter), wireBytes)
+                return (.refused(status: Int(response.status.code), reason: text, retryAfter: retryAfter), wireBytes)
             }
         } catch {
             return (.failed(reason: Self.describe(error), retryAfter: nil), 0)

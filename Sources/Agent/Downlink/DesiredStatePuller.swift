@@ -8,7 +8,7 @@ import Uplink
 
 /// Pulls the city's desired state from the receiver (docs/downlink.md, "The pull"): at start,
 /// every `[downlink] poll_interval`, at once on `lampctl sync now`, and after an acknowledged
-/// batch when the last pull had failed (all through `UplinkTrigger.pull`), and hands each document to the
+/// batch when the last pull got no answer (all through `UplinkTrigger.pull`), and hands each document to the
 /// `DesiredStateApplier`, which verifies it (a refused one changes nothing).
 ///
 /// Failures back off exponentially (30 s doubling, at most the poll interval) or as the receiver's
@@ -31,6 +31,10 @@ public final class DesiredStatePuller: Service, Sendable {
     /// Documents refused, by their bytes, with the reason: the same document served again is not
     /// applied again (no new refusal event per pull) unless it was refused for the board's
     /// unsynchronised clock and the clock is now synchronised.
+    /// Whether the last pull got no answer at all: then an acknowledged batch (the receiver is
+    /// back) brings the next pull forward.
+    private let unreachable = Mutex(false)
+
     private let refused = Mutex<[[UInt8]: DesiredStateRefusal.Reason]>([:])
 
     public init(deviceID: DeviceID, source: any DesiredStateSource, applier: DesiredStateApplier, trigger: UplinkTrigger,
@@ -64,9 +68,9 @@ public final class DesiredStatePuller: Service, Sendable {
                 wait = pollInterval
             }
             await trigger.pull.wait(upTo: wait, on: clock)
-            // An acknowledged batch brings the pull forward only after a failed one (the receiver
-            // is back): in steady state pulls stay `poll_interval` apart, whatever the batch rate.
-            while !Task.isCancelled, failures == 0, trigger.latestSync == syncsSeen, clock.now - pulledAt < wait {
+            // An acknowledged batch brings the pull forward only after a pull that got no answer
+            // (the receiver is back): otherwise pulls stay apart as decided, whatever the batch rate.
+            while !Task.isCancelled, !unreachable.withLock({ $0 }), trigger.latestSync == syncsSeen, clock.now - pulledAt < wait {
                 await trigger.pull.wait(upTo: wait - (clock.now - pulledAt), on: clock)
             }
             syncsSeen = trigger.latestSync
@@ -81,9 +85,11 @@ public final class DesiredStatePuller: Service, Sendable {
         trigger.addPullBytes(wireBytes)
         switch outcome {
         case .nothingNew:
+            unreachable.withLock { $0 = false }
             logger.debug("desired state: nothing new", metadata: ["bytes": "\(wireBytes)"])
             return nil
         case .documents(let documents):
+            unreachable.withLock { $0 = false }
             let fetchedAt = Date()
             for document in documents {
                 if let reason = refused.withLock({ $0[document] }),
@@ -100,7 +106,12 @@ public final class DesiredStatePuller: Service, Sendable {
             }
             return nil
         case .failed(let reason, let retryAfter):
+            unreachable.withLock { $0 = true }
             logger.warning("desired-state pull failed", metadata: ["reason": "\(reason)"])
+            return .some(retryAfter)
+        case .refused(let status, let reason, let retryAfter):
+            unreachable.withLock { $0 = false }
+            logger.warning("desired-state pull refused", metadata: ["status": "\(status)", "reason": "\(reason)"])
             return .some(retryAfter)
         }
     }

@@ -34,6 +34,9 @@ public final class UplinkTrigger: Sendable {
         requests.withLock { $0.pullBytes = $0.pullBytes.addingReportingOverflow(bytes).overflow ? Int.max : $0.pullBytes + bytes }
     }
 
+    /// Pull bytes the uplink has not taken into its budget yet (`lampctl status` adds them).
+    var pendingPullBytes: Int { requests.withLock { $0.pullBytes } }
+
     /// Takes the pull bytes not yet counted.
     func takePullBytes() -> Int {
         requests.withLock { r in

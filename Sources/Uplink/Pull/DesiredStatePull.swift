@@ -85,8 +85,11 @@ public enum DesiredStatePullOutcome: Sendable, Equatable {
     case documents([[UInt8]])
     /// 204: nothing newer than what the board applied.
     case nothingNew
-    /// No answer, or not one of the above: try again later (after `retryAfter` if the receiver said).
+    /// No answer (connection, TLS, timeout), or an unreadable one: try again later.
     case failed(reason: String, retryAfter: Duration?)
+    /// The receiver answered with another status (404 from a receiver that serves no desired
+    /// state, 401, 503 …): try again later (after `retryAfter` if it said).
+    case refused(status: Int, reason: String, retryAfter: Duration?)
 }
 
 /// Where the board pulls its desired state from; `HTTPBatchTransport` is the HTTP one (the same
