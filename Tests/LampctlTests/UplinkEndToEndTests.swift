@@ -119,7 +119,7 @@ final class UplinkRig {
 
     /// Starts lampd on the simulated board and returns once it is READY and answers; `uplink` is
     /// the `[uplink]` section's body (nil: none).
-    func startLampd(uplink: String?, extraConfiguration: String = "") async throws {
+    func startLampd(uplink: String?, extraConfiguration: String = "", extraArguments: [String] = []) async throws {
         let config = directory.appendingPathComponent("lampd.toml")
         var text = """
             [board]
@@ -158,7 +158,7 @@ final class UplinkRig {
         text += extraConfiguration
         try text.write(to: config, atomically: true, encoding: .utf8)
         lampd = try await SimulatedDaemon.launch(
-            arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"],
+            arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"] + extraArguments,
             socket: socket, directory: directory)
     }
 
