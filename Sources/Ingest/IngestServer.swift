@@ -18,6 +18,7 @@ public enum IngestServer {
         host: String,
         port: Int,
         batchPath: String = defaultBatchPath,
+        desiredState: (any PublishedStateStore)? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
@@ -35,6 +36,7 @@ public enum IngestServer {
                 status: .ok, headers: [.contentType: IngestMetrics.contentType],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
         }
+        if let desiredState { DesiredStatePullRoute(keys: receiver.keys, store: desiredState, logger: logger).register(on: router) }
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
         }

@@ -9,14 +9,14 @@ public struct DownlinkConfiguration: Sendable, Hashable {
     public var keysDirectory: String
     /// Longest city override accepted (`max_override_duration`, 1 min … 7 d, default 12 h).
     public var maxOverrideDuration: Duration
-    /// How often the board asks for a newer document (`poll_interval`, 1 min … 7 d, default 1 h).
+    /// How often the board asks for a newer document (`poll_interval`, 1 min … 7 d, default 3 h: 8 "nothing new" polls a day, about 1.4 kB).
     public var pollInterval: Duration
 
     public static let maxOverrideRange: ClosedRange<Duration> = .seconds(60)...(.seconds(7 * 86_400))
     public static let pollIntervalRange: ClosedRange<Duration> = .seconds(60)...(.seconds(7 * 86_400))
 
     public init(keysDirectory: String = "/etc/lampd/city-keys", maxOverrideDuration: Duration = .seconds(12 * 3600),
-                pollInterval: Duration = .seconds(3600)) {
+                pollInterval: Duration = .seconds(3 * 3600)) {
         self.keysDirectory = keysDirectory
         self.maxOverrideDuration = maxOverrideDuration
         self.pollInterval = pollInterval

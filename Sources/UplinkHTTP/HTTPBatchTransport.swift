@@ -10,8 +10,8 @@ import Uplink
 /// optional client certificate (mutual TLS), connect and request timeouts, no redirects, and
 /// the body compressed with zlib when `compress` is on.
 public final class HTTPBatchTransport: BatchTransport {
-    private let client: HTTPClient
-    private let configuration: UplinkConfiguration
+    let client: HTTPClient
+    let configuration: UplinkConfiguration
     /// Longest acknowledgement body read; a longer answer is not an acknowledgement.
     static let maximumResponseBytes = 64 * 1024
 
@@ -103,10 +103,10 @@ public final class HTTPBatchTransport: BatchTransport {
     }
 
     /// Bytes of the request line and headers as they go on the wire (AsyncHTTPClient adds Host).
-    static func requestHeadBytes(_ request: HTTPClientRequest, url: URL) -> Int {
+    static func requestHeadBytes(_ request: HTTPClientRequest, url: URL, method: String = "POST") -> Int {
         var path = url.path.isEmpty ? "/" : url.path
         if let query = url.query { path += "?\(query)" }
-        var count = "POST \(path) HTTP/1.1\r\n".utf8.count
+        var count = "\(method) \(path) HTTP/1.1\r\n".utf8.count
         count += "Host: \(url.host ?? "")\(url.port.map { ":\($0)" } ?? "")\r\n".utf8.count
         for (name, value) in request.headers { count += name.utf8.count + 2 + value.utf8.count + 2 }
         return count + 2

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Downlink
 import Foundation
+import Ingest
 import Lighting
 import Uplink
 
@@ -16,18 +17,22 @@ struct PublishCommand: ParsableCommand {
             (openssl pkey -in scheduler.key -pubout) is what installers pin on the boards in \
             /etc/lampd/city-keys/<role>/. A scheduler key publishes --schedule and/or \
             --default-level, an operator key --override (or nothing: clears the override). \
-            --version must be above every version published for this board before: this \
-            command does not keep track of versions yet. Hand the file to the board with \
-            `lampctl downlink apply FILE`.
+            With --desired-state the document goes into lamp-ingest's published-state store, from which \
+            `lamp-ingest serve --desired-state` hands it to the board's pull; --version is then chosen \
+            as the last one of the board and role + 1 unless given, and --devices FILE (one \
+            device id a line, # comments) publishes one document per board. With --out it is \
+            written to a file for `lampctl downlink apply FILE` (--version required).
             """
     )
 
     @Option(name: .long, help: "The city role key (PKCS#8 PEM, mode 0600).")
     var key: String
     @Option(name: .long, help: "The board's device id, e.g. pole-0042.")
-    var device: String
-    @Option(name: .long, help: "The document's version: above every earlier one for this board.")
-    var version: UInt64
+    var device: String?
+    @Option(name: .long, help: "A file of device ids, one a line: one document for each (with --desired-state).")
+    var devices: String?
+    @Option(name: .long, help: "The document's version: above every earlier one of its role for this board (with --desired-state: last + 1 by default).")
+    var version: UInt64?
     @Option(name: .long, help: "How long the board may still apply it, in hours (default 168 = 7 days).")
     var validHours: Int = 168
     @Option(name: .long, help: "A JSON file with the schedule: {\"calendar\": {...}, \"programs\": [...]} as in docs/downlink.md.")
@@ -43,10 +48,16 @@ struct PublishCommand: ParsableCommand {
     @Option(name: .long, help: "Why, shown on the board (at most 256 bytes).")
     var reason: String?
     @Option(name: .long, help: "Where to write the signed document.")
-    var out: String
+    var out: String?
+    @Option(name: .long, help: "The published desired-state store (SQLite) that lamp-ingest serve --desired-state serves from.")
+    var desiredState: String?
 
     func validate() throws {
-        guard (1...Int64.max).contains(Int64(clamping: version)), validHours >= 1, validHours <= 24 * 366 else {
+        guard (device == nil) != (devices == nil) else { throw ValidationError("give one of --device or --devices") }
+        guard (out == nil) != (desiredState == nil) else { throw ValidationError("give one of --out FILE or --desired-state FILE") }
+        if devices != nil, desiredState == nil { throw ValidationError("--devices goes with --desired-state") }
+        if out != nil, version == nil { throw ValidationError("--out needs --version (only --desired-state keeps track of versions)") }
+        guard (1...Int64.max).contains(Int64(clamping: version ?? 1)), validHours >= 1, validHours <= 24 * 366 else {
             throw ValidationError("--version must be 1 … 2^63−1 and --valid-hours 1 … 8784")
         }
         if override == nil, from != nil || until != nil || reason != nil {
@@ -58,7 +69,66 @@ struct PublishCommand: ParsableCommand {
     func run() throws {
         let signingKey = try Self.readKey(key)
         let now = Int64(Date().timeIntervalSince1970)
-        var state = DesiredState(deviceID: device, version: version, issuedAtSeconds: now,
+        let template = try content(now: now)
+        let role = template.rolesNeeded.contains(.scheduler) ? DesiredStateRole.scheduler : .operator
+        guard let store = desiredState else {
+            guard let device, let version, let out else { return }
+            let bytes = try sign(template, device: device, version: version, key: signingKey)
+            guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
+            print("published \(device) \(role.rawValue) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
+            return
+        }
+        let published: SQLitePublishedStateStore
+        do { published = try SQLitePublishedStateStore(path: store) } catch { throw fail(error) }
+        for device in try targets() {
+            do {
+                let chosen = try version ?? published.lastVersion(device: device, role: role.rawValue) + 1
+                let bytes = try sign(template, device: device, version: chosen, key: signingKey)
+                try published.publish(PublishedDocument(device: device, role: role.rawValue, version: chosen, document: bytes, publishedAt: Date()))
+                print("published \(device) \(role.rawValue) version \(chosen) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(store)")
+            } catch let error as IngestError {
+                throw fail(error)
+            }
+        }
+    }
+
+    /// The boards to publish to: --device, or each line of --devices.
+    func targets() throws -> [String] {
+        if let device { return [device] }
+        guard let devices, let text = try? String(contentsOfFile: devices, encoding: .utf8) else {
+            throw ValidationError("cannot read the device list \(devices ?? "")")
+        }
+        var ids: [String] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let id = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
+            guard !id.isEmpty else { continue }
+            guard DeviceID(rawValue: id) != nil else { throw ValidationError("\(devices) line \(number + 1): \(id.prefix(64)) is not a device id") }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { throw ValidationError("\(devices) names no device") }
+        return ids
+    }
+
+    /// The signed document for one board, checked as a board would decode it.
+    func sign(_ template: DesiredState, device: String, version: UInt64, key signingKey: DeviceKey) throws -> [UInt8] {
+        var state = template
+        state.deviceID = device
+        state.version = version
+        let bytes = DesiredStateSigner(key: signingKey).sign(state)
+        guard bytes.count <= DesiredStateLimits.maximumDocumentBytes else {
+            throw ValidationError("the document has \(bytes.count) bytes; a board accepts at most \(DesiredStateLimits.maximumDocumentBytes)")
+        }
+        do {
+            _ = try DesiredStateCodec.decode(DesiredStateCodec.encode(state).encoded())
+        } catch {
+            throw ValidationError("a board would refuse this document: \(error.description)")
+        }
+        return bytes
+    }
+
+    /// The content of the document(s) from the options; device and version are set per board.
+    func content(now: Int64) throws -> DesiredState {
+        var state = DesiredState(deviceID: "", version: 1, issuedAtSeconds: now,
                                  expiresAtSeconds: now + Int64(validHours) * 3600, defaultLightStatePercent: defaultLevel)
         if let schedule {
             guard let data = FileManager.default.contents(atPath: schedule) else { throw ValidationError("cannot read \(schedule)") }
@@ -78,18 +148,7 @@ struct PublishCommand: ParsableCommand {
             state.override = CityOverride(levelPercent: level, startSeconds: try from.map { try seconds($0, "--from") } ?? now,
                                           expirySeconds: try seconds(until, "--until"), reason: reason)
         }
-        let bytes = DesiredStateSigner(key: signingKey).sign(state)
-        // What the board will check: the document must decode as one (ranges, schedule, sizes).
-        guard bytes.count <= DesiredStateLimits.maximumDocumentBytes else {
-            throw ValidationError("the document has \(bytes.count) bytes; a board accepts at most \(DesiredStateLimits.maximumDocumentBytes)")
-        }
-        do {
-            _ = try DesiredStateCodec.decode(DesiredStateCodec.encode(state).encoded())
-        } catch {
-            throw ValidationError("a board would refuse this document: \(error.description)")
-        }
-        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
-        print("published \(device) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
+        return state
     }
 
     /// Reads an Ed25519 PKCS#8 PEM private key, refusing a file others can read.

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The path batches are POSTed to.")
     var path = IngestServer.defaultBatchPath
 
+    @Option(name: .long, help: "The published desired-state store, a SQLite file (lamp-ingest publish --desired-state): serves GET /v1/desired-state/{device} from it.")
+    var desiredState: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (1024...(1 << 30)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be 1024 to 1073741824 (1 GiB)") }
@@ -44,7 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
         let logger = Logger(label: "lamp-ingest")
         let receiver: BatchReceiver
+        let published: (any PublishedStateStore)?
         do {
+            published = try desiredState.map { path throws(IngestError) in try SQLitePublishedStateStore(path: path) }
             let registry = try KeyRegistry(path: keys, logger: logger)
             let store = try await database.open(mustExist: false, logger: logger)
             receiver = BatchReceiver(keys: registry, store: store, maxBodyBytes: maxBodyBytes)
@@ -53,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw fail(error)
         }
         let app = IngestServer.application(
-            receiver: receiver, host: host, port: port, batchPath: path, logger: logger
+            receiver: receiver, host: host, port: port, batchPath: path, desiredState: published, logger: logger
         ) { host, port in
             printLine("listening on \(host):\(port)")
         }

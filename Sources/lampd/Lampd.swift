@@ -42,6 +42,10 @@ struct Lampd: AsyncParsableCommand {
             help: ArgumentHelp("With --simulate: start with this fault on the simulated board (\(SimulatedFault.names)); repeatable.", valueName: "fault"))
     var simulateFaults: [String] = []
 
+    @Flag(name: .customLong("simulate-synchronised-clock"),
+          help: "With --simulate: treat the machine's clock as NTP-synchronised whatever the kernel says (to try what needs a synchronised clock, e.g. a city override, on a machine without NTP).")
+    var simulateSynchronisedClock = false
+
     @Option(name: .customLong("simulate-cabinet"),
             help: ArgumentHelp("With --simulate and no --config: read the simulated cabinet's contacts through its GPIO lines (gpio, the default) or its Modbus DI module (modbus).", valueName: "gpio|modbus"))
     var simulateCabinet: String?
@@ -58,6 +62,7 @@ struct Lampd: AsyncParsableCommand {
         }
         if demo && !simulate { throw ValidationError("--demo needs --simulate") }
         if !simulateFaults.isEmpty && !simulate { throw ValidationError("--simulate-fault needs --simulate") }
+        if simulateSynchronisedClock && !simulate { throw ValidationError("--simulate-synchronised-clock needs --simulate") }
         if let cabinet = simulateCabinet {
             guard simulate, config == nil else { throw ValidationError("--simulate-cabinet needs --simulate and no --config (in a file, use [gpio.traffic_box] or [modbus.traffic_box])") }
             guard LampdConfiguration.SimulatedCabinet(rawValue: cabinet) != nil else {
@@ -125,6 +130,7 @@ struct Lampd: AsyncParsableCommand {
         do {
             agent = try await LampdAgent.build(
                 configuration: configuration, board: board,
+                timeSource: simulateSynchronisedClock ? SynchronisedTimeSource() as any TimeSource : SystemTimeSource(),
                 control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
                 makeTransport: { try HTTPBatchTransport(configuration: $0) },
                 configurationFile: path, logger: logger)
@@ -168,5 +174,16 @@ struct Lampd: AsyncParsableCommand {
         if let socket = socket ?? configuration.control.socket { return socket }
         guard configuration.board.kind == .simulated else { return ControlProtocol.defaultSocketPath }
         return FilePaths.join(configuration.storage.directory, "control.sock")
+    }
+}
+
+/// The system clock reported as synchronised (`--simulate --simulate-synchronised-clock` only).
+struct SynchronisedTimeSource: TimeSource {
+    let system = SystemTimeSource()
+
+    func now() -> Timestamp {
+        var now = system.now()
+        now.isClockSynchronised = true
+        return now
     }
 }

@@ -30,25 +30,29 @@ struct IngestHarness {
     /// removes the files; without PostgreSQL, a `.postgres` run does not call `body`.
     static func withServer(
         _ kind: StoreKind, enrolling boards: [TestBoard], maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes,
+        desiredState: (any PublishedStateStore)? = nil,
         sourceLocation: SourceLocation = #_sourceLocation, _ body: (IngestHarness) async throws -> Void
     ) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await TestStores.with(kind, in: directory, sourceLocation: sourceLocation) { store in
-            try await withServer(enrolling: boards, store: store, directory: directory, maxBodyBytes: maxBodyBytes, body)
+            try await withServer(enrolling: boards, store: store, directory: directory, maxBodyBytes: maxBodyBytes,
+                                 desiredState: desiredState, body)
         }
     }
 
     /// Runs `body` against a started server over `store`, with keys in `directory`.
     static func withServer(
         enrolling boards: [TestBoard], store: any BatchStore, directory: URL,
-        maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes, _ body: (IngestHarness) async throws -> Void
+        maxBodyBytes: Int = BatchReceiver.defaultMaxBodyBytes, desiredState: (any PublishedStateStore)? = nil,
+        _ body: (IngestHarness) async throws -> Void
     ) async throws {
         let keysPath = try enrolledKeysFile(boards, in: directory)
         let logger = Logger(label: "ingest-test")
         let receiver = BatchReceiver(keys: try KeyRegistry(path: keysPath, logger: logger), store: store, maxBodyBytes: maxBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = IngestServer.application(receiver: receiver, host: "127.0.0.1", port: 0, logger: logger) { _, port in
+        let app = IngestServer.application(
+            receiver: receiver, host: "127.0.0.1", port: 0, desiredState: desiredState, logger: logger) { _, port in
             continuation.yield(port)
         }
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))

@@ -53,7 +53,7 @@ final class UplinkRig: @unchecked Sendable {  // used by one test at a time, in 
     }
 
     /// Enrolls the board's key and starts lamp-ingest on `port` (0: any free port).
-    func startIngest(port: Int = 0) async throws {
+    func startIngest(port: Int = 0, extraArguments: [String] = []) async throws {
         let show = try await ChildProcess.run(product: "lampctl", ["identity", "show", "--state-dir", state.path, "--json"])
         let publicKey = try #require(try show.jsonObject()?["publicKey"] as? String)
         let keys = directory.appendingPathComponent("enrolled-keys").path
@@ -62,7 +62,7 @@ final class UplinkRig: @unchecked Sendable {  // used by one test at a time, in 
             guard enroll.exitCode == 0 else { throw TestFailure("enroll: \(enroll.stderr)") }
         }
         let process = try ChildProcess(executable: Products.path("lamp-ingest"), arguments: [
-            "serve"] + store + ["--keys", keys, "--port", String(port)])
+            "serve"] + store + ["--keys", keys, "--port", String(port)] + extraArguments)
         ingest = process
         ingestPort = try await Self.listeningPort(process)
     }
@@ -140,7 +140,7 @@ final class UplinkRig: @unchecked Sendable {  // used by one test at a time, in 
 
     /// Starts lampd on the simulated board and returns once it is READY and answers; `uplink` is
     /// the `[uplink]` section's body (nil: none).
-    func startLampd(uplink: String?) async throws {
+    func startLampd(uplink: String?, extraConfiguration: String = "", extraArguments: [String] = []) async throws {
         let config = directory.appendingPathComponent("lampd.toml")
         var text = """
             [board]
@@ -176,9 +176,10 @@ final class UplinkRig: @unchecked Sendable {  // used by one test at a time, in 
 
             """
         if let uplink { text += "[uplink]\n" + uplink + "\n" }
+        text += extraConfiguration
         try text.write(to: config, atomically: true, encoding: .utf8)
         lampd = try await SimulatedDaemon.launch(
-            arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"],
+            arguments: ["--simulate", "--config", config.path, "--socket", socket, "--log-level", "notice"] + extraArguments,
             socket: socket, directory: directory)
     }
 

@@ -170,8 +170,9 @@ public struct LampdAgent: Sendable {
         context.storageProblems = { storageHealth.summary() }
         let lamp = lighting
         context.lamp = { await lamp?.explain() }
-        let uplink = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
-                                timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+        let made = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
+                              timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+        let uplink = made?.service
         context.uplink = { uplink?.status() }
         context.downlink = { await downlink.status() }
         var commands = ControlCommandRegistry.agentCommands(context)
@@ -188,6 +189,12 @@ public struct LampdAgent: Sendable {
             SamplingService(pollers: pollers, watchers: watchers),
         ]
         if let uplink { services.append(uplink) }
+        // The pull of the desired state rides on the uplink's receiver, TLS and byte budget.
+        if let source = made?.transport as? any DesiredStateSource, let deviceID = DeviceID(rawValue: configuration.board.id) {
+            services.append(DesiredStatePuller(deviceID: deviceID, source: source, applier: downlink, trigger: uplinkTrigger,
+                                               pollInterval: configuration.downlink.pollInterval, clock: heartbeats.clock, timeSource: timeSource,
+                                               logger: logger.with(metadata: ["service": "downlink"])))
+        }
         services += [
             WatchdogService(heartbeats: heartbeats, logger: logger),
         ]
@@ -242,7 +249,9 @@ extension LampdAgent {
     /// not stop lampd (the lamp must keep working): it raises an alarm and everything stays in the spool.
     static func makeUplink(configuration: LampdConfiguration, makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,
                            spool: Spool, trigger: UplinkTrigger, sink: any TelemetrySink,
-                           timeSource: any TimeSource, heartbeats: LoopHeartbeats, logger: Logger) -> UplinkService? {
+                           timeSource: any TimeSource, heartbeats: LoopHeartbeats, logger: Logger)
+        -> (service: UplinkService, transport: any BatchTransport)?
+    {
         guard let section = configuration.uplink, let deviceID = DeviceID(rawValue: configuration.board.id) else { return nil }
         let transport: any BatchTransport
         do {
@@ -253,10 +262,11 @@ extension LampdAgent {
                               message: "uplink disabled, records stay in the spool: \(error)"))
             return nil
         }
-        return UplinkService(
+        let service = UplinkService(
             configuration: section, stateDirectory: configuration.storage.directory, deviceID: deviceID, spool: spool,
             transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
             logger: logger.with(metadata: ["service": "uplink"]))
+        return (service, transport)
     }
 }
 

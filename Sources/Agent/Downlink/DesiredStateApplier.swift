@@ -139,6 +139,11 @@ public actor DesiredStateApplier {
         await lighting?.setCityDirections(CityDirections(scheduler: applied[.scheduler]?.verified, operator: applied[.operator]?.verified))
     }
 
+    /// The applied version of each role (the query of a pull).
+    public func appliedVersions() -> [String: UInt64] {
+        Dictionary(uniqueKeysWithValues: applied.map { ($0.key.rawValue, $0.value.verified.state.version) })
+    }
+
     /// The applied documents and the last outcome.
     public func status() -> DownlinkStatus {
         DownlinkStatus(

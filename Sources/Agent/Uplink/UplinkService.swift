@@ -65,7 +65,10 @@ public final class UplinkService: Service, Sendable {
 
     /// The uplink as `lampctl status` shows it.
     public func status() -> UplinkStatus {
-        shared.withLock { $0.status }
+        var status = shared.withLock { $0.status }
+        // Desired-state pulls the loop has not taken into the budget yet.
+        status.bytesToday = status.bytesToday.addingReportingOverflow(trigger.pendingPullBytes).partialValue
+        return status
     }
 
     /// Sends now and waits (up to `timeout`) until the spool is drained or an attempt failed.
@@ -115,6 +118,11 @@ public final class UplinkService: Service, Sendable {
 
         while !Task.isCancelled {
             heartbeats.beat(Self.loopName, atSeconds: heartbeats.nowSeconds)
+            let pulled = trigger.takePullBytes()
+            if pulled > 0 {
+                ledger.budget.add(pulled, at: timeSource.now().date)
+                update(ledger) { _ in }
+            }
             if trigger.takeUrgent() {
                 machine.urgentRecorded(through: await spool.flush())
             }
@@ -184,6 +192,7 @@ public final class UplinkService: Service, Sendable {
             ledger.inFlight = nil
             ledger.lastAcknowledgedUTCNanoseconds = timeSource.now().utcNanoseconds
             await save(ledger)
+            trigger.pull.signal()
             if let gap {
                 logger.warning("receiver reports a gap before this batch", metadata: ["sequence": "\(signed.sequence)", "gap": "\(gap)"])
             }

@@ -5,7 +5,9 @@ import Telemetry
 /// `lampctl sync now`. Made before the services, so every sink can hold it.
 public final class UplinkTrigger: Sendable {
     let wakeup = Wakeup()
-    private let requests = Mutex((urgent: false, sync: 0))
+    /// Wakes the desired-state puller: after an acknowledged batch and on `sync now`.
+    let pull = Wakeup()
+    private let requests = Mutex((urgent: false, sync: 0, pullBytes: 0))
 
     public init() {}
 
@@ -22,7 +24,25 @@ public final class UplinkTrigger: Sendable {
             return r.sync
         }
         wakeup.signal()
+        pull.signal()
         return number
+    }
+
+    /// Bytes a desired-state pull exchanged: the uplink adds them to the day's byte budget.
+    func addPullBytes(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        requests.withLock { $0.pullBytes = $0.pullBytes.addingReportingOverflow(bytes).overflow ? Int.max : $0.pullBytes + bytes }
+    }
+
+    /// Pull bytes the uplink has not taken into its budget yet (`lampctl status` adds them).
+    var pendingPullBytes: Int { requests.withLock { $0.pullBytes } }
+
+    /// Takes the pull bytes not yet counted.
+    func takePullBytes() -> Int {
+        requests.withLock { r in
+            defer { r.pullBytes = 0 }
+            return r.pullBytes
+        }
     }
 
     /// Takes the urgent flag (the loop then knows the spool holds an urgent record).

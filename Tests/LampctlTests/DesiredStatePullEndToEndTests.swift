@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The pull end to end with real processes: `lamp-ingest publish --store` → `lamp-ingest serve
+/// --store` behind the TLS proxy (client certificate) → lampd pulls at start → applies the
+/// override (or, on a machine whose clock is not synchronised, refuses it as clockUnsynchronised)
+/// → the outcome event goes upstream in a signed batch, and the store says the version was fetched.
+@Suite("Desired-state pull end to end: lamp-ingest publish → serve → lampd", .serialized)
+struct DesiredStatePullEndToEndTests {
+    /// RFC 8032 §7.1 TEST 3 secret key and its public key: a public test vector, never a city's.
+    static let operatorSeed = DownlinkEndToEndTests.operatorSeed
+    static let operatorPublicKey = DownlinkEndToEndTests.operatorPublicKey
+
+    /// The seed as the PKCS#8 PEM file `lamp-ingest publish --key` reads (mode 0600).
+    static func writeOperatorKey(to path: String) throws {
+        let prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+        let seed = stride(from: 0, to: operatorSeed.count, by: 2).map {
+            UInt8(operatorSeed[operatorSeed.index(operatorSeed.startIndex, offsetBy: $0)...].prefix(2), radix: 16)!
+        }
+        let pem = "-----BEGIN PRIVATE KEY-----\n\(Data(prefix + seed).base64EncodedString())\n-----END PRIVATE KEY-----\n"
+        FileManager.default.createFile(atPath: path, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600])
+    }
+
+    /// With `--simulate-synchronised-clock` the applied path runs; without it, on this machine's
+    /// unsynchronised clock, the refused one (on a machine with NTP both apply).
+    @Test(arguments: [true, false])
+    func aPublishedOverrideIsPulledAndItsOutcomeGoesUpstream(synchronisedClock: Bool) async throws {
+        try await UplinkRig.with { rig in
+            let store = rig.directory.appendingPathComponent("published.sqlite").path
+            let key = rig.directory.appendingPathComponent("operator.key").path
+            try Self.writeOperatorKey(to: key)
+            let until = Date().addingTimeInterval(1800).formatted(.iso8601)
+            let publish = try await ChildProcess.run(product: "lamp-ingest", [
+                "publish", "--key", key, "--device", "e2e-pole", "--desired-state", store, "--override", "37", "--until", until, "--reason", "festival"])
+            #expect(publish.exitCode == 0, "\(publish.stderr)")
+            #expect(publish.stdout.contains("e2e-pole operator version 1"), "\(publish.stdout)")
+
+            let keys = rig.directory.appendingPathComponent("city-keys").path
+            try FileManager.default.createDirectory(atPath: keys + "/operator", withIntermediateDirectories: true)
+            try (Self.operatorPublicKey + "\n").write(toFile: keys + "/operator/city.pub", atomically: true, encoding: .utf8)
+
+            try await rig.startIngest(extraArguments: ["--desired-state", store])
+            try await rig.startProxy()
+            try await rig.startLampd(uplink: rig.uplinkThroughProxy, extraConfiguration: "[downlink]\nkeys_dir = \"\(keys)\"\n",
+                                 extraArguments: synchronisedClock ? ["--simulate-synchronised-clock"] : [])
+            let daemon = try #require(rig.lampd)
+            let synchronised = try #require(try await daemon.control.result("status")?["clockSynchronised"] as? Bool)
+            print("desired-state pull end to end: clock synchronised = \(synchronised)")
+            if synchronisedClock { #expect(synchronised) }
+            // The pull at start: its outcome is an event, which goes upstream in a batch.
+            let outcome = synchronised ? "downlink.applied" : "downlink.refused"
+            _ = try await daemon.waitFor("lampd to report the pulled document's outcome") { status in
+                ((status["downlink"] as? [String: Any])?["lastOutcome"] as? [String: Any]) != nil
+            }
+            let status = try await rig.lampctl(["downlink", "status"])
+            if synchronised {
+                let applied = try #require(status["applied"] as? [[String: Any]], "\(status)")
+                #expect(applied.first?["version"] as? Int == 1)
+                #expect(applied.first?["via"] as? String == "pull")
+            } else {
+                #expect((status["lastOutcome"] as? [String: Any])?["reason"] as? String == "clockUnsynchronised", "\(status)")
+            }
+            // Upstream: the event arrives in a signed batch, and the store says the version was fetched.
+            _ = try await rig.lampctl(["sync", "now", "--timeout", "30"])
+            let export = try await ChildProcess.run(product: "lamp-ingest", ["export", "--db", rig.directory.appendingPathComponent("ingest.sqlite").path])
+            #expect(export.stdout.contains(outcome), "the outcome event is not upstream")
+            let report = try await ChildProcess.run(product: "lamp-ingest", [
+                "downlink-status", "--desired-state", store, "--ingest-store", rig.directory.appendingPathComponent("ingest.sqlite").path, "--json"])
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [[String: Any]], "\(report.stdout)\(report.stderr)")
+            #expect(rows.first?["status"] as? String == (synchronised ? "applied" : "refused: clockUnsynchronised"), "\(rows)")
+            // One outcome, not one per acknowledged batch: the same refused document served again
+            // is not applied again, and the pulls that batches wake are spaced.
+            #expect(export.stdout.components(separatedBy: outcome).count - 1 == 1, "\(export.stdout.components(separatedBy: outcome).count - 1) outcome events upstream")
+        }
+    }
+}
