@@ -62,24 +62,22 @@ extension UplinkConfiguration {
         return configuration
     }
 
-    /// An `https://` URL with a host; plain `http://` only to this machine (a local proxy, tests)
-    /// or with `allow_plain_http = true`.
+    /// An `https://` URL with a host and a port in 1…65535 (`UplinkConfiguration.endpointProblem`);
+    /// plain `http://` only to this machine (a local proxy, tests) or with `allow_plain_http = true`.
     static func checkedURL(_ text: String, allowPlainHTTP: Bool, table: TOMLReader) -> URL? {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             table.report("url", "\"\(text)\" is not a URL; write e.g. \"https://ingest.city.example/v1/batches\"")
             return nil
         }
-        switch scheme {
-        case "https":
-            return url
-        case "http":
-            let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
-            if loopback || allowPlainHTTP { return url }
-            table.report("url", "plain http sends readings unencrypted over the network; use https, or set allow_plain_http = true if a VPN protects the link")
-            return nil
-        default:
-            table.report("url", "scheme \"\(scheme)\" is not supported; use https")
+        if let problem = UplinkConfiguration.endpointProblem(url) {
+            table.report("url", problem)
             return nil
         }
+        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
+        if scheme == "http" && !loopback && !allowPlainHTTP {
+            table.report("url", "plain http sends readings unencrypted over the network; use https, or set allow_plain_http = true if a VPN protects the link")
+            return nil
+        }
+        return url
     }
 }

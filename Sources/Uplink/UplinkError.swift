@@ -42,6 +42,8 @@ public struct UplinkError: ActionableError {
         case ledgerUnreadable = "uplink.ledger-unreadable"
         /// A TLS file named in `[uplink]` (CA bundle, client certificate or key) cannot be loaded.
         case tlsFileUnreadable = "uplink.tls-file-unreadable"
+        /// The receiver's URL cannot be used (scheme, host, port outside 1…65535, user name or password).
+        case invalidURL = "uplink.invalid-url"
     }
 
     /// Stable identifier of what went wrong.

@@ -15,8 +15,12 @@ public final class HTTPBatchTransport: BatchTransport {
     /// Longest acknowledgement body read; a longer answer is not an acknowledgement.
     static let maximumResponseBytes = 64 * 1024
 
-    /// - Throws: `UplinkError` (`tlsFileUnreadable`) when a certificate or key file cannot be loaded.
+    /// - Throws: `UplinkError` (`invalidURL`) when the URL cannot be used (AsyncHTTPClient would
+    ///   trap on a port above 65535), (`tlsFileUnreadable`) when a certificate or key file cannot be loaded.
     public init(configuration: UplinkConfiguration) throws {
+        if let problem = UplinkConfiguration.endpointProblem(configuration.url) {
+            throw UplinkError(.invalidURL, "[uplink] url \(configuration.url.absoluteString): \(problem)")
+        }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let ca = configuration.caBundlePath {

@@ -13,9 +13,30 @@ struct LampFleet: AsyncParsableCommand {
             keys writes the enrolled-keys file for the fleet (give the same --boards and --seed \
             to run); plan prints what a run will send; run sends it and reports throughput, \
             acknowledgement latency and counts. See docs/fleet-simulator.md.
+
+            Exit codes: 0 ok, 1 failure while running, 2 usage error (as lamp-ingest and lampctl).
             """,
         subcommands: [KeysCommand.self, PlanCommand.self, RunCommand.self]
     )
+
+    /// Runs the command line; usage errors exit with 2 like lamp-ingest's and lampctl's, not
+    /// ArgumentParser's default 64 (EX_USAGE).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// The options that decide what the fleet sends.
@@ -81,11 +102,11 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...3_600_000).contains(minuteMs) else { throw ValidationError("--minute-ms must be 0…3600000, not \(minuteMs)") }
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…10000, not \(concurrency)") }
-        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+        guard let parsed = URL(string: url) else {
             throw ValidationError("--url '\(url)' is not an http(s) URL, e.g. http://127.0.0.1:8080/v1/batches")
         }
-        // AsyncHTTPClient traps on a port above 65535.
-        guard (parsed.port ?? 443) <= 65_535 else { throw ValidationError("--url '\(url)': the port must be 1…65535") }
+        // The transport's own check (AsyncHTTPClient traps on a port above 65535).
+        if let problem = Uplink.UplinkConfiguration.endpointProblem(parsed) { throw ValidationError("--url '\(url)': \(problem)") }
     }
 
     func run() async throws {

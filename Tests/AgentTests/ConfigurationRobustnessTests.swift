@@ -3,6 +3,7 @@ import Foundation
 import Lighting
 import TestSupport
 import Testing
+import Uplink
 @testable import Agent
 
 /// Issue 11 #3, #4 and the configuration parts of #17: no configuration file may abort lampd
@@ -153,13 +154,17 @@ struct ConfigurationRobustnessTests {
     func mutatedConfigurations() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("deploy/examples")
-        let seeds = try ["simulated.toml", "raspberry-pi.toml"].map { [UInt8](try Data(contentsOf: examples.appendingPathComponent($0))) }
-        let dictionary = ["[", "]", "[[", "{", "}", "=", "\"", "'''", ".", "#", "\n", "\\u", "0", "9", "inf", "1979-05-27"].map { Array($0.utf8) }
+        var seeds = try ["simulated.toml", "raspberry-pi.toml"].map { [UInt8](try Data(contentsOf: examples.appendingPathComponent($0))) }
+        seeds.append(seeds[0] + Array("\n[uplink]\nurl = \"https://ingest.example:8443/v1/batches\"\n".utf8))
+        let dictionary = ["[", "]", "[[", "{", "}", "=", "\"", "'''", ".", "#", "\n", "\\u", "0", "9", "inf", "1979-05-27",
+                          ":99999", "@", "://", "ftp"].map { Array($0.utf8) }
         var random = SeededRandom(seed: 0x1103)
         for _ in 0..<300 {
             let bytes = random.mutate(random.pick(seeds), maximumEdits: 3, dictionary: dictionary)
             do {
-                _ = try LampdConfiguration.parse(bytes: bytes, file: "mutated.toml")
+                let configuration = try LampdConfiguration.parse(bytes: bytes, file: "mutated.toml")
+                // What the check accepts, the HTTP transport must accept (it traps on a port above 65535).
+                if let uplink = configuration.uplink { #expect(UplinkConfiguration.endpointProblem(uplink.url) == nil, "\(uplink.url)") }
             } catch {
                 #expect(!error.errors.isEmpty)
                 if error.errors.count == 1, let problem = error.errors.first, problem.message.hasPrefix("TOML syntax") {

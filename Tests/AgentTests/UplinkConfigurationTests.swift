@@ -41,6 +41,9 @@ struct UplinkConfigurationTests {
         ("url = \"http://ingest.example/v1\"", "plain http"),
         ("url = \"ftp://ingest.example/\"", "not supported"),
         ("url = \"not a url\"", "not a URL"),
+        ("url = \"https://ingest.example:99999/v1\"", "the port must be 1…65535"),
+        ("url = \"https://ingest.example:0/v1\"", "the port must be 1…65535"),
+        ("url = \"https://board:secret@ingest.example/v1\"", "user name or password"),
         ("batch_interval = \"1m\"", "url"),
         ("url = \"https://x.example/\"\nclient_certificate = \"/etc/hostname\"", "both client_certificate and client_key"),
         ("url = \"https://x.example/\"\nca_bundle = \"/nonexistent/ca.pem\"", "does not exist"),
@@ -56,6 +59,27 @@ struct UplinkConfigurationTests {
             let text = error.errors.map(\.description).joined(separator: "\n")
             #expect(text.contains(expected), "\(text)")
             #expect(text.contains("l.toml:"))
+        }
+    }
+
+    @Test("a port above 65535 (AsyncHTTPClient traps on it) is refused at the url value's line and column")
+    func portOutOfRangeIsNamedWithItsPosition() throws {
+        do {
+            _ = try LampdConfiguration.parse(Self.board + "[uplink]\nbatch_interval = \"1m\"\nurl = \"https://host:99999/\"\n", file: "l.toml")
+            Issue.record("accepted port 99999")
+        } catch {
+            let problem = try #require(error.errors.first)
+            #expect(error.errors.count == 1 && problem.keyPath == "uplink.url", "\(error.errors)")
+            #expect(problem.description.hasPrefix("l.toml:6:7"), "\(problem)")
+            #expect(problem.message.contains("port 99999") && problem.message.contains("1…65535"), "\(problem)")
+        }
+    }
+
+    @Test("every url the configuration accepts is one the HTTP transport accepts")
+    func acceptedURLsSuitTheTransport() throws {
+        for url in ["https://ingest.example:65535/v1", "https://ingest.example:1/", "http://[::1]:8080/v1", "https://10.0.0.1/v1"] {
+            let uplink = try #require(try LampdConfiguration.parse(Self.board + "[uplink]\nurl = \"\(url)\"\n").uplink)
+            #expect(UplinkConfiguration.endpointProblem(uplink.url) == nil, "\(url)")
         }
     }
 

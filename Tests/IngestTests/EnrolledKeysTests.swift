@@ -2,6 +2,7 @@ import Foundation
 import Ingest
 import Testing
 import Logging
+import TestSupport
 import Uplink
 
 @Suite("Enrolled keys file")
@@ -61,6 +62,38 @@ struct EnrolledKeysTests {
             try EnrolledKeys.enroll(device: try DeviceID("pole-0044"), key: a, comment: nil, path: path)
         }
         #expect(try EnrolledKeys.load(path: path) == keys)
+    }
+
+    /// A fleet's keys file: `count` boards with one distinct key each (seeded).
+    static func fleetKeysFile(count: Int) -> (text: String, keys: [DevicePublicKey]) {
+        var random = SeededRandom(seed: 0x6B65_7973)
+        var keys: [DevicePublicKey] = []
+        keys.reserveCapacity(count)
+        while keys.count < count {
+            if let key = try? DevicePublicKey(rawRepresentation: random.bytes(32)) { keys.append(key) }
+        }
+        let text = keys.enumerated().map { "pole-\($0.offset) \($0.element.base64)" }.joined(separator: "\n") + "\n"
+        return (text, keys)
+    }
+
+    @Test("100 000 keys load (a key → device index, not a scan of all devices per key); a key enrolled twice is still refused",
+          .timeLimit(.minutes(1)))
+    func manyKeysLoadAndDuplicatesAreRefused() throws {
+        let fleet = Self.fleetKeysFile(count: 100_000)
+        let keys = try EnrolledKeys.parse(fleet.text, source: "keys.txt")
+        #expect(keys.count == 100_000)
+        #expect(try keys.key(device: "pole-99999", kid: fleet.keys[99_999].kid) == fleet.keys[99_999])
+        // The first key again, for another board and for its own: line 100 001, named with its owner.
+        for (device, expected) in [("pole-x", "already enrolled for pole-0: one key belongs to one board"),
+                                   ("pole-0", "already enrolled for pole-0")] {
+            do {
+                _ = try EnrolledKeys.parse(fleet.text + "\(device) \(fleet.keys[0].base64)\n", source: "keys.txt")
+                Issue.record("a key enrolled twice must be refused (\(device))")
+            } catch {
+                #expect(error.reason == .invalidEnrollment)
+                #expect(error.message.hasPrefix("keys.txt line 100001:") && error.message.contains(expected), "\(error.message)")
+            }
+        }
     }
 
     @Test("a missing keys file is a clear error")

@@ -33,6 +33,21 @@ struct FleetSimulatorTests {
         #expect(bad.exitCode != 0 && bad.stderr.contains("--boards"))
     }
 
+    @Test("validation errors exit 2 (usage), like lamp-ingest; a URL the transport would trap on is one of them",
+          arguments: [
+              (["plan", "--boards", "0"], "--boards"),
+              (["plan", "--no-such-option"], "no-such-option"),
+              (["run", "--url", "http://127.0.0.1:99999/v1/batches"], "1…65535"),
+              (["run", "--url", "ftp://127.0.0.1/v1/batches"], "not supported"),
+              (["run", "--url", "http://user:secret@127.0.0.1:8080/v1/batches"], "user name or password"),
+              (["run", "--url", "http://127.0.0.1:8080/", "--concurrency", "0"], "--concurrency"),
+          ])
+    func usageErrorsExitTwo(arguments: [String], expected: String) async throws {
+        let result = try await Self.fleet(arguments)
+        #expect(result.exitCode == 2, "\(arguments): exit \(result.exitCode) \(result.stderr)")
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+    }
+
     @Test("50 boards, offline backlogs and lost acknowledgements: every record stored exactly once, none refused")
     func exactlyOnce() async throws {
         let directory = try temporaryDirectory()

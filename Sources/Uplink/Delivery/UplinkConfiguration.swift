@@ -36,3 +36,28 @@ public struct UplinkConfiguration: Sendable, Equatable {
         self.url = url
     }
 }
+
+extension UplinkConfiguration {
+    /// Ports a TCP connection can use.
+    public static let tcpPorts = 1...65_535
+
+    /// What makes `url` unusable as the receiver's endpoint, in a technician's words, or nil when
+    /// the HTTP transport can use it: scheme `https` (or `http`), a host, a port in 1…65535 and no
+    /// user name or password. AsyncHTTPClient traps on a port above 65535, so every URL from
+    /// outside (`[uplink] url`, `lamp-fleet --url`) passes this check before a client sees it.
+    public static func endpointProblem(_ url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
+            return "scheme \"\(url.scheme ?? "")\" is not supported; use https"
+        }
+        guard let host = url.host, !host.isEmpty else {
+            return "\"\(url.absoluteString)\" has no host; write e.g. \"https://ingest.city.example/v1/batches\""
+        }
+        if let port = url.port, !tcpPorts.contains(port) {
+            return "port \(port) is not a TCP port; the port must be \(tcpPorts.lowerBound)…\(tcpPorts.upperBound)"
+        }
+        if url.user != nil || url.password != nil {
+            return "a user name or password in the URL is not supported (the receiver knows the board by its signature and TLS client certificate); remove the part before '@'"
+        }
+        return nil
+    }
+}
