@@ -1,4 +1,6 @@
 import Foundation
+import Telemetry
+import Uplink
 
 /// Reads the boards' `downlink.applied` / `downlink.refused` events (channel `downlink.<role>`,
 /// value the version; docs/downlink.md) from the stored, signed batches and records each outcome
@@ -6,17 +8,12 @@ import Foundation
 /// document that did not even verify) name no published version and are skipped.
 public enum DownlinkOutcomes {
     public static func record(from ingest: any BatchStore, device: String?, into store: any PublishedStateStore) async throws(IngestError) {
-        var outcomes: [(device: String, role: String, version: UInt64, outcome: String, at: Date)] = []
+        var outcomes: [Outcome] = []
         do {
-            _ = try await SenMLExporter(store: ingest).export(ExportFilter(device: device)) { text in
-                // One record a line (`{…},`), several lines in a chunk.
-                for line in text.split(separator: "\n") where line.contains("downlink.applied") || line.contains("downlink.refused") {
-                    guard let start = line.firstIndex(of: "{"), let end = line.lastIndex(of: "}"),
-                          let object = try? JSONSerialization.jsonObject(with: Data(line[start...end].utf8)) as? [String: Any],
-                          let outcome = parse(object)
-                    else { continue }
-                    outcomes.append(outcome)
-                }
+            let exporter = SenMLExporter(store: ingest)
+            let anchors = try await ingest.bootAnchors(device: device)
+            try await exporter.forEachVerifiedBatch(ExportFilter(device: device)) { device, batch in
+                outcomes += batch.records.compactMap { outcome(of: $0, device: device, anchors: anchors[device] ?? [:]) }
             }
         } catch let error as IngestError {
             throw error
@@ -28,19 +25,26 @@ public enum DownlinkOutcomes {
         }
     }
 
-    /// The SenML base name's start (`SenMLRecordFields.baseName`): `urn:dev:lampd:<device>:`.
-    static let prefix = "urn:dev:lampd:"
+    struct Outcome: Equatable {
+        var device: String
+        var role: String
+        var version: UInt64
+        /// `applied`, or `refused: <reason>`.
+        var outcome: String
+        var at: Date
+    }
 
-    /// One exported event record (`n` = `urn:dev:lampd:<device>:downlink.<role>/event/<kind>`, `val` the
-    /// version, `vs` the message, `t` the time) as an outcome.
-    static func parse(_ record: [String: Any]) -> (device: String, role: String, version: UInt64, outcome: String, at: Date)? {
-        guard let name = record["n"] as? String, let value = (record["val"] as? NSNumber)?.doubleValue, value >= 1, value < 9.2e18,
-              let role = ["scheduler", "operator"].first(where: { name.contains("downlink.\($0)") }),
-              name.hasPrefix(prefix), let device = name.dropFirst(prefix.count).split(separator: ":").first.map(String.init)
+    /// One stored record as an outcome, if it is a `downlink.applied` / `downlink.refused` event
+    /// that names its role (channel) and version (value, a whole number ≥ 1 that fits a version).
+    static func outcome(of record: BatchRecord, device: String, anchors: [UUID: BootAnchor]) -> Outcome? {
+        guard case .event(let kind, _) = record.kind, kind == "downlink.applied" || kind == "downlink.refused",
+              let role = ["scheduler", "operator"].first(where: { record.channel == "downlink.\($0)" }),
+              case .number(let value)? = record.value, value >= 1, value < 9.2e18, let version = UInt64(exactly: value.rounded(.down))
         else { return nil }
-        let at = ((record["t"] as? NSNumber)?.doubleValue).map { Date(timeIntervalSince1970: $0) } ?? Date()
-        if name.contains("downlink.applied") { return (device, role, UInt64(value), "applied", at) }
-        let reason = (record["vs"] as? String)?.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "unknown"
-        return (device, role, UInt64(value), "refused: \(reason)", at)
+        let nanoseconds = SenMLExporter.resolvedNanoseconds(record, anchors: anchors) ?? record.utcNanoseconds
+        let at = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+        if kind == "downlink.applied" { return Outcome(device: device, role: role, version: version, outcome: "applied", at: at) }
+        let reason = record.message?.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "unknown"
+        return Outcome(device: device, role: role, version: version, outcome: "refused: \(reason)", at: at)
     }
 }

@@ -21,20 +21,8 @@ public final class IngestStore: BatchStore {
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws(IngestError) {
         self.path = path
-        var config = Configuration()
-        config.label = "ingest"
-        config.busyMode = .timeout(5)
         do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try pool.writeWithoutTransaction { db in
-                // GRDB's pool uses synchronous = NORMAL with WAL, which may lose the last commits on a
-                // power cut; FULL fsyncs the WAL at every commit, so an acknowledged batch is on disk.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                try db.inTransaction {
-                    try Self.createSchema(db)
-                    return .commit
-                }
-            }
+            pool = try DurableSQLitePool.open(path: path, label: "ingest", schema: Self.createSchema)
         } catch {
             throw IngestError(
                 .storeFailed, "cannot open the ingest database \(path): \(error) — check the path and its permissions")

@@ -58,13 +58,8 @@ public final class SQLitePublishedStateStore: PublishedStateStore {
 
     public init(path: String) throws(IngestError) {
         self.path = path
-        var config = Configuration()
-        config.label = "published"
-        config.busyMode = .timeout(5)
         do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+            pool = try DurableSQLitePool.open(path: path, label: "published") { db in
                 try db.execute(
                     sql: """
                         CREATE TABLE IF NOT EXISTS published (

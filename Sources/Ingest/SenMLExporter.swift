@@ -50,6 +50,24 @@ public struct SenMLExporter: Sendable {
         let anchors = try await store.bootAnchors(device: filter.device)
         var count = 0
         try write("[")
+        try await forEachVerifiedBatch(filter) { device, batch in
+            var text = ""
+            for record in batch.records {
+                guard let json = Self.json(record, anchors: anchors[device] ?? [:], filter: filter) else { continue }
+                text += (count == 0 ? "\n" : ",\n") + json
+                count += 1
+            }
+            if !text.isEmpty { try write(text) }
+        }
+        try write(count == 0 ? "]\n" : "\n]\n")
+        return count
+    }
+
+    /// Hands every stored batch that passes `filter` to `body` with its device, verified again
+    /// with the key stored beside it (a batch that no longer verifies means the database was altered).
+    public func forEachVerifiedBatch(
+        _ filter: ExportFilter, _ body: (_ device: String, VerifiedBatch) throws -> Void
+    ) async throws {
         try await store.forEachBatch(filter) { stored in
             let batch: VerifiedBatch
             do {
@@ -60,30 +78,26 @@ public struct SenMLExporter: Sendable {
                     .storeFailed,
                     "stored batch \(stored.sequence) of \(stored.device) no longer verifies (\(error)): the database was altered")
             }
-            var text = ""
-            for record in batch.records {
-                guard let json = Self.json(record, anchors: anchors[stored.device] ?? [:], filter: filter) else { continue }
-                text += (count == 0 ? "\n" : ",\n") + json
-                count += 1
-            }
-            if !text.isEmpty { try write(text) }
+            try body(stored.device, batch)
         }
-        try write(count == 0 ? "]\n" : "\n]\n")
-        return count
+    }
+
+    /// When `record` was taken, in nanoseconds since 1970 UTC: its own time if the board's clock was
+    /// synchronised, else placed by its boot's anchor (docs/uplink.md §3); nil when no anchor places it.
+    static func resolvedNanoseconds(_ record: BatchRecord, anchors: [UUID: BootAnchor]) -> Int64? {
+        if record.isClockSynchronised { return record.utcNanoseconds }
+        return record.boot.flatMap { boot in
+            // Checked: a hostile anchor or boot time leaves the time unknown instead of wrapping.
+            anchors[boot.bootID].flatMap { anchor in
+                let (sinceAnchor, overflow) = boot.bootNanoseconds.subtractingReportingOverflow(anchor.bootNanoseconds)
+                return overflow ? nil : CheckedTime.sum(anchor.utcNanoseconds, sinceAnchor)
+            }
+        }
     }
 
     /// One resolved SenML-JSON record, or nil if the filter leaves it out.
     static func json(_ record: BatchRecord, anchors: [UUID: BootAnchor], filter: ExportFilter) -> String? {
-        var nanoseconds: Int64? = record.utcNanoseconds
-        if !record.isClockSynchronised {
-            nanoseconds = record.boot.flatMap { boot in
-                // Checked: a hostile anchor or boot time leaves the time unknown instead of wrapping.
-                anchors[boot.bootID].flatMap { anchor in
-                    let (sinceAnchor, overflow) = boot.bootNanoseconds.subtractingReportingOverflow(anchor.bootNanoseconds)
-                    return overflow ? nil : CheckedTime.sum(anchor.utcNanoseconds, sinceAnchor)
-                }
-            }
-        }
+        let nanoseconds = resolvedNanoseconds(record, anchors: anchors)
         if filter.since != nil || filter.until != nil {
             guard let nanoseconds else { return nil }
             let seconds = Self.seconds(nanoseconds)

@@ -92,7 +92,7 @@ public actor DesiredStateApplier {
         let now = timeSource.now()
         let board = BoardDownlinkState(
             deviceID: deviceID, appliedVersions: applied.mapValues { $0.verified.state.version },
-            nowSeconds: Int64(now.utcNanoseconds / 1_000_000_000), clockSynchronised: now.isClockSynchronised,
+            nowSeconds: now.utcNanoseconds / 1_000_000_000, clockSynchronised: now.isClockSynchronised,
             maximumOverrideSeconds: configuration.maxOverrideSeconds)
         let verified: VerifiedDesiredState
         do {
