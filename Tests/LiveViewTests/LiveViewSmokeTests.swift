@@ -1,0 +1,6 @@
+import LiveView
+import Testing
+
+@Suite struct LiveViewSmokeTests {
+    @Test func moduleLinks() { _ = LiveView.self }
+}
