@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// A pole's (or the city's) energy over a period, each saving next to the baseline it is
 /// measured against (docs/live-view.md): a saving without its baseline cannot be checked.
@@ -56,6 +57,14 @@ public enum EnergyReport {
             device: nil, from: from, to: to, measuredKilowattHours: 0, burningHours: 0,
             fullPowerSameHoursKilowattHours: 0, dimmingSavingKilowattHours: 0, duskToDawnHours: 0,
             trimmingSavingKilowattHours: 0, duskToDawnFullPowerKilowattHours: 0)
+    }
+
+    /// Every inventory pole's figures over [from, to], read from the store in one pass (a city's
+    /// day without holding its readings in memory). (Contract only.)
+    public static func fleet(inventory: PoleInventory, from: Date, to: Date, store: any BatchStore) async throws(IngestError)
+        -> [EnergyFigures]
+    {
+        []
     }
 
     /// The same figures as CSV, one line per pole then the city total, baselines in their own columns. (Contract only.)
