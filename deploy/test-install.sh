@@ -142,6 +142,9 @@ run() { # run VARIANT TARBALL: every step and check in a fresh root from TARBALL
     check "/var/lib/lampd/device-key is $(owner_mode /var/lib/lampd/device-key), not lampd:lampd 600" \
         test "$(owner_mode /var/lib/lampd/device-key)" = "lampd:lampd 600"
     check "/etc/lampd is $(owner_mode /etc/lampd), not root:root 755" test "$(owner_mode /etc/lampd)" = "root:root 755"
+    for keys in /etc/lampd/city-keys /etc/lampd/city-keys/scheduler /etc/lampd/city-keys/operator; do
+        check "$keys is $(owner_mode $keys), not root:root 755 (the city's pinned keys, docs/downlink.md)" test "$(owner_mode $keys)" = "root:root 755"
+    done
     if [ $systemd = yes ]; then
         check "with systemd, lampd was not created by systemd-sysusers (GECOS from lampd.sysusers)" \
             test "$(in_root getent passwd lampd | cut -d: -f5)" = "lampd street-lamp controller"
