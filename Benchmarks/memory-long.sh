@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Benchmark: lampd's memory over hours, offline and online, side by side in one run.
+#
+# Two lampd processes (release build, Swift runtime linked statically as the package ships it,
+# MALLOC_ARENA_MAX=1 as systemd/lampd.service sets it) run the 40-channel simulated board of
+# Benchmarks/configs/sampling-40ch.toml (40 readings a second, every poll reported):
+#   offline: [uplink] url points at a port where nothing listens (every send refused, retried);
+#   online:  [uplink] url points at a lamp-ingest on loopback, which stores every batch.
+# Every SAMPLE_SECONDS (default 60) it appends one line per process to memory.tsv:
+#   t_s  run  VmRSS_kB  RssAnon_kB (Anonymous of /proc/PID/smaps_rollup)  VmHWM_kB
+# and at the end prints a table every 10 minutes and, per run, the anonymous memory's range after
+# the first 10 minutes (what "flat" means: within 1 MB).
+# Usage: Benchmarks/memory-long.sh [DURATION_SECONDS] [OUT_DIR]   (defaults: 21600 = 6 h, a new temp dir)
+#        MEMORY_NO_BUILD=1 uses the binaries already built (.build/release/lampd, .build/debug/lampctl and lamp-ingest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-21600}
+out=${2:-$(mktemp -d)}
+sample=${SAMPLE_SECONDS:-60}
+mkdir -p "$out"
+if [ -z "${MEMORY_NO_BUILD:-}" ]; then
+    swift build -c release --static-swift-stdlib --product lampd >/dev/null
+    swift build --product lampctl >/dev/null
+    swift build --product lamp-ingest >/dev/null
+fi
+lampd=.build/release/lampd
+lampctl=.build/debug/lampctl
+ingest=.build/debug/lamp-ingest
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+
+# A board: its state directory, device key and configuration (uplink added below).
+board() { # name
+    local dir="$out/$1"
+    mkdir -p "$dir/state"
+    "$lampctl" identity init --state-dir "$dir/state" >/dev/null
+    sed -e "s|STATE_DIR|$dir/state|" -e "s|^id = .*|id = \"memory-$1\"|" Benchmarks/configs/sampling-40ch.toml > "$dir/lampd.toml"
+}
+uplink() { printf '\n[uplink]\nurl = "%s"\n' "$2" >> "$out/$1/lampd.toml"; }
+board offline
+board online
+uplink offline "http://127.0.0.1:9/v1/batches"
+
+# The receiver of the online board.
+key=$("$lampctl" identity show --json --state-dir "$out/online/state" | sed -n 's/.*"publicKey" *: *"\([^"]*\)".*/\1/p')
+"$ingest" enroll --keys "$out/enrolled-keys" --device memory-online --public-key "$key" >/dev/null
+"$ingest" serve --db "$out/ingest.sqlite" --keys "$out/enrolled-keys" --port 0 > "$out/ingest.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 240); do grep -q "listening on" "$out/ingest.log" && break; sleep 0.25; done
+port=$(grep -o "listening on [0-9.]*:[0-9]*" "$out/ingest.log" | head -1 | sed 's/.*://') ||
+    { echo "lamp-ingest did not start:"; cat "$out/ingest.log"; exit 1; }
+uplink online "http://127.0.0.1:$port/v1/batches"
+
+declare -A pid_of
+for run in offline online; do
+    MALLOC_ARENA_MAX=1 "$lampd" --config "$out/$run/lampd.toml" --log-level warning > "$out/$run/lampd.log" 2>&1 &
+    pid_of[$run]=$!
+    pids+=($!)
+done
+
+printf 't_s\trun\tVmRSS_kB\tRssAnon_kB\tVmHWM_kB\n' > "$out/memory.tsv"
+started=$(date +%s)
+while :; do
+    now=$(( $(date +%s) - started ))
+    for run in offline online; do
+        pid=${pid_of[$run]}
+        kill -0 "$pid" 2>/dev/null || { echo "lampd ($run) died at ${now} s:"; tail -20 "$out/$run/lampd.log"; exit 1; }
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+        hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+        anon=$(awk '/^Anonymous/ {print $2}' "/proc/$pid/smaps_rollup")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$now" "$run" "$rss" "$anon" "$hwm" >> "$out/memory.tsv"
+    done
+    [ "$now" -ge "$duration" ] && break
+    sleep "$sample"
+done
+for run in offline online; do kill -TERM "${pid_of[$run]}"; done
+wait "${pid_of[offline]}" "${pid_of[online]}" || true
+
+echo "memory.tsv in $out"
+echo "every 10 minutes (kB): t_s run VmRSS RssAnon VmHWM"
+awk -F'\t' 'NR > 1 && $1 % 600 < '"$sample"' { print }' "$out/memory.tsv"
+for run in offline online; do
+    awk -F'\t' -v run=$run 'NR > 1 && $2 == run && $1 >= 600 {
+            if (min == "" || $4 < min) min = $4; if ($4 > max) max = $4
+            if (rmin == "" || $3 < rmin) rmin = $3; if ($3 > rmax) rmax = $3 }
+        END { printf "%s after 10 min: RssAnon %d..%d kB (range %d kB), VmRSS %d..%d kB (range %d kB)\n",
+              run, min, max, max - min, rmin, rmax, rmax - rmin }' "$out/memory.tsv"
+done
+echo "online receiver: $("$ingest" status --db "$out/ingest.sqlite" 2>/dev/null | tail -1)"
