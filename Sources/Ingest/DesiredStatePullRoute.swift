@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Uplink
 
-/// `GET /v1/desired-state/{device}?scheduler=V1&operator=V2` (docs/downlink.md, "The pull"):
-/// serves each role's newest published document whose version is above the one the board says it
-/// applied, and notes it as fetched.
+/// `GET /v1/desired-state/{device}?scheduler=V1&operator=V2[&wait=S]` (docs/downlink.md, "The
+/// pull"): serves each role's newest published document whose version is above the one the board
+/// says it applied, and notes it as fetched. With `wait` (a long poll) and nothing newer, it holds
+/// the request up to S seconds (at most `maxWait`) and answers as soon as a document is published;
+/// a server shutting down answers its held pulls "nothing new" at once.
 ///
 /// The GET is not signed: who may ask for a board's schedule is decided by the TLS proxy in front
 /// (mutual TLS, the board's client certificate), as for batches. The documents are signed by the
@@ -15,11 +18,21 @@ public struct DesiredStatePullRoute: Sendable {
     public let keys: KeyRegistry
     public let store: any PublishedStateStore
     public let logger: Logger
+    /// The longest a pull is held, whatever the board asks (`serve --max-pull-wait`).
+    public let maxWait: Duration
+    let watch: PublicationWatch
 
-    public init(keys: KeyRegistry, store: any PublishedStateStore, logger: Logger) {
+    /// The default `maxWait`: 15 min, under common proxy and NAT idle timeouts once raised to it
+    /// (deploy/nginx/lamp-ingest.conf holds the pull path 16 min).
+    public static let defaultMaxWait = Duration.seconds(900)
+
+    public init(keys: KeyRegistry, store: any PublishedStateStore, maxWait: Duration = defaultMaxWait,
+                watchInterval: Duration = PublicationWatch.defaultInterval, logger: Logger) {
         self.keys = keys
         self.store = store
         self.logger = logger
+        self.maxWait = maxWait
+        self.watch = PublicationWatch(store: store, interval: watchInterval, logger: logger)
     }
 
     /// Adds the route to `router`.
@@ -27,7 +40,19 @@ public struct DesiredStatePullRoute: Sendable {
         router.get(RouterPath(DesiredStatePull.pathPrefix + ":device")) { request, context -> Response in
             let device = context.parameters.get("device") ?? ""
             do throws(IngestError) {
-                let documents = try answer(device: device, query: request.uri.query ?? "", at: Date())
+                let query = try Self.query(request.uri.query ?? "")
+                var documents = try answer(device: device, applied: query.applied, at: Date())
+                if documents.isEmpty, query.waitSeconds > 0, maxWait > .zero {
+                    let deadline = ContinuousClock.now + min(.seconds(query.waitSeconds), maxWait)
+                    while documents.isEmpty {
+                        let left = deadline - ContinuousClock.now
+                        guard left > .zero else { break }
+                        let watch = self.watch
+                        let published = await cancelWhenGracefulShutdown { await watch.waitForPublication(upTo: left) }
+                        guard published else { break }
+                        documents = try answer(device: device, applied: query.applied, at: Date())
+                    }
+                }
                 guard !documents.isEmpty else { return Response(status: .noContent) }
                 let body = DesiredStatePull.answer(documents: documents)
                 return Response(status: .ok, headers: [.contentType: DesiredStatePull.contentType],
@@ -39,17 +64,24 @@ public struct DesiredStatePullRoute: Sendable {
         }
     }
 
-    /// The documents to serve to `device` for `query`, newest per role above the applied version.
+    /// The documents to serve to `device` for `query`, newest per role above the applied version
+    /// (at once: a `wait` in the query is not held here).
     public func answer(device: String, query: String, at time: Date) throws(IngestError) -> [[UInt8]] {
+        try answer(device: device, applied: try Self.query(query).applied, at: time)
+    }
+
+    static func query(_ text: String) throws(IngestError) -> DesiredStatePull.Query {
+        do { return try DesiredStatePull.request(query: text) } catch {
+            throw IngestError(.invalidArgument, error.message)
+        }
+    }
+
+    func answer(device: String, applied: [String: UInt64], at time: Date) throws(IngestError) -> [[UInt8]] {
         guard let id = DeviceID(rawValue: device) else {
             throw IngestError(.invalidArgument, "\(device.prefix(64)) is not a device id")
         }
         guard keys.keys.keysByDevice[id.rawValue] != nil else {
             throw IngestError(.unknownDevice, "\(id) is not enrolled: lamp-ingest enroll it first")
-        }
-        let applied: [String: UInt64]
-        do { applied = try DesiredStatePull.appliedVersions(query: query) } catch {
-            throw IngestError(.invalidArgument, error.message)
         }
         var documents: [[UInt8]] = []
         for role in DesiredStatePull.roles {

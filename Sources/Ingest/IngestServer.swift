@@ -19,6 +19,7 @@ public enum IngestServer {
         port: Int,
         batchPath: String = defaultBatchPath,
         desiredState: (any PublishedStateStore)? = nil,
+        maxPullWait: Duration = DesiredStatePullRoute.defaultMaxWait,
         logger: Logger,
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
@@ -36,7 +37,9 @@ public enum IngestServer {
                 status: .ok, headers: [.contentType: IngestMetrics.contentType],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
         }
-        if let desiredState { DesiredStatePullRoute(keys: receiver.keys, store: desiredState, logger: logger).register(on: router) }
+        if let desiredState {
+            DesiredStatePullRoute(keys: receiver.keys, store: desiredState, maxWait: maxPullWait, logger: logger).register(on: router)
+        }
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
         }

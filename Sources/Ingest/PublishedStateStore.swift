@@ -48,6 +48,9 @@ public protocol PublishedStateStore: Sendable {
     func recordOutcome(device: String, role: String, version: UInt64, outcome: String, at: Date) throws(IngestError)
     /// Every published version, of one device or all, by device, role and version.
     func history(device: String?) throws(IngestError) -> [PublishedDocument]
+    /// A number that changes whenever a document is published, by this process or another
+    /// (`lamp-ingest publish` writes the same store): what wakes held long polls.
+    func publicationStamp() throws(IngestError) -> Int64
 }
 
 /// The published documents in their own SQLite file (WAL, `synchronous = FULL`: a publish is on
@@ -134,6 +137,11 @@ public final class SQLitePublishedStateStore: PublishedStateStore {
             try Row.fetchAll(db, sql: "SELECT * FROM published WHERE ?1 IS NULL OR device = ?1 ORDER BY device, role, version",
                              arguments: [device]).map(Self.document)
         }
+    }
+
+    public func publicationStamp() throws(IngestError) -> Int64 {
+        // Rows are only ever inserted (never deleted), so the largest rowid grows with every publish.
+        try access { db in try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM published") ?? 0 }
     }
 
     static func document(_ row: Row) -> PublishedDocument {

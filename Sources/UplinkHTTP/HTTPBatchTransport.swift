@@ -17,7 +17,10 @@ public final class HTTPBatchTransport: BatchTransport {
 
     /// - Throws: `UplinkError` (`invalidURL`) when the URL cannot be used (AsyncHTTPClient would
     ///   trap on a port above 65535), (`tlsFileUnreadable`) when a certificate or key file cannot be loaded.
-    public init(configuration: UplinkConfiguration) throws {
+    /// - Parameter longestPullHold: the longest the receiver may hold a pull of the desired state
+    ///   (`[downlink] long_poll`): the read timeout allows it. A batch's own deadline stays
+    ///   connect + request timeout, so batches are not waited on longer.
+    public init(configuration: UplinkConfiguration, longestPullHold: Duration = .zero) throws {
         if let problem = UplinkConfiguration.endpointProblem(configuration.url) {
             throw UplinkError(.invalidURL, "[uplink] url \(configuration.url.absoluteString): \(problem)")
         }
@@ -44,7 +47,7 @@ public final class HTTPBatchTransport: BatchTransport {
         }
         let timeout = HTTPClient.Configuration.Timeout(
             connect: TimeAmount(configuration.connectTimeout),
-            read: TimeAmount(configuration.requestTimeout))
+            read: TimeAmount(configuration.requestTimeout + max(longestPullHold, .zero)))
         var clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: timeout)
         clientConfiguration.httpVersion = .http1Only

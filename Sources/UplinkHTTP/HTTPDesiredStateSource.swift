@@ -6,14 +6,18 @@ import Uplink
 
 extension HTTPBatchTransport: DesiredStateSource {
     /// `GET /v1/desired-state/{device}?…` on the batch URL's scheme, host and port (docs/downlink.md, "The pull").
-    public func pullDesiredState(deviceID: DeviceID, applied: [String: UInt64]) async -> (outcome: DesiredStatePullOutcome, wireBytes: Int) {
-        guard let url = Self.pullURL(batchURL: configuration.url, deviceID: deviceID, applied: applied) else {
+    public func pullDesiredState(deviceID: DeviceID, applied: [String: UInt64], waitSeconds: Int) async
+        -> (outcome: DesiredStatePullOutcome, wireBytes: Int)
+    {
+        let waitSeconds = min(max(waitSeconds, 0), DesiredStatePull.maximumWaitSeconds)
+        guard let url = Self.pullURL(batchURL: configuration.url, deviceID: deviceID, applied: applied, waitSeconds: waitSeconds) else {
             return (.failed(reason: "[uplink] url \(configuration.url) has no scheme and host to pull from", retryAfter: nil), 0)
         }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
         let requestBytes = Self.requestHeadBytes(request, url: url, method: "GET")
-        let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout + configuration.requestTimeout)
+        // A long poll may be held `waitSeconds` before the answer starts.
+        let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout + configuration.requestTimeout + .seconds(waitSeconds))
         do {
             let response = try await client.execute(request, deadline: deadline)
             let head = Self.responseHeadBytes(response)
@@ -41,9 +45,9 @@ extension HTTPBatchTransport: DesiredStateSource {
     }
 
     /// The pull URL: the batch URL's scheme, host and port with the pull's path and query.
-    static func pullURL(batchURL: URL, deviceID: DeviceID, applied: [String: UInt64]) -> URL? {
+    static func pullURL(batchURL: URL, deviceID: DeviceID, applied: [String: UInt64], waitSeconds: Int = 0) -> URL? {
         guard let scheme = batchURL.scheme, let host = batchURL.host else { return nil }
         let port = batchURL.port.map { ":\($0)" } ?? ""
-        return URL(string: "\(scheme)://\(host)\(port)\(DesiredStatePull.target(device: deviceID, applied: applied))")
+        return URL(string: "\(scheme)://\(host)\(port)\(DesiredStatePull.target(device: deviceID, applied: applied, waitSeconds: waitSeconds))")
     }
 }

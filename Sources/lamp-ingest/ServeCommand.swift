@@ -37,7 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The published desired-state store, a SQLite file (lamp-ingest publish --desired-state): serves GET /v1/desired-state/{device} from it.")
     var desiredState: String?
 
+    @Option(name: .long, help: "Longest a board's long poll of the desired state is held, in seconds (0: never hold; boards ask with [downlink] long_poll; a proxy in front must allow it).")
+    var maxPullWait = Int(DesiredStatePullRoute.defaultMaxWait.components.seconds)
+
     func validate() throws {
+        guard (0...3600).contains(maxPullWait) else { throw ValidationError("--max-pull-wait must be 0–3600 seconds") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (1024...(1 << 30)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be 1024 to 1073741824 (1 GiB)") }
         guard path.hasPrefix("/") else { throw ValidationError("--path must start with /") }
@@ -58,7 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw fail(error)
         }
         let app = IngestServer.application(
-            receiver: receiver, host: host, port: port, batchPath: path, desiredState: published, logger: logger
+            receiver: receiver, host: host, port: port, batchPath: path, desiredState: published,
+            maxPullWait: .seconds(maxPullWait), logger: logger
         ) { host, port in
             printLine("listening on \(host):\(port)")
         }

@@ -132,7 +132,9 @@ struct Lampd: AsyncParsableCommand {
                 configuration: configuration, board: board,
                 timeSource: simulateSynchronisedClock ? SynchronisedTimeSource() as any TimeSource : SystemTimeSource(),
                 control: ControlServerConfiguration(socketPath: socketPath(for: configuration), policy: configuration.control.policy),
-                makeTransport: { try HTTPBatchTransport(configuration: $0) },
+                makeTransport: { [longPoll = configuration.downlink.longPoll] in
+                    try HTTPBatchTransport(configuration: $0, longestPullHold: longPoll)
+                },
                 configurationFile: path, logger: logger)
         } catch {
             let message = String(describing: error)

@@ -74,4 +74,41 @@ struct DesiredStatePullEndToEndTests {
             #expect(export.stdout.components(separatedBy: outcome).count - 1 == 1, "\(export.stdout.components(separatedBy: outcome).count - 1) outcome events upstream")
         }
     }
+
+    /// With `[downlink] long_poll`, a document published while the board's pull is held reaches
+    /// the lamp without a poll interval or `sync now`: version 1 comes with the pull at start,
+    /// version 2 (published after version 1 was applied) only through the held pull.
+    @Test func aLongPollBringsADocumentPublishedWhileItIsHeld() async throws {
+        try await UplinkRig.with { rig in
+            let store = rig.directory.appendingPathComponent("published.sqlite").path
+            let key = rig.directory.appendingPathComponent("operator.key").path
+            try Self.writeOperatorKey(to: key)
+            let keys = rig.directory.appendingPathComponent("city-keys").path
+            try FileManager.default.createDirectory(atPath: keys + "/operator", withIntermediateDirectories: true)
+            try (Self.operatorPublicKey + "\n").write(toFile: keys + "/operator/city.pub", atomically: true, encoding: .utf8)
+            func publish(_ level: Int) async throws {
+                let until = Date().addingTimeInterval(1800).formatted(.iso8601)
+                let result = try await ChildProcess.run(product: "lamp-ingest", [
+                    "publish", "--key", key, "--device", "e2e-pole", "--desired-state", store, "--override", "\(level)", "--until", until])
+                #expect(result.exitCode == 0, "\(result.stderr)")
+            }
+            func appliedVersion(_ status: [String: Any]) -> Int? {
+                guard let last = (status["downlink"] as? [String: Any])?["lastOutcome"] as? [String: Any],
+                      last["outcome"] as? String == "applied" else { return nil }
+                return last["version"] as? Int
+            }
+            try await publish(41)
+            try await rig.startIngest(extraArguments: ["--desired-state", store])
+            try await rig.startProxy()
+            try await rig.startLampd(uplink: rig.uplinkThroughProxy,
+                                     extraConfiguration: "[downlink]\nkeys_dir = \"\(keys)\"\nlong_poll = \"600s\"\n",
+                                     extraArguments: ["--simulate-synchronised-clock"])
+            let daemon = try #require(rig.lampd)
+            _ = try await daemon.waitFor("lampd to apply version 1 from the pull at start") { appliedVersion($0) == 1 }
+            let published = ContinuousClock.now
+            try await publish(42)
+            _ = try await daemon.waitFor("lampd to apply version 2 through its held pull") { appliedVersion($0) == 2 }
+            print("long poll: publish → applied on the board in \(ContinuousClock.now - published) (lampctl status polled)")
+        }
+    }
 }

@@ -192,7 +192,8 @@ public struct LampdAgent: Sendable {
         // The pull of the desired state rides on the uplink's receiver, TLS and byte budget.
         if let source = made?.transport as? any DesiredStateSource, let deviceID = DeviceID(rawValue: configuration.board.id) {
             services.append(DesiredStatePuller(deviceID: deviceID, source: source, applier: downlink, trigger: uplinkTrigger,
-                                               pollInterval: configuration.downlink.pollInterval, clock: heartbeats.clock, timeSource: timeSource,
+                                               pollInterval: configuration.downlink.pollInterval, longPoll: configuration.downlink.longPoll,
+                                               clock: heartbeats.clock, timeSource: timeSource,
                                                logger: logger.with(metadata: ["service": "downlink"])))
         }
         services += [

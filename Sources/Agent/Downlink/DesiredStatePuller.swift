@@ -16,12 +16,20 @@ import Uplink
 /// (`UplinkTrigger.addPullBytes`); the cap does not stop pulls — a "nothing new" answer is a few
 /// hundred bytes and an operator's override must still arrive. It runs in its own task, so a slow
 /// or dead receiver never holds up lamp control.
+///
+/// With a long poll (`[downlink] long_poll`), each pull asks the receiver to hold the request while
+/// nothing is newer, and the next pull follows at once: a published document arrives within about
+/// a second. A receiver that answers "nothing new" before half the wait (one that does not hold
+/// pulls, or a proxy's timeout) and an answer that brought only documents this board refused send
+/// the puller back to `poll_interval` for that round, so it never pulls in a tight loop.
 public final class DesiredStatePuller: Service, Sendable {
     let deviceID: DeviceID
     let source: any DesiredStateSource
     let applier: DesiredStateApplier
     let trigger: UplinkTrigger
     let pollInterval: Duration
+    /// How long the receiver may hold a pull (zero: no long poll).
+    let longPoll: Duration
     let clock: any MonotonicClock
     let timeSource: any TimeSource
     let logger: Logger
@@ -37,13 +45,20 @@ public final class DesiredStatePuller: Service, Sendable {
 
     private let refused = Mutex<[[UInt8]: DesiredStateRefusal.Reason]>([:])
 
+    /// What the last answered pull brought, for the long poll's next step.
+    enum Answer: Sendable, Equatable { case nothingNew, applied, onlyRefused }
+    private let lastAnswer = Mutex(Answer.nothingNew)
+    /// Whether the "receiver does not hold pulls" warning was logged (once per run).
+    private let warnedShortHold = Mutex(false)
+
     public init(deviceID: DeviceID, source: any DesiredStateSource, applier: DesiredStateApplier, trigger: UplinkTrigger,
-                pollInterval: Duration, clock: any MonotonicClock, timeSource: any TimeSource, logger: Logger) {
+                pollInterval: Duration, longPoll: Duration = .zero, clock: any MonotonicClock, timeSource: any TimeSource, logger: Logger) {
         self.deviceID = deviceID
         self.source = source
         self.applier = applier
         self.trigger = trigger
         self.pollInterval = pollInterval
+        self.longPoll = longPoll
         self.clock = clock
         self.timeSource = timeSource
         self.logger = logger
@@ -65,7 +80,7 @@ public final class DesiredStatePuller: Service, Sendable {
                 wait = retryAfter ?? Self.backoff(failures: failures, cap: pollInterval)
             case .none:
                 failures = 0
-                wait = pollInterval
+                wait = nextWait(heldFor: clock.now - pulledAt)
             }
             await trigger.pull.wait(upTo: wait, on: clock)
             // An acknowledged batch brings the pull forward only after a pull that got no answer
@@ -77,27 +92,52 @@ public final class DesiredStatePuller: Service, Sendable {
         }
     }
 
+    /// After an answered pull: at once with a long poll that worked, else the poll interval.
+    func nextWait(heldFor held: Duration) -> Duration {
+        guard longPoll > .zero else { return pollInterval }
+        switch lastAnswer.withLock({ $0 }) {
+        case .applied:
+            return .zero
+        case .onlyRefused:
+            return pollInterval
+        case .nothingNew:
+            guard held >= longPoll / 2 else {
+                guard warnedShortHold.withLock({ let first = !$0; $0 = true; return first }) else { return pollInterval }
+                logger.warning("the receiver answered a long poll after \(held) instead of holding it up to \(longPoll): pulling every poll_interval instead; check the receiver's --max-pull-wait and the proxy's read timeout against [downlink] long_poll")
+                return pollInterval
+            }
+            return .zero
+        }
+    }
+
     /// One pull and the applying of what it brought; returns nil on success, or the wait the
     /// receiver asked for (itself nil when it did not say) on failure.
     func pullOnce() async -> Duration?? {
         let applied = await applier.appliedVersions()
-        let (outcome, wireBytes) = await source.pullDesiredState(deviceID: deviceID, applied: applied)
+        let (outcome, wireBytes) = await source.pullDesiredState(
+            deviceID: deviceID, applied: applied, waitSeconds: Int(clamping: longPoll.components.seconds))
         trigger.addPullBytes(wireBytes)
         switch outcome {
         case .nothingNew:
             unreachable.withLock { $0 = false }
+            lastAnswer.withLock { $0 = .nothingNew }
             logger.debug("desired state: nothing new", metadata: ["bytes": "\(wireBytes)"])
             return nil
         case .documents(let documents):
             unreachable.withLock { $0 = false }
             let fetchedAt = Date()
+            var applied = false
+            defer { lastAnswer.withLock { $0 = applied ? .applied : .onlyRefused } }
             for document in documents {
                 if let reason = refused.withLock({ $0[document] }),
                    reason != .clockUnsynchronised || !timeSource.now().isClockSynchronised {
                     continue
                 }
                 // A refusal is recorded as an event by the applier; the next document still counts.
-                do { try await applier.apply(document, via: "pull", fetchedAt: fetchedAt) } catch {
+                do {
+                    try await applier.apply(document, via: "pull", fetchedAt: fetchedAt)
+                    applied = true
+                } catch {
                     refused.withLock {
                         if $0.count >= 16 { $0.removeAll() }   // bounded: a hostile receiver cannot grow it
                         $0[document] = error.reason

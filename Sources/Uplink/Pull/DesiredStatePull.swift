@@ -20,30 +20,61 @@ public enum DesiredStatePull {
     /// Largest 200 body: one document per role and the CBOR framing.
     public static let maximumAnswerBytes = roles.count * (maximumDocumentBytes + 5) + 1
 
-    /// The request target for `device` having applied `applied` (role → version; missing = 0).
-    public static func target(device: DeviceID, applied: [String: UInt64]) -> String {
-        pathPrefix + device.rawValue + "?" + roles.map { "\($0)=\(applied[$0] ?? 0)" }.joined(separator: "&")
+    /// The query parameter of a long poll: how many seconds the receiver may hold the request
+    /// while nothing is newer (docs/downlink.md, "Long poll").
+    public static let waitParameter = "wait"
+    /// The longest hold a board may ask for, in seconds (1 h).
+    public static let maximumWaitSeconds = 3_600
+
+    /// The request target for `device` having applied `applied` (role → version; missing = 0);
+    /// with `waitSeconds` > 0 a long poll (`&wait=S`).
+    public static func target(device: DeviceID, applied: [String: UInt64], waitSeconds: Int = 0) -> String {
+        var target = pathPrefix + device.rawValue + "?" + roles.map { "\($0)=\(applied[$0] ?? 0)" }.joined(separator: "&")
+        if waitSeconds > 0 { target += "&\(waitParameter)=\(min(waitSeconds, maximumWaitSeconds))" }
+        return target
     }
 
     /// The applied versions of a query string (`scheduler=3&operator=0`): each role at most once,
     /// each a decimal 0…2^63−1; a missing role is 0. Unknown names are refused, so a typo in a
     /// hand-made request is named instead of silently serving everything again.
     public static func appliedVersions(query: String) throws(PullRequestError) -> [String: UInt64] {
+        try request(query: query).applied
+    }
+
+    /// A pull request's query: the applied versions and the long poll's wait (0: answer at once).
+    public struct Query: Sendable, Equatable {
+        public var applied: [String: UInt64]
+        /// Seconds the receiver may hold the request, 0…`maximumWaitSeconds`.
+        public var waitSeconds: Int
+    }
+
+    /// Reads a query string (`scheduler=3&operator=0&wait=600`); `wait` at most once, 0…3600.
+    public static func request(query: String) throws(PullRequestError) -> Query {
         var applied: [String: UInt64] = [:]
+        var wait: Int?
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0])
+            let text = parts.count == 2 ? parts[1] : ""
+            if name == waitParameter {
+                guard wait == nil else { throw PullRequestError("\(waitParameter) is given twice") }
+                guard (1...4).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+                      let seconds = Int(text), seconds <= maximumWaitSeconds
+                else { throw PullRequestError("\(waitParameter)=\(text.prefix(24)) is not a number of seconds 0…\(maximumWaitSeconds)") }
+                wait = seconds
+                continue
+            }
             guard roles.contains(name) else {
-                throw PullRequestError("unknown query parameter \(name.prefix(32)): expected \(roles.map { "\($0)=VERSION" }.joined(separator: "&"))")
+                throw PullRequestError(
+                    "unknown query parameter \(name.prefix(32)): expected \(roles.map { "\($0)=VERSION" }.joined(separator: "&"))[&\(waitParameter)=SECONDS]")
             }
             guard applied[name] == nil else { throw PullRequestError("\(name) is given twice") }
-            let text = parts.count == 2 ? parts[1] : ""
             guard (1...19).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
                   let version = UInt64(text), version <= UInt64(Int64.max)
             else { throw PullRequestError("\(name)=\(text.prefix(24)) is not a version 0…\(Int64.max)") }
             applied[name] = version
         }
-        return applied
+        return Query(applied: applied, waitSeconds: wait ?? 0)
     }
 
     /// The body of a 200 answer.
@@ -95,6 +126,8 @@ public enum DesiredStatePullOutcome: Sendable, Equatable {
 /// Where the board pulls its desired state from; `HTTPBatchTransport` is the HTTP one (the same
 /// receiver, TLS and client certificate as the batches).
 public protocol DesiredStateSource: Sendable {
-    /// Asks once for documents newer than `applied` (role → version). Never throws.
-    func pullDesiredState(deviceID: DeviceID, applied: [String: UInt64]) async -> (outcome: DesiredStatePullOutcome, wireBytes: Int)
+    /// Asks once for documents newer than `applied` (role → version), letting the receiver hold
+    /// the request up to `waitSeconds` while nothing is newer (0: answer at once). Never throws.
+    func pullDesiredState(deviceID: DeviceID, applied: [String: UInt64], waitSeconds: Int) async
+        -> (outcome: DesiredStatePullOutcome, wireBytes: Int)
 }
