@@ -36,7 +36,7 @@ struct MetricsTests {
             // Buckets are cumulative: never fewer below a larger bound.
             let buckets = reply.text.split(separator: "\n").filter { $0.hasPrefix("lamp_ingest_accept_seconds_bucket") }
                 .compactMap { Double($0.split(separator: " ").last ?? "") }
-            #expect(buckets.count == IngestMetrics.latencyBucketsSeconds.count + 1 && buckets == buckets.sorted())
+            #expect(buckets.count == IngestMetrics.latencyBuckets.count + 1 && buckets == buckets.sorted())
             switch kind {
             case .postgres:
                 #expect(samples["lamp_ingest_pool_connections"] == 4)
@@ -46,6 +46,42 @@ struct MetricsTests {
                 #expect(samples["lamp_ingest_pool_connections"] == nil)
             }
         }
+    }
+
+    @Test("each accept latency lands in its bucket; the counters add up; the output is the text format")
+    func latencyBucketsAndCounts() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let metrics = IngestMetrics(store: try IngestStore(path: directory.appendingPathComponent("ingest.sqlite").path))
+        func ack(_ status: BatchAcknowledgement.Status, sequence: UInt64) -> BatchAcknowledgement {
+            BatchAcknowledgement(status: status, device: "pole-7", kid: "21fe31dfa154a261", sequence: sequence, hash: String(repeating: "0", count: 64))
+        }
+        metrics.accepted(ack(.stored, sequence: 1), after: .milliseconds(3))       // ≤ 5 ms
+        metrics.accepted(ack(.stored, sequence: 2), after: .milliseconds(30))      // ≤ 50 ms
+        metrics.accepted(ack(.duplicate, sequence: 2), after: .milliseconds(700))  // ≤ 1 s
+        metrics.accepted(ack(.stored, sequence: 3), after: .seconds(60))           // only +Inf
+        metrics.refused(IngestError(.busy, "the database is down"))
+        metrics.refused(IngestError(.busy, "the database is down"))
+        metrics.refused(IngestError(.badSignature, "no"))
+        let samples = try Self.samples(metrics.text())
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"0.005\"}"] == 1)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"0.025\"}"] == 1)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"0.05\"}"] == 2)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"0.5\"}"] == 2)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"1.0\"}"] == 3)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"10.0\"}"] == 3)
+        #expect(samples["lamp_ingest_accept_seconds_bucket{le=\"+Inf\"}"] == 4)
+        #expect(samples["lamp_ingest_accept_seconds_count"] == 4)
+        #expect(abs((samples["lamp_ingest_accept_seconds_sum"] ?? 0) - 60.733) < 1e-9)
+        #expect(samples["lamp_ingest_batches_accepted_total{status=\"stored\"}"] == 3)
+        #expect(samples["lamp_ingest_batches_accepted_total{status=\"duplicate\"}"] == 1)
+        #expect(samples["lamp_ingest_duplicates_total"] == 1)
+        #expect(samples["lamp_ingest_gaps_total"] == 0)
+        #expect(samples["lamp_ingest_batches_refused_total{reason=\"busy\"}"] == 2)
+        #expect(samples["lamp_ingest_batches_refused_total{reason=\"bad-signature\"}"] == 1)
+        let reasons = samples.keys.filter { $0.hasPrefix("lamp_ingest_batches_refused_total{") }
+        #expect(reasons.count == IngestError.Code.allCases.count)
     }
 
     /// `name{labels} value` lines by `name{labels}`; every metric has its HELP and TYPE first.
