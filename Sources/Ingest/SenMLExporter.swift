@@ -14,16 +14,38 @@ public struct ExportFilter: Sendable, Equatable {
     /// unknown (unsynchronised clock, no anchor yet) are left out when either bound is set.
     public var since: Double?
     public var until: Double?
+    /// Only batches the receiver stored at or after this, Unix seconds by the receiver's clock —
+    /// applied in the store's query (indexed), so that a day of a city does not read every batch
+    /// ever stored. See `receivedSince(forRecordsSince:)` for the bound that keeps every record of a period.
+    public var receivedSince: Double?
 
     public init(
         device: String? = nil, fromSequence: UInt64? = nil, toSequence: UInt64? = nil, since: Double? = nil,
-        until: Double? = nil
+        until: Double? = nil, receivedSince: Double? = nil
     ) {
         self.device = device
         self.fromSequence = fromSequence
         self.toSequence = toSequence
         self.since = since
         self.until = until
+        self.receivedSince = receivedSince
+    }
+
+    /// How far a board's synchronised clock may run ahead of the receiver's, seconds: a record
+    /// taken at `t` (by the board's clock) is stored at `t − clockSlackSeconds` or later.
+    /// Generous on purpose (NTP keeps both within a second): it only widens the batches read.
+    public static let clockSlackSeconds: Double = 3_600
+
+    /// The received-since bound that keeps every record whose time is `since` or later: a record
+    /// cannot arrive before it was taken, give or take `clockSlackSeconds`.
+    public static func receivedSince(forRecordsSince since: Double) -> Double {
+        since - clockSlackSeconds
+    }
+
+    /// Records of [since, until] (device optional), with the received-since bound that lets the
+    /// store skip the batches that arrived before the period.
+    public static func records(device: String? = nil, since: Double, until: Double) -> ExportFilter {
+        ExportFilter(device: device, since: since, until: until, receivedSince: receivedSince(forRecordsSince: since))
     }
 }
 
