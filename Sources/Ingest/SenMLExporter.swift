@@ -106,7 +106,7 @@ public struct SenMLExporter: Sendable {
 
     /// When `record` was taken, in nanoseconds since 1970 UTC: its own time if the board's clock was
     /// synchronised, else placed by its boot's anchor (docs/uplink.md §3); nil when no anchor places it.
-    static func resolvedNanoseconds(_ record: BatchRecord, anchors: [UUID: BootAnchor]) -> Int64? {
+    public static func resolvedNanoseconds(_ record: BatchRecord, anchors: [UUID: BootAnchor]) -> Int64? {
         if record.isClockSynchronised { return record.utcNanoseconds }
         return record.boot.flatMap { boot in
             // Checked: a hostile anchor or boot time leaves the time unknown instead of wrapping.
