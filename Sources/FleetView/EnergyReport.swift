@@ -233,8 +233,10 @@ public enum EnergyReport {
             results[device] = accumulator.figures(pole: pole, duskToDawnHours: darkness.hours(pole))
             current = nil
         }
+        // One pole: only its batches are read.
+        let device = inventory.poles.count == 1 ? inventory.poles.first?.device : nil
         try await PoleRecords.forEach(
-            device: nil, period: period, lookbackSeconds: PoleHistory.levelLookbackSeconds, store: store
+            device: device, period: period, lookbackSeconds: PoleHistory.levelLookbackSeconds, store: store
         ) { device, seconds, record in
             guard inventory[device] != nil else { return }
             if current?.device != device {
@@ -265,6 +267,48 @@ public enum EnergyReport {
             lines.append(csvLine(pole, device: device, label: labels[device] ?? device))
         }
         lines.append(csvLine(city, device: "city", label: "city (\(city.poles) poles; hours are pole-hours)"))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The figures as a table a person reads: one line per pole then the city, each saving
+    /// followed by its baseline, and the baselines spelled out below.
+    public static func table(_ figures: [EnergyFigures], labels: [String: String]) -> String {
+        let poles = figures.filter { $0.device != nil }
+        let from = poles.map(\.from).min() ?? Date(timeIntervalSince1970: 0)
+        let to = poles.map(\.to).max() ?? Date(timeIntervalSince1970: 0)
+        let city = figures.first { $0.device == nil } ?? total(poles, from: from, to: to)
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+        }
+        func number(_ value: Double, _ decimals: Int, _ width: Int) -> String {
+            let text = CSVText.decimal(value, decimals)
+            return String(repeating: " ", count: max(0, width - text.count)) + text
+        }
+        var lines = [
+            "energy \(CSVText.utc(from)) … \(CSVText.utc(to)) (UTC)",
+            pad("pole", 16) + pad("label", 20) + "   rated W  measured kWh  from                burning h  unknown h"
+                + "  dimming saving kWh (baseline kWh)  dusk-dawn h  trimming saving kWh (baseline kWh)",
+        ]
+        func line(_ f: EnergyFigures, device: String, label: String) -> String {
+            pad(device, 16) + pad(label.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : label, 20)
+                + number(f.ratedPowerWatts, 1, 10) + number(f.measuredKilowattHours, 3, 14) + "  " + pad(f.measuredFrom.rawValue, 18)
+                + number(f.burningHours, 2, 11) + number(f.unknownLevelHours, 2, 11)
+                + number(f.dimmingSavingKilowattHours, 3, 20) + " (" + number(f.fullPowerSameHoursKilowattHours, 3, 12) + ")"
+                + number(f.duskToDawnHours, 2, 13)
+                + number(f.trimmingSavingKilowattHours, 3, 21) + " (" + number(f.duskToDawnFullPowerKilowattHours, 3, 12) + ")"
+        }
+        for pole in poles {
+            let device = pole.device ?? ""
+            lines.append(line(pole, device: device, label: labels[device] ?? device))
+        }
+        lines.append(line(city, device: "city", label: "\(city.poles) poles"))
+        lines += [
+            "",
+            "dimming saving  = baseline − measured; baseline: \(EnergyFigures.dimmingBaselineText) (rated W × burning h)",
+            "trimming saving = (dusk-to-dawn h − burning h) × rated W; baseline: \(EnergyFigures.trimmingBaselineText)",
+            "burning h: level above 0 %; unknown h: no level known (not counted as burning); city hours are pole-hours.",
+            "A negative saving is a loss (e.g. a lamp burning by day). See docs/energy-report.md.",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 
