@@ -1,4 +1,4 @@
-import FleetView
+@testable import FleetView
 import Foundation
 import Ingest
 import Lighting
@@ -157,5 +157,15 @@ import Testing
             trimmingSavingKilowattHours: 0, duskToDawnFullPowerKilowattHours: 0, ratedPowerWatts: 60)
         let line = EnergyReport.csv([figures], labels: ["p": "+1 \"quoted\", x"]).split(separator: "\n")[1]
         #expect(line == "p,\"'+1 \"\"quoted\"\", x\",1970-01-01T00:00:00Z,1970-01-01T01:00:00Z,60.0,0.000,none,1.000,0.000,0.060,-1.235,0.000,0.000,0.000,0")
+    }
+}
+
+@Suite struct NewestKeptTests {
+    /// The pole page's bound: out of items arriving in any order, the newest `limit` by time, oldest first.
+    @Test func keepsTheNewestInTimeOrder() {
+        var kept = NewestKept<Int>(limit: 3)
+        for value in [5, 1, 9, 7, 3, 8, 2, 6, 4, 10, 0] { kept.append(value, at: Double(value)) }
+        #expect(kept.sorted() == [8, 9, 10])
+        #expect(kept.dropped == 8)
     }
 }
