@@ -236,9 +236,9 @@ public enum EnergyReport {
         // One pole: only its batches are read.
         let device = inventory.poles.count == 1 ? inventory.poles.first?.device : nil
         try await PoleRecords.forEach(
-            device: device, period: period, lookbackSeconds: PoleHistory.levelLookbackSeconds, store: store
+            device: device, period: period, lookbackSeconds: PoleHistory.levelLookbackSeconds, store: store,
+            includes: { inventory[$0] != nil }
         ) { device, seconds, record in
-            guard inventory[device] != nil else { return }
             if current?.device != device {
                 finish()
                 current = (device, PoleEnergyAccumulator(from: period.from, to: period.to))

@@ -31,19 +31,21 @@ struct PolePeriod: Sendable {
 /// The verified records of the store, with their resolved time, in the store's order (by device,
 /// then arrival): what the pole history and the energy report read.
 enum PoleRecords {
-    /// Hands every record of `device` (all devices when nil) whose resolved time is in
+    /// Hands every record of `device` (all devices that `includes` when nil; the others' batches
+    /// are not even verified) whose resolved time is in
     /// [from − lookbackSeconds, to] to `body` with its time in Unix seconds. Reads only the
     /// batches received since `from − lookbackSeconds − ExportFilter.clockSlackSeconds`; records
     /// whose time is unknown (unsynchronised, no anchor) are left out.
     static func forEach(
         device: String?, period: PolePeriod, lookbackSeconds: Double, store: any BatchStore,
+        includes: (_ device: String) -> Bool = { _ in true },
         _ body: (_ device: String, _ seconds: Double, BatchRecord) throws -> Void
     ) async throws(IngestError) {
         let earliest = period.from - lookbackSeconds
         do {
             let anchors = try await store.bootAnchors(device: device)
             let filter = ExportFilter(device: device, receivedSince: ExportFilter.receivedSince(forRecordsSince: earliest))
-            try await SenMLExporter(store: store).forEachVerifiedBatch(filter) { device, batch in
+            try await SenMLExporter(store: store).forEachVerifiedBatch(filter, includes: includes) { device, batch in
                 let deviceAnchors = anchors[device] ?? [:]
                 for record in batch.records {
                     guard let nanoseconds = SenMLExporter.resolvedNanoseconds(record, anchors: deviceAnchors) else { continue }

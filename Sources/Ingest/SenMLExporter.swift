@@ -85,12 +85,15 @@ public struct SenMLExporter: Sendable {
         return count
     }
 
-    /// Hands every stored batch that passes `filter` to `body` with its device, verified again
-    /// with the key stored beside it (a batch that no longer verifies means the database was altered).
+    /// Hands every stored batch that passes `filter` (and whose device `includes`, checked before
+    /// the signature) to `body` with its device, verified again with the key stored beside it (a
+    /// batch that no longer verifies means the database was altered).
     public func forEachVerifiedBatch(
-        _ filter: ExportFilter, _ body: (_ device: String, VerifiedBatch) throws -> Void
+        _ filter: ExportFilter, includes: (_ device: String) -> Bool = { _ in true },
+        _ body: (_ device: String, VerifiedBatch) throws -> Void
     ) async throws {
         try await store.forEachBatch(filter) { stored in
+            guard includes(stored.device) else { return }
             let batch: VerifiedBatch
             do {
                 let key = try DevicePublicKey(rawRepresentation: stored.publicKey)
