@@ -273,7 +273,7 @@ let package = Package(
         .executableTarget(
             name: "lamp-fleet",
             dependencies: [
-                "Uplink", "UplinkHTTP", "Telemetry", "Clocks",
+                "Uplink", "UplinkHTTP", "Telemetry", "Clocks", "Lighting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

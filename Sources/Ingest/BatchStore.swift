@@ -25,8 +25,8 @@ public protocol BatchStore: Sendable {
     /// Per device, per boot, the anchor that places unsynchronised records (only `device`'s if given).
     func bootAnchors(device: String?) async throws(IngestError) -> [String: [UUID: BootAnchor]]
 
-    /// Hands every stored batch that passes `filter`'s device and sequence bounds to `body`,
-    /// ordered by device, then by arrival.
+    /// Hands every stored batch that passes `filter`'s device, sequence and received-since bounds
+    /// to `body`, ordered by device, then by arrival.
     func forEachBatch(_ filter: ExportFilter, _ body: (StoredBatch) throws -> Void) async throws
 
     /// Releases the store's connections; the store is not used afterwards.

@@ -69,6 +69,9 @@ public final class IngestStore: BatchStore {
                     boot_ns INTEGER NOT NULL,
                     PRIMARY KEY (device, boot_id)
                 );
+                -- A period's batches (ExportFilter.receivedSince), of a city and of one pole.
+                CREATE INDEX IF NOT EXISTS batch_received ON batch (received_at_ms);
+                CREATE INDEX IF NOT EXISTS batch_device_received ON batch (device, received_at_ms);
                 """)
     }
 
@@ -180,6 +183,10 @@ public final class IngestStore: BatchStore {
         if let to = filter.toSequence {
             conditions.append("b.sequence <= ?")
             arguments += [Int64(clamping: to)]
+        }
+        if let receivedSince = filter.receivedSince {
+            conditions.append("b.received_at_ms >= ?")
+            arguments += [Self.milliseconds(Date(timeIntervalSince1970: receivedSince))]
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         try read { db in

@@ -240,19 +240,10 @@ public final class PostgresBatchStore: BatchStore {
     }
 
     public func forEachBatch(_ filter: ExportFilter, _ body: (StoredBatch) throws -> Void) async throws {
-        let from = filter.fromSequence.map { Int64(clamping: $0) }
-        let to = filter.toSequence.map { Int64(clamping: $0) }
         do {
+            let query = Self.batchesQuery(filter)
             try await client.withConnection { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT b.device, b.sequence, b.cose, k.public_key FROM batch b
-                    JOIN device_key k ON k.device = b.device AND k.kid = b.kid
-                    WHERE (\(filter.device)::text IS NULL OR b.device = \(filter.device))
-                        AND (\(from)::bigint IS NULL OR b.sequence >= \(from))
-                        AND (\(to)::bigint IS NULL OR b.sequence <= \(to))
-                    ORDER BY b.device, b.id
-                    """, logger: logger)
+                let rows = try await connection.query(query, logger: logger)
                 for try await (device, sequence, cose, key) in rows.decode((String, Int64, Data, Data).self) {
                     try body(StoredBatch(device: device, sequence: sequence, cose: Array(cose), publicKey: Array(key)))
                 }
@@ -260,6 +251,36 @@ public final class PostgresBatchStore: BatchStore {
         } catch {
             throw Self.ingestError(error, doing: "reading the batches", location: location)
         }
+    }
+
+    /// The batches of `filter`, only the bounds it sets in the WHERE clause, so that the planner
+    /// prunes the months before `receivedSince` and uses the (device,) received_at indexes.
+    static func batchesQuery(_ filter: ExportFilter) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        var conditions: [String] = []
+        if let device = filter.device {
+            bindings.append(device)
+            conditions.append("b.device = $\(bindings.count)")
+        }
+        if let from = filter.fromSequence {
+            bindings.append(Int64(clamping: from))
+            conditions.append("b.sequence >= $\(bindings.count)")
+        }
+        if let to = filter.toSequence {
+            bindings.append(Int64(clamping: to))
+            conditions.append("b.sequence <= $\(bindings.count)")
+        }
+        if let receivedSince = filter.receivedSince {
+            bindings.append(Date(timeIntervalSince1970: receivedSince.isNaN ? 0 : max(-1e11, min(1e11, receivedSince))))
+            conditions.append("b.received_at >= $\(bindings.count)")
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return PostgresQuery(
+            unsafeSQL: """
+                SELECT b.device, b.sequence, b.cose, k.public_key FROM batch b
+                JOIN device_key k ON k.device = b.device AND k.kid = b.kid
+                \(whereClause) ORDER BY b.device, b.id
+                """, binds: bindings)
     }
 
     // MARK: Errors and time limits

@@ -53,7 +53,12 @@ public enum PostgresSchema {
                 PRIMARY KEY (device, boot_id)
             )
             """,
-        ]
+        ],
+        [
+            // A period's batches (ExportFilter.receivedSince): a city's day, one pole's days.
+            "CREATE INDEX batch_received_at ON batch (received_at)",
+            "CREATE INDEX batch_device_received_at ON batch (device, received_at)",
+        ],
     ]
 
     /// The highest version applied, 0 without the version table.

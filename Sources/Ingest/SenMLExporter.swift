@@ -14,16 +14,38 @@ public struct ExportFilter: Sendable, Equatable {
     /// unknown (unsynchronised clock, no anchor yet) are left out when either bound is set.
     public var since: Double?
     public var until: Double?
+    /// Only batches the receiver stored at or after this, Unix seconds by the receiver's clock —
+    /// applied in the store's query (indexed), so that a day of a city does not read every batch
+    /// ever stored. See `receivedSince(forRecordsSince:)` for the bound that keeps every record of a period.
+    public var receivedSince: Double?
 
     public init(
         device: String? = nil, fromSequence: UInt64? = nil, toSequence: UInt64? = nil, since: Double? = nil,
-        until: Double? = nil
+        until: Double? = nil, receivedSince: Double? = nil
     ) {
         self.device = device
         self.fromSequence = fromSequence
         self.toSequence = toSequence
         self.since = since
         self.until = until
+        self.receivedSince = receivedSince
+    }
+
+    /// How far a board's synchronised clock may run ahead of the receiver's, seconds: a record
+    /// taken at `t` (by the board's clock) is stored at `t − clockSlackSeconds` or later.
+    /// Generous on purpose (NTP keeps both within a second): it only widens the batches read.
+    public static let clockSlackSeconds: Double = 3_600
+
+    /// The received-since bound that keeps every record whose time is `since` or later: a record
+    /// cannot arrive before it was taken, give or take `clockSlackSeconds`.
+    public static func receivedSince(forRecordsSince since: Double) -> Double {
+        since - clockSlackSeconds
+    }
+
+    /// Records of [since, until] (device optional), with the received-since bound that lets the
+    /// store skip the batches that arrived before the period.
+    public static func records(device: String? = nil, since: Double, until: Double) -> ExportFilter {
+        ExportFilter(device: device, since: since, until: until, receivedSince: receivedSince(forRecordsSince: since))
     }
 }
 
@@ -63,12 +85,15 @@ public struct SenMLExporter: Sendable {
         return count
     }
 
-    /// Hands every stored batch that passes `filter` to `body` with its device, verified again
-    /// with the key stored beside it (a batch that no longer verifies means the database was altered).
+    /// Hands every stored batch that passes `filter` (and whose device `includes`, checked before
+    /// the signature) to `body` with its device, verified again with the key stored beside it (a
+    /// batch that no longer verifies means the database was altered).
     public func forEachVerifiedBatch(
-        _ filter: ExportFilter, _ body: (_ device: String, VerifiedBatch) throws -> Void
+        _ filter: ExportFilter, includes: (_ device: String) -> Bool = { _ in true },
+        _ body: (_ device: String, VerifiedBatch) throws -> Void
     ) async throws {
         try await store.forEachBatch(filter) { stored in
+            guard includes(stored.device) else { return }
             let batch: VerifiedBatch
             do {
                 let key = try DevicePublicKey(rawRepresentation: stored.publicKey)
@@ -84,7 +109,7 @@ public struct SenMLExporter: Sendable {
 
     /// When `record` was taken, in nanoseconds since 1970 UTC: its own time if the board's clock was
     /// synchronised, else placed by its boot's anchor (docs/uplink.md §3); nil when no anchor places it.
-    static func resolvedNanoseconds(_ record: BatchRecord, anchors: [UUID: BootAnchor]) -> Int64? {
+    public static func resolvedNanoseconds(_ record: BatchRecord, anchors: [UUID: BootAnchor]) -> Int64? {
         if record.isClockSynchronised { return record.utcNanoseconds }
         return record.boot.flatMap { boot in
             // Checked: a hostile anchor or boot time leaves the time unknown instead of wrapping.

@@ -7,7 +7,10 @@ import Uplink
 /// What a simulated fleet sends, decided entirely by the options and the seed, so the expected
 /// totals are known before the run (and a test can check the store against them).
 ///
-/// Every board, every simulated minute: one batch with the energy meter's six channels. On
+/// Every board, every simulated minute: one batch with the energy meter's six channels, its
+/// lamp following the city schedule (`FleetSchedule`): a `lamp.level` event when the level
+/// changes (and at minute 0), `meter.active_power` = rated × level + stand-by, `meter.energy`
+/// the cumulative joules of that power. On
 /// about one board-minute in `doorEveryMinutes`, the cabinet door opens (an event, and a closing
 /// event the next minute). On about one board-minute in `alarmEveryMinutes`, an urgent alarm,
 /// sent at once in its own batch (as lampd sends alarms). `offlinePercent` of the boards go
@@ -24,6 +27,11 @@ struct FleetPlan: Sendable {
     var alarmEveryMinutes: Int
     /// The simulated time of minute 0 (UTC nanoseconds).
     var startNanoseconds: Int64
+    /// The lamps' level, minute by minute.
+    var schedule: FleetSchedule
+
+    /// The board's lamp at 100 %, W: 40–120 W, from the seed (the pole inventory says the same).
+    func ratedPowerWatts(_ board: Int) -> Double { Double(40 + draw(board, 0, 7) % 81) }
 
     static let meterChannels: [(name: String, unit: SenMLUnit, base: Double)] = [
         ("meter.voltage", .volt, 230), ("meter.current", .ampere, 0.4), ("meter.active_power", .watt, 85),
@@ -80,12 +88,19 @@ struct FleetPlan: Sendable {
         }
         var regular: [SpoolRecord] = []
         let wobble = Double(draw(board, minute, 6) % 1000) / 1000
+        let rated = ratedPowerWatts(board)
         for (index, channel) in Self.meterChannels.enumerated() {
-            let value = channel.name == "meter.energy"
-                ? channel.base + Double(minute) * 5_100
-                : channel.base * (0.98 + 0.04 * wobble)
+            let value = switch channel.name {
+            case "meter.energy": channel.base + schedule.joules(rated: rated, minute: minute, secondsIntoMinute: Double(index))
+            case "meter.active_power": schedule.watts(rated: rated, minute: minute)
+            default: channel.base * (0.98 + 0.04 * wobble)
+            }
             regular.append(.reading(Reading(channel: ChannelName(rawValue: channel.name)!, value: .number(value),
                                             unit: channel.unit, time: time(Int64(index)))))
+        }
+        if let change = schedule.change(minute) {
+            regular.append(.event(Event(kind: "lamp.level", severity: .info, channel: ChannelName(rawValue: "lamp.level"),
+                                        value: .number(change.level), time: time(0), message: change.message)))
         }
         if doorOpens(board, minute) {
             regular.append(.event(Event(kind: "cabinet.door", severity: .warning, channel: ChannelName(rawValue: "cabinet.door"),

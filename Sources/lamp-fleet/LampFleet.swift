@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Lighting
 import Uplink
 import UplinkHTTP
 
@@ -11,12 +12,13 @@ struct LampFleet: AsyncParsableCommand {
         abstract: "Simulate a fleet of lampd boards against a lamp-ingest receiver.",
         discussion: """
             keys writes the enrolled-keys file for the fleet (give the same --boards and --seed \
-            to run); plan prints what a run will send; run sends it and reports throughput, \
-            acknowledgement latency and counts. See docs/fleet-simulator.md.
+            to run); poles writes its pole inventory (positions, rated power) for the live view \
+            and `lamp-ingest energy`; plan prints what a run will send; run sends it and reports \
+            throughput, acknowledgement latency and counts. See docs/fleet-simulator.md.
 
             Exit codes: 0 ok, 1 failure while running, 2 usage error (as lamp-ingest and lampctl).
             """,
-        subcommands: [KeysCommand.self, PlanCommand.self, RunCommand.self]
+        subcommands: [KeysCommand.self, PolesCommand.self, PlanCommand.self, RunCommand.self]
     )
 
     /// Runs the command line; usage errors exit with 2 like lamp-ingest's and lampctl's, not
@@ -50,6 +52,21 @@ struct PlanOptions: ParsableArguments {
     @Option(help: "A cabinet door opens on about one board-minute in this many (0: never).") var doorEvery: Int = 240
     @Option(help: "An urgent alarm on about one board-minute in this many (0: never).") var alarmEvery: Int = 500
     @Option(help: "Simulated time of minute 0, seconds since 1970.") var startTime: Int64 = 1_767_225_600
+    @Option(help: "The fleet's centre, LAT,LON in degrees: where the poles stand and whose sunset and sunrise the schedule follows.")
+    var center: String = "50.8503,4.3517"
+    @Option(help: "The lamps' schedule: city (lampd's built-in programme by the centre's sun) or none (100 % always, no level events).")
+    var schedule: ScheduleKind = .city
+
+    enum ScheduleKind: String, ExpressibleByArgument, CaseIterable { case city, none }
+
+    /// The centre, read from `--center`.
+    var centerLocation: GeoLocation? {
+        let parts = center.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let latitude = Double(parts[0].trimmingCharacters(in: .whitespaces)),
+            let longitude = Double(parts[1].trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        return GeoLocation(latitudeDegrees: latitude, longitudeDegrees: longitude)
+    }
 
     func validate() throws {
         guard (1...1_000_000).contains(boards) else { throw ValidationError("--boards must be 1…1000000, not \(boards)") }
@@ -61,12 +78,18 @@ struct PlanOptions: ParsableArguments {
             throw ValidationError("--offline-minutes, --door-every and --alarm-every must not be negative")
         }
         guard (0...4_000_000_000).contains(startTime) else { throw ValidationError("--start-time must be 0…4000000000 s") }
+        guard let centre = centerLocation, abs(centre.latitudeDegrees) <= 80 else {
+            throw ValidationError("--center '\(center)' must be LAT,LON in degrees, latitude −80…80, longitude −180…180, e.g. 50.8503,4.3517")
+        }
     }
 
     var plan: FleetPlan {
         FleetPlan(boards: boards, minutes: minutes, seed: seed, offlinePercent: offlinePercent, offlineMinutes: offlineMinutes,
                   lostAckPercent: lostAckPercent, doorEveryMinutes: doorEvery, alarmEveryMinutes: alarmEvery,
-                  startNanoseconds: startTime * 1_000_000_000)
+                  startNanoseconds: startTime * 1_000_000_000,
+                  schedule: schedule == .city && centerLocation != nil
+                      ? FleetSchedule(center: centerLocation!, startSeconds: startTime, minutes: minutes)
+                      : FleetSchedule(minutes: minutes))
     }
 }
 
@@ -78,6 +101,24 @@ struct KeysCommand: ParsableCommand {
     func run() throws {
         try options.plan.enrolmentFile().write(toFile: out, atomically: true, encoding: .utf8)
         print("wrote \(options.boards) keys to \(out)")
+    }
+}
+
+struct PolesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poles", abstract: "Write the fleet's pole inventory (CSV: device,label,latitude,longitude,rated_power_w).")
+    @OptionGroup var options: PlanOptions
+    @Option(help: "Metres between neighbouring poles of the grid.") var spacingM: Double = 30
+    @Option(help: "The inventory file to write (replaced).") var out: String
+
+    func validate() throws {
+        guard spacingM.isFinite, (1...1_000).contains(spacingM) else { throw ValidationError("--spacing-m must be 1…1000, not \(spacingM)") }
+    }
+
+    func run() throws {
+        guard let centre = options.centerLocation else { throw ValidationError("--center must be LAT,LON") }
+        try FleetPoles(plan: options.plan, center: centre, spacingMetres: spacingM).csv().write(toFile: out, atomically: true, encoding: .utf8)
+        print("wrote \(options.boards) poles around \(options.center) to \(out)")
     }
 }
 

@@ -17,13 +17,19 @@ struct FleetSimulatorTests {
 
     @Test("the plan's totals follow from the options")
     func planArithmetic() async throws {
+        // The city schedule: each board says its lamp's level at minute 0 (one lamp.level event).
         let quiet = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "0", "--alarm-every", "0"])
-        #expect(quiet == ["batches": 35, "readings": 7 * 5 * 6, "events": 0, "records": 210])
+        #expect(quiet == ["batches": 35, "readings": 7 * 5 * 6, "events": 7, "records": 217])
+        let unscheduled = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "0", "--alarm-every", "0", "--schedule", "none"])
+        #expect(unscheduled == ["batches": 35, "readings": 7 * 5 * 6, "events": 0, "records": 210])
+        // A day from noon UTC in Brussels: off at noon, on at sunset+10 min, 50 % at 22:00, 100 % at 05:00, off at sunrise−10 min.
+        let day = try await Self.plan(["--boards", "3", "--minutes", "1440", "--door-every", "0", "--alarm-every", "0", "--start-time", "1796558400"])
+        #expect(day == ["batches": 3 * 1440, "readings": 3 * 1440 * 6, "events": 3 * 5, "records": 3 * 1440 * 6 + 15])
         // An alarm every minute: an urgent batch of one event beside each regular batch.
-        let alarms = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "0", "--alarm-every", "1"])
+        let alarms = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "0", "--alarm-every", "1", "--schedule", "none"])
         #expect(alarms == ["batches": 70, "readings": 210, "events": 35, "records": 245])
         // The door opens every minute but the last, and closes the minute after: 2 × 4 events a board.
-        let doors = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "1", "--alarm-every", "0"])
+        let doors = try await Self.plan(["--boards", "7", "--minutes", "5", "--door-every", "1", "--alarm-every", "0", "--schedule", "none"])
         #expect(doors == ["batches": 35, "readings": 210, "events": 7 * 8, "records": 266])
         // The same seed, the same fleet; another seed, other content.
         let first = try await Self.plan(["--boards", "40", "--minutes", "30", "--door-every", "7", "--alarm-every", "11", "--seed", "5"])
@@ -37,6 +43,9 @@ struct FleetSimulatorTests {
           arguments: [
               (["plan", "--boards", "0"], "--boards"),
               (["plan", "--no-such-option"], "no-such-option"),
+              (["plan", "--center", "95,4"], "--center"),
+              (["plan", "--center", "nan,4"], "--center"),
+              (["poles", "--out", "/dev/null", "--spacing-m", "inf"], "--spacing-m"),
               (["run", "--url", "http://127.0.0.1:99999/v1/batches"], "1…65535"),
               (["run", "--url", "ftp://127.0.0.1/v1/batches"], "not supported"),
               (["run", "--url", "http://user:secret@127.0.0.1:8080/v1/batches"], "user name or password"),
@@ -85,5 +94,67 @@ struct FleetSimulatorTests {
         #expect(devices.reduce(0) { $0 + ($1["records"] as? Int ?? 0) } == expected["records"])
         #expect(devices.reduce(0) { $0 + ($1["batches"] as? Int ?? 0) } == expected["batches"])
         #expect(devices.allSatisfy { $0["gaps"] as? Int == 0 })
+    }
+
+    @Test("a night of the city schedule: level events with their reason, a meter consistent with them, and lamp-ingest energy's figures")
+    func scheduledNight() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = directory.appendingPathComponent("fleet-keys").path
+        let poles = directory.appendingPathComponent("poles.csv").path
+        let db = directory.appendingPathComponent("ingest.sqlite").path
+        // 2026-12-06 15:00 UTC … 2026-12-07 08:00 UTC in Brussels (sunset about 15:39, sunrise about 07:30 UTC).
+        let start = 1_796_569_200
+        let options = ["--boards", "2", "--minutes", "1020", "--seed", "9", "--offline-percent", "0", "--lost-ack-percent", "0",
+                       "--door-every", "0", "--alarm-every", "0", "--start-time", "\(start)"]
+        #expect(try await Self.fleet(["keys", "--out", keys] + options).exitCode == 0)
+        #expect(try await Self.fleet(["poles", "--out", poles, "--spacing-m", "25"] + options).exitCode == 0)
+        try await ChildProcess.with(
+            executable: Products.path("lamp-ingest"), arguments: ["serve", "--db", db, "--keys", keys, "--port", "0"]
+        ) { server in
+            let port = try await CommandLineTests.listeningPort(server)
+            let run = try await Self.fleet(["run", "--url", "http://127.0.0.1:\(port)/v1/batches", "--minute-ms", "0", "--json"] + options)
+            #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+        }
+        let export = try await ChildProcess.run(product: "lamp-ingest", ["export", "--db", db, "--device", "fleet-0"])
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [[String: Any]])
+        func named(_ channel: String) -> [[String: Any]] { records.filter { ($0["n"] as? String) == "urn:dev:lampd:fleet-0:\(channel)" } }
+        let levels = named("lamp.level/event/lamp.level")
+        #expect(levels.compactMap { $0["val"] as? Double } == [0, 100, 50, 100, 0])
+        #expect(levels.allSatisfy { ($0["vs"] as? String)?.contains("program 'city-default'") == true }, "\(levels)")
+        #expect((levels[2]["vs"] as? String)?.hasSuffix("switch point 22:00 → 50 %") == true)
+        // 22:00 in the centre's mean solar zone (UTC + 4.35°/15 h rounded: UTC+0): 22:00 UTC.
+        #expect(levels[2]["t"] as? Double == Double(start + 7 * 3_600))
+        // The register, read at second 4 of each minute, grows by 56 s of this minute's power and
+        // 4 s of the next's (the level changes on the minute).
+        let power = named("meter.active_power").compactMap { $0["v"] as? Double }
+        let energy = named("meter.energy").compactMap { $0["v"] as? Double }
+        #expect(power.count == 1020 && energy.count == 1020)
+        for minute in 0..<1019 where abs(energy[minute + 1] - energy[minute] - power[minute] * 56 - power[minute + 1] * 4) > 1e-6 {
+            Issue.record("minute \(minute): the register grew by \(energy[minute + 1] - energy[minute]) J at \(power[minute]) W")
+            break
+        }
+        // lamp-ingest energy: fleet-0 lit from sunset+10 to sunrise−10, 7 h of it at 50 %.
+        let report = try await ChildProcess.run(
+            product: "lamp-ingest",
+            ["energy", "--db", db, "--poles", poles, "--from", "\(start)", "--to", "\(start + 1020 * 60)", "--device", "fleet-0", "--csv"])
+        #expect(report.exitCode == 0, "\(report.stderr)")
+        let lines = report.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(lines.count == 3)
+        let header = try #require(lines.first)
+        let pole = try #require(lines.dropFirst().first)
+        func value(_ column: String) throws -> Double {
+            let index = try #require(header.firstIndex(of: column))
+            return try #require(Double(pole[index + 1]))
+        }
+        // (+1: the label "Fleet street 1, 1" is one quoted field holding a comma.)
+        let rated = try value("rated_power_w")
+        let burning = try value("burning_h")
+        #expect((40...120).contains(rated))
+        #expect(burning > 15.4 && burning < 15.7)
+        #expect(try value("unknown_level_h") == 0)
+        // Measured: rated × (burning − 3.5 h at half power) + 0.5 W stand-by over the 17 h.
+        #expect(abs(try value("measured_kwh") - (rated * (burning - 3.5) + 0.5 * 17) / 1_000) < 0.002)
+        #expect(abs(try value("dimming_saving_kwh") - (rated * 3.5 - 0.5 * 17) / 1_000) < 0.002)
     }
 }

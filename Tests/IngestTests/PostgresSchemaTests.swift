@@ -56,7 +56,7 @@ struct PostgresSchemaTests {
         #expect(first.last == "partitions ready up to batch_y2026m03")
         // Again, later, with retention: nothing to migrate; the partitions older than 3 months go.
         let second = try await store.migrate(now: Date(timeIntervalSince1970: 1_775_001_600), retentionMonths: 3)  // 2026-04-01
-        #expect(second.first == "schema is at version 1: nothing to migrate")
+        #expect(second.first == "schema is at version \(PostgresBatchStore.schemaVersion): nothing to migrate")
         #expect(second.contains("dropped batch_y2025m12 (older than 3 months)"))
         #expect(!second.contains { $0.contains("batch_y2026m01") })
         await store.close()
