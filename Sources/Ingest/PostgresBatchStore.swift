@@ -13,7 +13,8 @@ import Uplink
 /// "duplicate" or "conflict", and nothing more is written — then the batch itself, the device key,
 /// the boot anchors and the new chain head; it returns only after `COMMIT`. The `batch` table is
 /// partitioned by arrival month (`migrate` creates the partitions and drops those past the
-/// retention); the ledger is not, so a retransmission is recognised even after its month is gone.
+/// retention); the ledger is not partitioned (it is the exactly-once key across months), and the
+/// retention deletes its rows of the dropped months.
 ///
 /// The database unreachable, restarting, out of space or slower than `operationTimeout` is
 /// `busy` (HTTP 503 with Retry-After): the board retries, and the ledger makes the retry safe
@@ -113,9 +114,44 @@ public final class PostgresBatchStore: BatchStore {
                 }
                 report.append("dropped \(month.tableName) (older than \(retentionMonths) months)")
             }
+            report.append(try await pruneLedger(before: cutoff))
         }
         return report
     }
+
+    /// Deletes the ledger rows of batches received before `cutoff`'s first day, in slices of
+    /// `ledgerPruneSlice` rows (each its own short transaction, so replicas storing batches are not
+    /// held up). Within the retention every retransmission is still answered "duplicate"; one of a
+    /// batch older than the retention — whose stored copy is gone with its month — is stored again,
+    /// once, as a late batch (docs/lamp-ingest.md, "Partitions and retention").
+    func pruneLedger(before cutoff: PartitionMonth) async throws(IngestError) -> String {
+        let firstDay = cutoff.firstDay
+        var removed: Int64 = 0
+        while true {
+            let slice = try await run("pruning the ledger") { client, logger in
+                var count: Int64 = 0
+                for try await deleted in try await client.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM batch_ledger WHERE ctid = ANY (ARRAY(
+                            SELECT ctid FROM batch_ledger WHERE received_at < CAST(\(firstDay) AS timestamptz)
+                            LIMIT \(Self.ledgerPruneSlice)))
+                        RETURNING 1)
+                    SELECT count(*) FROM gone
+                    """, logger: logger
+                ).decode(Int64.self) {
+                    count = deleted
+                }
+                return count
+            }
+            removed += slice
+            if slice < Self.ledgerPruneSlice { break }
+        }
+        return "removed \(removed) ledger rows of batches received before \(firstDay.prefix(10))"
+    }
+
+    /// Ledger rows deleted per transaction by the retention.
+    static let ledgerPruneSlice: Int64 = 50_000
 
     // MARK: Batches
 

@@ -59,6 +59,10 @@ public enum PostgresSchema {
             "CREATE INDEX batch_received_at ON batch (received_at)",
             "CREATE INDEX batch_device_received_at ON batch (device, received_at)",
         ],
+        [
+            // The retention also removes the ledger rows of the months it drops (migrate --retention-months).
+            "CREATE INDEX batch_ledger_received_at ON batch_ledger (received_at)",
+        ],
     ]
 
     /// The highest version applied, 0 without the version table.
@@ -174,7 +178,7 @@ struct PartitionMonth: Comparable, Sendable {
 
     var tableName: String { "batch_y\(String(format: "%04d", year))m\(String(format: "%02d", month))" }
 
-    private var firstDay: String { "\(String(format: "%04d", year))-\(String(format: "%02d", month))-01 00:00:00+00" }
+    var firstDay: String { "\(String(format: "%04d", year))-\(String(format: "%02d", month))-01 00:00:00+00" }
 
     var createSQL: String {
         "CREATE TABLE IF NOT EXISTS \(tableName) PARTITION OF batch FOR VALUES FROM ('\(firstDay)') TO ('\(adding(months: 1).firstDay)')"

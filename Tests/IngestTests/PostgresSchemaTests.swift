@@ -54,10 +54,21 @@ struct PostgresSchemaTests {
         let first = try await store.migrate(now: Date(timeIntervalSince1970: 1_764_547_200), retentionMonths: nil)  // 2025-12-01
         #expect(first.first == "applied schema version 1")
         #expect(first.last == "partitions ready up to batch_y2026m03")
-        // Again, later, with retention: nothing to migrate; the partitions older than 3 months go.
+        // Ledger rows of a month the retention drops, and of one it keeps.
+        try await TestPostgres.admin(cluster.with(database: name), """
+            INSERT INTO batch_ledger (device, kid, sequence, hash, received_at) VALUES
+                ('pole-1', '0011223344556677', 1, '\\x00', '2025-12-15 10:00:00+00'),
+                ('pole-1', '0011223344556677', 2, '\\x00', '2025-12-31 23:59:59+00'),
+                ('pole-1', '0011223344556677', 3, '\\x00', '2026-01-01 00:00:00+00')
+            """)
+        // Again, later, with retention: nothing to migrate; the partitions older than 3 months go,
+        // and the ledger rows of the batches received in them.
         let second = try await store.migrate(now: Date(timeIntervalSince1970: 1_775_001_600), retentionMonths: 3)  // 2026-04-01
         #expect(second.first == "schema is at version \(PostgresBatchStore.schemaVersion): nothing to migrate")
         #expect(second.contains("dropped batch_y2025m12 (older than 3 months)"))
+        #expect(second.last == "removed 2 ledger rows of batches received before 2026-01-01", "\(second)")
+        let third = try await store.migrate(now: Date(timeIntervalSince1970: 1_775_001_600), retentionMonths: 3)
+        #expect(third.last == "removed 0 ledger rows of batches received before 2026-01-01", "\(third)")
         #expect(!second.contains { $0.contains("batch_y2026m01") })
         await store.close()
         let opened = try await location.open(mustExist: true, logger: logger)
