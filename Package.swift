@@ -380,12 +380,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetViewTests",
-            dependencies: ["TestSupport", "FleetView", "Ingest", "Uplink", "Telemetry", "Lighting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TestSupport", "FleetView", "Ingest", "Uplink", "Telemetry", "Lighting", "Clocks", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LiveViewTests",
-            dependencies: ["TestSupport", "LiveView", "FleetView", "Ingest", "Uplink", "Telemetry",
+            dependencies: ["TestSupport", "LiveView", "FleetView", "Ingest", "Uplink", "Telemetry", "Clocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
