@@ -246,8 +246,9 @@ let package = Package(
         .target(
             name: "LiveView",
             dependencies: [
-                "FleetView", "Ingest",
+                "FleetView", "Ingest", "SystemSupport", "Clocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -12,7 +12,7 @@ import Uplink
 /// Nothing a board sends can make it trap: times and values are only compared and copied, never
 /// converted unchecked; a kind it does not know is ignored.
 public actor FleetState {
-    public let inventory: PoleInventory
+    public nonisolated let inventory: PoleInventory
     /// A pole with no batch for longer than this is offline (judged when a snapshot is taken).
     public let offlineAfter: TimeInterval
     /// A data gap is shown this long after the batch that reported it, unless a late batch fills it first.

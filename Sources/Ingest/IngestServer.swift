@@ -20,7 +20,8 @@ public enum IngestServer {
         batchPath: String = defaultBatchPath,
         desiredState: (any PublishedStateStore)? = nil,
         logger: Logger,
-        onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in },
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         let metrics = IngestMetrics(store: receiver.store)
@@ -40,6 +41,8 @@ public enum IngestServer {
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
         }
+        // More routes (the live view, docs/live-view.md).
+        routes(router)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "lamp-ingest"),

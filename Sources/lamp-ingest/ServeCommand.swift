@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import FleetView
 import Ingest
+import LiveView
 import Logging
 
 /// `lamp-ingest serve`: the HTTP receiver.
@@ -37,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The published desired-state store, a SQLite file (lamp-ingest publish --desired-state): serves GET /v1/desired-state/{device} from it.")
     var desiredState: String?
 
+    @OptionGroup var liveView: LiveViewOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (1024...(1 << 30)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be 1024 to 1073741824 (1 GiB)") }
@@ -57,11 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+        var receiving = receiver
+        let view = try await liveView.start(receiver: &receiving, published: published, logger: logger)
         let app = IngestServer.application(
-            receiver: receiver, host: host, port: port, batchPath: path, desiredState: published, logger: logger
-        ) { host, port in
-            printLine("listening on \(host):\(port)")
-        }
+            receiver: receiving, host: host, port: port, batchPath: path, desiredState: published, logger: logger,
+            onListening: { host, port in printLine("listening on \(host):\(port)") },
+            routes: { router in view?.register(on: router) })
         do {
             try await app.runService()
         } catch {
