@@ -47,10 +47,11 @@ struct LiveViewHarness {
     }
 
     /// The application with lamp-ingest's routes and the live view's.
-    func application() -> some ApplicationProtocol {
+    func application(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> some ApplicationProtocol {
         let view = view
         return IngestServer.application(
-            receiver: receiver, host: "127.0.0.1", port: 0, logger: Logger(label: "live-view-test"), routes: { view.register(on: $0) })
+            receiver: receiver, host: "127.0.0.1", port: 0, logger: Logger(label: "live-view-test"), onListening: onListening,
+            routes: { view.register(on: $0) })
     }
 
     /// A session cookie header for `name`.

@@ -8,10 +8,21 @@
   Array.prototype.forEach.call(body.rows, function (row) { rows.set(row.dataset.device, row); });
 
   var mapElement = document.getElementById('map');
-  var map = L.map(mapElement, { preferCanvas: true });
+  var map = L.map(mapElement, { preferCanvas: true, maxZoom: 19 });
   var tileURL = mapElement.dataset.tileUrl;
   if (tileURL) { L.tileLayer(tileURL, { maxZoom: 19 }).addTo(map); }
-  var cluster = L.markerClusterGroup({ chunkedLoading: true });
+  // A cluster takes the colour of the worst condition among its poles.
+  var cluster = L.markerClusterGroup({
+    chunkedLoading: true,
+    iconCreateFunction: function (group) {
+      var worst = order.length - 1;
+      group.getAllChildMarkers().forEach(function (marker) {
+        var index = order.indexOf(marker.condition);
+        if (index >= 0 && index < worst) { worst = index; }
+      });
+      return L.divIcon({ html: '<div><span>' + group.getChildCount() + '</span></div>', className: 'marker-cluster c-' + order[worst], iconSize: L.point(40, 40) });
+    }
+  });
   map.addLayer(cluster);
   var markers = new Map();
   var fitted = false;
@@ -64,11 +75,13 @@
       marker = L.marker([summary.pole.latitudeDegrees, summary.pole.longitudeDegrees], { icon: icon(summary.condition), title: summary.pole.label });
       marker.on('click', function () { window.location.href = '/poles/' + encodeURIComponent(device); });
       markers.set(device, marker);
+      marker.condition = summary.condition;
       cluster.addLayer(marker);
-    } else {
+    } else if (marker.condition !== summary.condition) {
+      marker.condition = summary.condition;
       marker.setIcon(icon(summary.condition));
+      cluster.refreshClusters(marker);
     }
-    marker.condition = summary.condition;
   }
 
   function update(summary) { updateRow(summary); updateMarker(summary); }
