@@ -95,14 +95,25 @@ public actor FleetState {
     }
 
     /// The summaries that change from now on. A slow reader never makes memory grow: only the
-    /// newest summary of each pole waits for it.
-    public func changes() -> FleetChanges {
+    /// newest summary of each pole waits for it. With `heartbeat`, `FleetChanges.Iterator.nextChange()`
+    /// also says `.heartbeat` after that long without a change (a web stream writes then, and so
+    /// learns that its reader is gone).
+    public func changes(heartbeat: Duration? = nil) -> FleetChanges {
         let (bell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let mailbox = ChangeMailbox(ring: ring)
         let id = nextSubscriber
         nextSubscriber &+= 1
         subscribers[id] = mailbox
+        let beating = heartbeat.map { period in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: period)
+                    mailbox.beat()
+                }
+            }
+        }
         ring.onTermination = { [weak self] _ in
+            beating?.cancel()
             guard let self else { return }
             Task { await self.unsubscribe(id) }
         }
@@ -243,7 +254,7 @@ struct PoleTrack {
 
 /// One reader's pending changes: the newest summary per pole, in the order poles first changed.
 final class ChangeMailbox: Sendable {
-    private let pending = Mutex<(order: [String], newest: [String: PoleSummary])>(([], [:]))
+    private let pending = Mutex<(order: [String], newest: [String: PoleSummary], beat: Bool)>(([], [:], false))
     private let ring: AsyncStream<Void>.Continuation
 
     init(ring: AsyncStream<Void>.Continuation) { self.ring = ring }
@@ -255,12 +266,39 @@ final class ChangeMailbox: Sendable {
         ring.yield()
     }
 
+    /// Rings without a change: the reader gets a heartbeat if nothing else waits.
+    func beat() {
+        pending.withLock { $0.beat = true }
+        ring.yield()
+    }
+
+    /// Ends the reader's stream.
+    func finish() { ring.finish() }
+
+    /// Whether a heartbeat is due (and clears it).
+    func takeBeat() -> Bool {
+        pending.withLock { pending in
+            defer { pending.beat = false }
+            return pending.beat
+        }
+    }
+
     func drain() -> [PoleSummary] {
         pending.withLock { pending in
-            defer { pending = ([], [:]) }
+            // The heartbeat flag stays: `takeBeat` reads it.
+            defer {
+                pending.order = []
+                pending.newest = [:]
+            }
             return pending.order.compactMap { pending.newest[$0] }
         }
     }
+}
+
+/// One step of `FleetChanges`: a pole's newest summary, or a heartbeat.
+public enum FleetChange: Sendable, Equatable {
+    case pole(PoleSummary)
+    case heartbeat
 }
 
 /// The changes of `FleetState.changes()`: each element is a pole's newest summary. Ends when the
@@ -272,17 +310,32 @@ public struct FleetChanges: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(bell: bell.makeAsyncIterator(), mailbox: mailbox) }
 
+    /// Ends the stream: its iterator returns nil once what waits is read (a server shutting down).
+    public func finish() { mailbox.finish() }
+
     public struct Iterator: AsyncIteratorProtocol {
         var bell: AsyncStream<Void>.AsyncIterator
         let mailbox: ChangeMailbox
         var queue: ArraySlice<PoleSummary> = []
 
         public mutating func next() async -> PoleSummary? {
+            while true {
+                switch await nextChange() {
+                case .pole(let summary)?: return summary
+                case .heartbeat?: continue
+                case nil: return nil
+                }
+            }
+        }
+
+        /// The next change, or `.heartbeat` when one is due and no change waits.
+        public mutating func nextChange() async -> FleetChange? {
             while queue.isEmpty {
+                if mailbox.takeBeat() { return .heartbeat }
                 guard await bell.next() != nil else { return nil }
                 queue = ArraySlice(mailbox.drain())
             }
-            return queue.popFirst()
+            return queue.popFirst().map(FleetChange.pole)
         }
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Ingest
 import Logging
 import Mustache
+import ServiceLifecycle
 
 /// The live view on the web (docs/live-view.md): sign-in, the map and the list, pole pages, energy,
 /// live updates over server-sent events, one change (acknowledge an alarm). Its routes go on
@@ -290,16 +291,31 @@ public struct LiveView: Sendable {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let changes = await fleet.changes()
-            try await writer.write(ByteBuffer(string: ": live\n\n"))
-            for await var summary in changes {
-                if let published { summary.publishedScheduleVersion = Self.publishedVersions(published)[summary.pole.device] }
-                let data = String(decoding: Self.encode(summary), as: UTF8.self)
-                try await writer.write(ByteBuffer(string: "event: pole\ndata: \(data)\n\n"))
+            let changes = await fleet.changes(heartbeat: Self.heartbeat)
+            // A server shutting down ends the stream (else it would wait for every open page).
+            try await withGracefulShutdownHandler {
+                try await writer.write(ByteBuffer(string: ": live\n\n"))
+                var iterator = changes.makeAsyncIterator()
+                while let change = await iterator.nextChange() {
+                    switch change {
+                    case .pole(var summary):
+                        if let published { summary.publishedScheduleVersion = Self.publishedVersions(published)[summary.pole.device] }
+                        let data = String(decoding: Self.encode(summary), as: UTF8.self)
+                        try await writer.write(ByteBuffer(string: "event: pole\ndata: \(data)\n\n"))
+                    case .heartbeat:
+                        // Keeps proxies from closing an idle stream; a write to a page that is gone fails and ends it.
+                        try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    }
+                }
+            } onGracefulShutdown: {
+                changes.finish()
             }
             try await writer.finish(nil)
         })
     }
+
+    /// How often an idle event stream writes a comment.
+    static let heartbeat = Duration.seconds(15)
 
     func summaries() async throws -> [PoleSummary] {
         var poles = await fleet.snapshot()

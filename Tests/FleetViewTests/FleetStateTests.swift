@@ -123,6 +123,15 @@ final class TestClock: Sendable {
         #expect(first?.lampLevelPercent == 50)
     }
 
+    @Test func anIdleReaderGetsHeartbeatsAndAFinishedStreamEnds() async throws {
+        let fleet = state()
+        let changes = await fleet.changes(heartbeat: .milliseconds(10))
+        var iterator = changes.makeAsyncIterator()
+        #expect(await iterator.nextChange() == .heartbeat)
+        changes.finish()
+        while let change = await iterator.nextChange() { #expect(change == .heartbeat) }
+    }
+
     @Test func hostileRecordsNeverTrap() async throws {
         var random = SeededRandom(seed: 17)
         let fleet = state()
