@@ -247,12 +247,14 @@ let package = Package(
         .target(
             name: "LiveView",
             dependencies: [
-                "FleetView", "Ingest",
+                "FleetView", "Ingest", "SystemSupport", "Clocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Templates")],
             swiftSettings: swiftSettings
@@ -379,17 +381,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The simulated board of the FleetView and LiveView tests (signed batches in chain order).
+        .target(
+            name: "FleetTestSupport",
+            dependencies: ["Ingest", "Clocks", "Telemetry", "Uplink"],
+            path: "Tests/FleetTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FleetViewTests",
-            dependencies: ["TestSupport", "FleetView", "Ingest", "Uplink", "Telemetry", "Lighting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TestSupport", "FleetTestSupport", "FleetView", "Ingest", "Uplink", "Telemetry", "Lighting", "Clocks", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LiveViewTests",
-            dependencies: ["TestSupport", "LiveView", "FleetView", "Ingest", "Uplink", "Telemetry",
+            dependencies: ["TestSupport", "FleetTestSupport", "LiveView", "FleetView", "Ingest", "Uplink", "Telemetry", "Clocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

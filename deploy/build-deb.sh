@@ -36,6 +36,9 @@ install -D -m 0755 systemd/lampd-pwm-dropin "$root/usr/lib/lampd/lampd-pwm-dropi
 install -m 0644 systemd/lampd.sysusers "$root/usr/lib/sysusers.d/lampd.conf"
 install -m 0644 systemd/lampd.tmpfiles "$root/usr/lib/tmpfiles.d/lampd.conf"
 install -m 0644 deploy/examples/*.toml "$root/usr/share/lampd/examples/"
+# lamp-ingest serve --live-view: its templates, script and style sheet (docs/live-view.md).
+install -d "$root/usr/share/lampd/live-view"
+install -m 0644 Sources/LiveView/Templates/* "$root/usr/share/lampd/live-view/"
 install -m 0644 README.md "$root/usr/share/doc/lampd/"
 install -m 0644 docs/*.md "$root/usr/share/doc/lampd/"
 "$root/usr/bin/lampctl" --generate-completion-script bash > "$root/usr/share/bash-completion/completions/lampctl"
@@ -57,6 +60,7 @@ Section: misc
 Priority: optional
 Installed-Size: $size
 Depends: libgpiod2, libmodbus5, libsqlite3-0, libsystemd0, libc6, libstdc++6, zlib1g, adduser, tzdata
+Suggests: libjs-leaflet, libjs-leaflet.markercluster
 Description: street-lamp controller agent
  lampd runs on the board in a smart street lamp's pole or a roadside
  cabinet: it dims the lamp on an astronomical schedule, watches the traffic

@@ -161,6 +161,7 @@ run() { # run VARIANT TARBALL: every step and check in a fresh root from TARBALL
     check "lampctl --version does not run in the root (missing shared libraries?)" in_root lampctl --version
     check "lampd --version does not run in the root (missing shared libraries?)" in_root lampd --version
     check "lamp-ingest --help does not run in the root (missing shared libraries?)" in_root lamp-ingest --help
+    check "the live view's templates are not installed in /usr/share/lampd/live-view" test -f "$root/usr/share/lampd/live-view/map.mustache"
     # Time zones come from tzdata (a Depends), read by lampd itself: the shipped examples' zone loads.
     check "lampctl astro --tz Europe/Berlin fails in the root (tzdata missing?)" \
         in_root lampctl astro --lat 52.52 --lon 13.4 --date 2026-03-29 --tz Europe/Berlin

@@ -26,12 +26,28 @@ public struct ActiveAlarm: Sendable, Equatable, Codable {
     public var since: Date
     /// The board's own message.
     public var message: String
+    /// An operator's acknowledgement through the live view (the alarm stays active until the board clears it).
+    public var acknowledged: AlarmAcknowledgement?
 
-    public init(alarm: String, title: String, since: Date, message: String) {
+    public init(alarm: String, title: String, since: Date, message: String, acknowledged: AlarmAcknowledgement? = nil) {
         self.alarm = alarm
         self.title = title
         self.since = since
         self.message = message
+        self.acknowledged = acknowledged
+    }
+}
+
+/// Who acknowledged an alarm, when, and their note (the audit log keeps the same).
+public struct AlarmAcknowledgement: Sendable, Equatable, Codable {
+    public var by: String
+    public var at: Date
+    public var note: String
+
+    public init(by: String, at: Date, note: String) {
+        self.by = by
+        self.at = at
+        self.note = note
     }
 }
 
@@ -52,6 +68,9 @@ public struct PoleSummary: Sendable, Equatable, Codable {
     /// The schedule (scheduler document) version the board reported applied, and the one published.
     public var appliedScheduleVersion: Int64?
     public var publishedScheduleVersion: Int64?
+    /// False for a board that sends batches but is not in the inventory: listed, not on the map
+    /// (its `pole` has the device id as label and no real position).
+    public var inInventory: Bool = true
 
     public init(
         pole: Pole, condition: PoleCondition, lampLevelPercent: Double? = nil, lampReason: String? = nil,

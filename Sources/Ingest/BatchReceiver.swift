@@ -31,13 +31,21 @@ public struct BatchReceiver: Sendable {
     /// The largest body accepted, before and after inflating, in bytes.
     public let maxBodyBytes: Int
 
+    /// Called after the store committed a new batch (never for a duplicate or a refusal), before
+    /// the acknowledgement is sent: the live view's feed (docs/live-view.md).
+    public var onStored: OnStored?
+
+    /// What `onStored` gets: the device, the batch, the store's decision and when it arrived.
+    public typealias OnStored = @Sendable (_ device: String, _ batch: VerifiedBatch, _ acceptance: Acceptance, _ receivedAt: Date) async -> Void
+
     /// 4 MiB: a lampd batch is far smaller (its `max_batch_bytes` default is 256 KiB).
     public static let defaultMaxBodyBytes = 4 * 1024 * 1024
 
-    public init(keys: KeyRegistry, store: any BatchStore, maxBodyBytes: Int = Self.defaultMaxBodyBytes) {
+    public init(keys: KeyRegistry, store: any BatchStore, maxBodyBytes: Int = Self.defaultMaxBodyBytes, onStored: OnStored? = nil) {
         self.keys = keys
         self.store = store
         self.maxBodyBytes = maxBodyBytes
+        self.onStored = onStored
     }
 
     /// Receives one batch; throws the `IngestError` that the HTTP error response carries.
@@ -74,6 +82,7 @@ public struct BatchReceiver: Sendable {
                     + "a board restored from an old backup, or a forgery — check the board, then rotate its key")
         case .store(let gap, _):
             ack.gap = gap.map { BatchAcknowledgement.Gap(expected: $0.expected, received: $0.received) }
+            await onStored?(batch.deviceID, batch, decision, time)
         }
         return ack
     }

@@ -21,7 +21,8 @@ public enum IngestServer {
         desiredState: (any PublishedStateStore)? = nil,
         maxPullWait: Duration = DesiredStatePullRoute.defaultMaxWait,
         logger: Logger,
-        onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in },
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         let metrics = IngestMetrics(store: receiver.store)
@@ -43,6 +44,8 @@ public enum IngestServer {
         router.get("/healthz") { _, _ -> Response in
             json(200, Data(#"{"status":"ok"}"#.utf8))
         }
+        // More routes (the live view, docs/live-view.md).
+        routes(router)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "lamp-ingest"),

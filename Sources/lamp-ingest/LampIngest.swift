@@ -19,7 +19,7 @@ struct LampIngest: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [ServeCommand.self, MigrateCommand.self, EnrollCommand.self, StatusCommand.self, ExportCommand.self,
-                      PublishCommand.self, DownlinkStatusCommand.self, EnergyCommand.self]
+                      PublishCommand.self, DownlinkStatusCommand.self, EnergyCommand.self, UserCommand.self]
     )
 
     /// Runs the command line; usage errors exit with 2, not ArgumentParser's default 64.

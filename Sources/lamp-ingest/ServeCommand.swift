@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import FleetView
 import Ingest
+import LiveView
 import Logging
 
 /// `lamp-ingest serve`: the HTTP receiver.
@@ -40,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest a board's long poll of the desired state is held, in seconds (0: never hold; boards ask with [downlink] long_poll; a proxy in front must allow it).")
     var maxPullWait = Int(DesiredStatePullRoute.defaultMaxWait.components.seconds)
 
+    @OptionGroup var liveView: LiveViewOptions
+
     func validate() throws {
         guard (0...3600).contains(maxPullWait) else { throw ValidationError("--max-pull-wait must be 0–3600 seconds") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
@@ -61,12 +65,13 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+        var receiving = receiver
+        let view = try await liveView.start(receiver: &receiving, published: published, logger: logger)
         let app = IngestServer.application(
-            receiver: receiver, host: host, port: port, batchPath: path, desiredState: published,
-            maxPullWait: .seconds(maxPullWait), logger: logger
-        ) { host, port in
-            printLine("listening on \(host):\(port)")
-        }
+            receiver: receiving, host: host, port: port, batchPath: path, desiredState: published,
+            maxPullWait: .seconds(maxPullWait), logger: logger,
+            onListening: { host, port in printLine("listening on \(host):\(port)") },
+            routes: { router in view?.register(on: router) })
         do {
             try await app.runService()
         } catch {

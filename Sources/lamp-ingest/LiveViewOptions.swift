@@ -1,0 +1,74 @@
+import ArgumentParser
+import FleetView
+import Foundation
+import Ingest
+import LiveView
+import Logging
+
+/// `serve`'s live-view options (docs/live-view.md).
+struct LiveViewOptions: ParsableArguments {
+    @Flag(name: .long, help: "Serve the live view (map, list, pole pages, energy) on the same port: needs --poles and --accounts.")
+    var liveView = false
+
+    @Option(name: .long, help: "The pole inventory, CSV `device,label,latitude,longitude,rated_power_w`.")
+    var poles: String?
+
+    @Option(name: .long, help: "The accounts file (`lamp-ingest user add`).")
+    var accounts: String?
+
+    @Option(name: .long, help: "A tile server URL template such as https://tiles.example/{z}/{x}/{y}.png (default: a blank map).")
+    var tileURL: String?
+
+    @Option(name: .long, help: "A pole with no batch for this long is offline (1m to 7d).")
+    var offlineAfter = "15m"
+
+    @Option(name: .long, help: "The session secret (32 random bytes, made when absent; give every replica the same file). Default: ACCOUNTS.session-secret.")
+    var sessionSecret: String?
+
+    @Option(name: .long, help: "The append-only audit log of changes made through the page. Default: ACCOUNTS.audit.log.")
+    var auditLog: String?
+
+    @Option(name: .long, help: "Where Leaflet and the marker-cluster plugin are (Debian's libjs-leaflet, libjs-leaflet.markercluster).")
+    var leafletDirectory = "/usr/share/javascript/leaflet"
+
+    func validate() throws {
+        guard liveView else { return }
+        guard poles != nil, accounts != nil else { throw ValidationError("--live-view needs --poles FILE and --accounts FILE") }
+        do {
+            _ = try LiveViewSetup.offlineAfter(offlineAfter)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The live view, its FleetState fed by `receiver` and rebuilt from the store; nil without --live-view.
+    func start(receiver: inout BatchReceiver, published: (any PublishedStateStore)?, logger: Logger) async throws -> LiveView? {
+        guard liveView, let poles, let accounts else { return nil }
+        do {
+            let inventory = try LiveViewSetup.inventory(path: poles)
+            let offline = try LiveViewSetup.offlineAfter(offlineAfter)
+            let fleet = FleetState(inventory: inventory, offlineAfter: offline)
+            let started = ContinuousClock.now
+            try await fleet.rebuild(from: receiver.store, window: max(24 * 3600, offline * 4))
+            receiver.onStored = { device, batch, acceptance, receivedAt in
+                await fleet.apply(device: device, batch: batch, acceptance: acceptance, receivedAt: receivedAt)
+            }
+            let configuration = LiveView.Configuration(
+                accounts: AccountsFile(path: accounts),
+                sessionSecret: try SessionSigner.secret(path: sessionSecret ?? accounts + ".session-secret"),
+                auditLog: try AuditLog(path: auditLog ?? accounts + ".audit.log"),
+                tileURL: tileURL, leafletDirectory: leafletDirectory)
+            let view = try LiveView(fleet: fleet, store: receiver.store, published: published, configuration: configuration, logger: logger)
+            if try configuration.accounts.load().isEmpty {
+                logger.warning("live view: no accounts in \(accounts): add one with `lamp-ingest user add NAME --role operator --accounts \(accounts)`")
+            }
+            logger.info("live view ready", metadata: ["poles": "\(inventory.poles.count)", "rebuilt in": "\(ContinuousClock.now - started)"])
+            return view
+        } catch let error as LiveViewError {
+            printError("lamp-ingest: \(error.description)")
+            throw IngestExit.usage
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import LiveView
-import Testing
-
-@Suite struct LiveViewSmokeTests {
-    @Test func moduleLinks() { _ = LiveView.self }
-}
