@@ -129,14 +129,34 @@ public enum StoreLocation: Sendable, Equatable {
             }
             return try IngestStore(path: path)
         case .postgres(let location):
-            let store = PostgresBatchStore(location: location, poolSize: poolSize, logger: logger)
-            do {
-                try await store.checkSchema()
-            } catch {
-                await store.close()
-                throw error
-            }
-            return store
+            return try await PostgresBatchStore.opened(location: location, poolSize: poolSize, logger: logger)
         }
+    }
+
+    /// Opens the published desired-state store (`--desired-state`): a SQLite file, or the
+    /// `published` table of a PostgreSQL database, which must carry the schema this lamp-ingest knows.
+    public func openPublishedStateStore(logger: Logger) async throws(IngestError) -> any PublishedStateStore {
+        switch self {
+        case .sqlite(let path):
+            return try SQLitePublishedStateStore(path: path)
+        case .postgres(let location):
+            return PostgresPublishedStateStore(
+                connections: try await PostgresBatchStore.opened(
+                    location: location, poolSize: PostgresPublishedStateStore.defaultPoolSize, logger: logger))
+        }
+    }
+}
+
+extension PostgresBatchStore {
+    /// A pool to `location` whose schema is the one this lamp-ingest knows (else closed, and the error).
+    static func opened(location: PostgresLocation, poolSize: Int, logger: Logger) async throws(IngestError) -> PostgresBatchStore {
+        let store = PostgresBatchStore(location: location, poolSize: poolSize, logger: logger)
+        do {
+            try await store.checkSchema()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
     }
 }

@@ -41,7 +41,7 @@ public struct DesiredStatePullRoute: Sendable {
             let device = context.parameters.get("device") ?? ""
             do throws(IngestError) {
                 let query = try Self.query(request.uri.query ?? "")
-                var documents = try answer(device: device, applied: query.applied, at: Date())
+                var documents = try await answer(device: device, applied: query.applied, at: Date())
                 if documents.isEmpty, query.waitSeconds > 0, maxWait > .zero {
                     let deadline = ContinuousClock.now + min(.seconds(query.waitSeconds), maxWait)
                     while documents.isEmpty {
@@ -50,7 +50,7 @@ public struct DesiredStatePullRoute: Sendable {
                         let watch = self.watch
                         let published = await cancelWhenGracefulShutdown { await watch.waitForPublication(upTo: left) }
                         guard published else { break }
-                        documents = try answer(device: device, applied: query.applied, at: Date())
+                        documents = try await answer(device: device, applied: query.applied, at: Date())
                     }
                 }
                 guard !documents.isEmpty else { return Response(status: .noContent) }
@@ -66,8 +66,8 @@ public struct DesiredStatePullRoute: Sendable {
 
     /// The documents to serve to `device` for `query`, newest per role above the applied version
     /// (at once: a `wait` in the query is not held here).
-    public func answer(device: String, query: String, at time: Date) throws(IngestError) -> [[UInt8]] {
-        try answer(device: device, applied: try Self.query(query).applied, at: time)
+    public func answer(device: String, query: String, at time: Date) async throws(IngestError) -> [[UInt8]] {
+        try await answer(device: device, applied: try Self.query(query).applied, at: time)
     }
 
     static func query(_ text: String) throws(IngestError) -> DesiredStatePull.Query {
@@ -76,7 +76,7 @@ public struct DesiredStatePullRoute: Sendable {
         }
     }
 
-    func answer(device: String, applied: [String: UInt64], at time: Date) throws(IngestError) -> [[UInt8]] {
+    func answer(device: String, applied: [String: UInt64], at time: Date) async throws(IngestError) -> [[UInt8]] {
         guard let id = DeviceID(rawValue: device) else {
             throw IngestError(.invalidArgument, "\(device.prefix(64)) is not a device id")
         }
@@ -85,8 +85,8 @@ public struct DesiredStatePullRoute: Sendable {
         }
         var documents: [[UInt8]] = []
         for role in DesiredStatePull.roles {
-            guard let newest = try store.newest(device: id.rawValue, role: role), newest.version > applied[role] ?? 0 else { continue }
-            try store.markFetched(device: id.rawValue, role: role, version: newest.version, at: time)
+            guard let newest = try await store.newest(device: id.rawValue, role: role), newest.version > applied[role] ?? 0 else { continue }
+            try await store.markFetched(device: id.rawValue, role: role, version: newest.version, at: time)
             documents.append(newest.document)
         }
         return documents

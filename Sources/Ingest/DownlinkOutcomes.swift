@@ -21,7 +21,7 @@ public enum DownlinkOutcomes {
             throw IngestError(.storeFailed, "cannot read the boards' events from \(ingest.location): \(error)")
         }
         for outcome in outcomes {
-            try store.recordOutcome(device: outcome.device, role: outcome.role, version: outcome.version, outcome: outcome.outcome, at: outcome.at)
+            try await store.recordOutcome(device: outcome.device, role: outcome.role, version: outcome.version, outcome: outcome.outcome, at: outcome.at)
         }
     }
 

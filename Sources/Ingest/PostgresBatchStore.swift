@@ -327,7 +327,7 @@ public final class PostgresBatchStore: BatchStore {
     /// cancellation: after a server restart a query on a pooled connection was seen to wait
     /// forever, so `body` runs in a task of its own that is cancelled and left behind, not
     /// awaited (its connection is lost to the pool until it ends).
-    private func run<T: Sendable>(
+    func run<T: Sendable>(
         _ doing: String, _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T
     ) async throws(IngestError) -> T {
         let client = client

@@ -63,6 +63,24 @@ public enum PostgresSchema {
             // The retention also removes the ledger rows of the months it drops (migrate --retention-months).
             "CREATE INDEX batch_ledger_received_at ON batch_ledger (received_at)",
         ],
+        [
+            // The published desired-state documents (PostgresPublishedStateStore): replicas share them.
+            // `id` only grows, so max(id) tells every replica's long polls that something was published.
+            """
+            CREATE TABLE published (
+                id bigserial PRIMARY KEY,
+                device text NOT NULL,
+                role text NOT NULL,
+                version bigint NOT NULL,
+                document bytea NOT NULL,
+                published_at timestamptz NOT NULL,
+                fetched_at timestamptz,
+                outcome text,
+                outcome_at timestamptz,
+                UNIQUE (device, role, version)
+            )
+            """,
+        ],
     ]
 
     /// The highest version applied, 0 without the version table.

@@ -33,7 +33,7 @@ public actor PublicationWatch {
     public func waitForPublication(upTo timeout: Duration) async -> Bool {
         guard timeout > .zero, !Task.isCancelled else { return false }
         // The stamp before the wait: a publish between the caller's last look and now still wakes it.
-        if lastStamp == nil { lastStamp = try? store.publicationStamp() }
+        if lastStamp == nil { lastStamp = try? await store.publicationStamp() }
         let id = nextID
         nextID += 1
         return await withTaskGroup(of: Bool.self) { group in
@@ -78,7 +78,7 @@ public actor PublicationWatch {
         while !waiters.isEmpty {
             try? await Task.sleep(for: interval)
             let stamp: Int64
-            do { stamp = try store.publicationStamp() } catch {
+            do { stamp = try await store.publicationStamp() } catch {
                 logger.warning("the published-state store cannot be read for held pulls: \(error.message)")
                 continue
             }

@@ -36,21 +36,27 @@ public struct PublishedDocument: Sendable, Hashable {
 /// `SQLitePublishedStateStore` is the one there is; a PostgreSQL one can follow behind this protocol.
 public protocol PublishedStateStore: Sendable {
     /// The highest version published for `device` and `role` (0: none).
-    func lastVersion(device: String, role: String) throws(IngestError) -> UInt64
+    func lastVersion(device: String, role: String) async throws(IngestError) -> UInt64
     /// Stores `document`; refuses a version not above the last one of its device and role.
     /// Marks the earlier versions not yet applied or refused as `superseded`.
-    func publish(_ document: PublishedDocument) throws(IngestError)
+    func publish(_ document: PublishedDocument) async throws(IngestError)
     /// The newest document of `device` and `role`, if any.
-    func newest(device: String, role: String) throws(IngestError) -> PublishedDocument?
+    func newest(device: String, role: String) async throws(IngestError) -> PublishedDocument?
     /// Notes that a pull was answered with this version (the first time counts).
-    func markFetched(device: String, role: String, version: UInt64, at: Date) throws(IngestError)
+    func markFetched(device: String, role: String, version: UInt64, at: Date) async throws(IngestError)
     /// Records what the board said of a version (`applied`, `refused: reason`).
-    func recordOutcome(device: String, role: String, version: UInt64, outcome: String, at: Date) throws(IngestError)
+    func recordOutcome(device: String, role: String, version: UInt64, outcome: String, at: Date) async throws(IngestError)
     /// Every published version, of one device or all, by device, role and version.
-    func history(device: String?) throws(IngestError) -> [PublishedDocument]
+    func history(device: String?) async throws(IngestError) -> [PublishedDocument]
     /// A number that changes whenever a document is published, by this process or another
     /// (`lamp-ingest publish` writes the same store): what wakes held long polls.
-    func publicationStamp() throws(IngestError) -> Int64
+    func publicationStamp() async throws(IngestError) -> Int64
+    /// Ends its connections (a command that opened it is done).
+    func close() async
+}
+
+extension PublishedStateStore {
+    public func close() async {}
 }
 
 /// The published documents in their own SQLite file (WAL, `synchronous = FULL`: a publish is on

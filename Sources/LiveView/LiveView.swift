@@ -200,7 +200,7 @@ public struct LiveView: Sendable {
         guard var summary = await fleet.summary(device: device) else {
             return html(.notFound, render("message", ["title": "No such pole", "message": "No pole \(device) in the inventory or the store."]))
         }
-        if let published { summary.publishedScheduleVersion = Self.publishedVersions(published)[device] }
+        if let published { summary.publishedScheduleVersion = await Self.publishedVersions(published)[device] }
         let to = Date()
         let from = to.addingTimeInterval(-3 * 24 * 3600)
         let history = try await PoleHistory.load(device: device, from: from, to: to, store: store)
@@ -314,7 +314,7 @@ public struct LiveView: Sendable {
                 while let change = await iterator.nextChange() {
                     switch change {
                     case .pole(var summary):
-                        if let published { summary.publishedScheduleVersion = Self.publishedVersions(published)[summary.pole.device] }
+                        if let published { summary.publishedScheduleVersion = await Self.publishedVersions(published)[summary.pole.device] }
                         let data = String(decoding: Self.encode(summary), as: UTF8.self)
                         try await writer.write(ByteBuffer(string: "event: pole\ndata: \(data)\n\n"))
                     case .heartbeat:
@@ -335,16 +335,16 @@ public struct LiveView: Sendable {
     func summaries() async throws -> [PoleSummary] {
         var poles = await fleet.snapshot()
         if let published {
-            let versions = Self.publishedVersions(published)
+            let versions = await Self.publishedVersions(published)
             for index in poles.indices { poles[index].publishedScheduleVersion = versions[poles[index].pole.device] }
         }
         return poles
     }
 
     /// The newest published scheduler version per device.
-    static func publishedVersions(_ store: any PublishedStateStore) -> [String: Int64] {
+    static func publishedVersions(_ store: any PublishedStateStore) async -> [String: Int64] {
         var versions: [String: Int64] = [:]
-        for document in (try? store.history(device: nil)) ?? [] where document.role == "scheduler" {
+        for document in (try? await store.history(device: nil)) ?? [] where document.role == "scheduler" {
             let version = Int64(clamping: document.version)
             if version > versions[document.device] ?? .min { versions[document.device] = version }
         }

@@ -28,11 +28,13 @@ struct DownlinkStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            guard FileManager.default.fileExists(atPath: desiredState) else {
+            let location = try StoreLocation(desiredState)
+            if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
                 throw IngestError(
-                    .invalidArgument, "no published-state store at \(desiredState): check --desired-state (publish --desired-state creates it)")
+                    .invalidArgument, "no published-state store at \(path): check --desired-state (publish --desired-state creates it)")
             }
-            let published = try SQLitePublishedStateStore(path: desiredState)
+            let published = try await location.openPublishedStateStore(logger: Logger(label: "lamp-ingest"))
+            defer { Task { await published.close() } }
             if let ingestStore {
                 let batches = try await StoreLocation(ingestStore).open(mustExist: true, logger: Logger(label: "lamp-ingest"))
                 do {
@@ -43,7 +45,7 @@ struct DownlinkStatusCommand: AsyncParsableCommand {
                 }
                 await batches.close()
             }
-            let rows = try published.history(device: device)
+            let rows = try await published.history(device: device)
             if json {
                 let iso = { (date: Date?) -> Any in date.map { $0.formatted(.iso8601) } ?? NSNull() }
                 let objects: [[String: Any]] = rows.map {

@@ -3,11 +3,12 @@ import Downlink
 import Foundation
 import Ingest
 import Lighting
+import Logging
 import Uplink
 
 /// `lamp-ingest publish`: signs one desired-state document for one board with a city role key
 /// and writes it to a file (docs/downlink.md). The key file is read, never printed or logged.
-struct PublishCommand: ParsableCommand {
+struct PublishCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
         abstract: "Sign a desired-state document (schedule or override) for one board with a city role key.",
@@ -49,7 +50,7 @@ struct PublishCommand: ParsableCommand {
     var reason: String?
     @Option(name: .long, help: "Where to write the signed document.")
     var out: String?
-    @Option(name: .long, help: "The published desired-state store (SQLite) that lamp-ingest serve --desired-state serves from.")
+    @Option(name: .long, help: "The published desired-state store that lamp-ingest serve --desired-state serves from: a SQLite file or a postgres:// URL (migrated).")
     var desiredState: String?
 
     func validate() throws {
@@ -66,7 +67,7 @@ struct PublishCommand: ParsableCommand {
         if override != nil, until == nil { throw ValidationError("--override needs --until: a city override always ends") }
     }
 
-    func run() throws {
+    func run() async throws {
         let signingKey = try Self.readKey(key)
         let now = Int64(Date().timeIntervalSince1970)
         let template = try content(now: now)
@@ -78,18 +79,22 @@ struct PublishCommand: ParsableCommand {
             print("published \(device) \(role.rawValue) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
             return
         }
-        let published: SQLitePublishedStateStore
-        do { published = try SQLitePublishedStateStore(path: store) } catch { throw fail(error) }
+        let published: any PublishedStateStore
+        do { published = try await StoreLocation(store).openPublishedStateStore(logger: Logger(label: "lamp-ingest")) } catch { throw fail(error) }
+        let shown = (published as? PostgresPublishedStateStore)?.location ?? store  // never the password
         for device in try targets() {
             do {
-                let chosen = try version ?? published.lastVersion(device: device, role: role.rawValue) + 1
+                var chosen = version ?? 0
+                if version == nil { chosen = try await published.lastVersion(device: device, role: role.rawValue) + 1 }
                 let bytes = try sign(template, device: device, version: chosen, key: signingKey)
-                try published.publish(PublishedDocument(device: device, role: role.rawValue, version: chosen, document: bytes, publishedAt: Date()))
-                print("published \(device) \(role.rawValue) version \(chosen) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(store)")
+                try await published.publish(PublishedDocument(device: device, role: role.rawValue, version: chosen, document: bytes, publishedAt: Date()))
+                print("published \(device) \(role.rawValue) version \(chosen) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(shown)")
             } catch let error as IngestError {
+                await published.close()
                 throw fail(error)
             }
         }
+        await published.close()
     }
 
     /// The boards to publish to: --device, or each line of --devices.

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The path batches are POSTed to.")
     var path = IngestServer.defaultBatchPath
 
-    @Option(name: .long, help: "The published desired-state store, a SQLite file (lamp-ingest publish --desired-state): serves GET /v1/desired-state/{device} from it.")
+    @Option(name: .long, help: "The published desired-state store, a SQLite file or a postgres:// URL shared by replicas (lamp-ingest publish --desired-state): serves GET /v1/desired-state/{device} from it.")
     var desiredState: String?
 
     @Option(name: .long, help: "Longest a board's long poll of the desired state is held, in seconds (0: never hold; boards ask with [downlink] long_poll; a proxy in front must allow it).")
@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         let receiver: BatchReceiver
         let published: (any PublishedStateStore)?
         do {
-            published = try desiredState.map { path throws(IngestError) in try SQLitePublishedStateStore(path: path) }
+            published = if let desiredState { try await StoreLocation(desiredState).openPublishedStateStore(logger: logger) } else { nil }
             let registry = try KeyRegistry(path: keys, logger: logger)
             let store = try await database.open(mustExist: false, logger: logger)
             receiver = BatchReceiver(keys: registry, store: store, maxBodyBytes: maxBodyBytes)

@@ -22,12 +22,22 @@ struct DesiredStatePullEndToEndTests {
         FileManager.default.createFile(atPath: path, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600])
     }
 
+    /// The published-state store given to publish, serve and downlink-status: a SQLite file in
+    /// `directory`, or a throwaway PostgreSQL database (skipped without `LAMPD_TEST_POSTGRES_URL`).
+    static func withPublishedStore(_ postgres: Bool, in directory: URL, _ body: (String) async throws -> Void) async throws {
+        if postgres {
+            try await ThrowawayDatabase.with(body)
+        } else {
+            try await body(directory.appendingPathComponent("published.sqlite").path)
+        }
+    }
+
     /// With `--simulate-synchronised-clock` the applied path runs; without it, on this machine's
-    /// unsynchronised clock, the refused one (on a machine with NTP both apply).
-    @Test(arguments: [true, false])
-    func aPublishedOverrideIsPulledAndItsOutcomeGoesUpstream(synchronisedClock: Bool) async throws {
-        try await UplinkRig.with { rig in
-            let store = rig.directory.appendingPathComponent("published.sqlite").path
+    /// unsynchronised clock, the refused one (on a machine with NTP both apply). The published
+    /// store is SQLite, and once PostgreSQL (`--desired-state postgres://…`).
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func aPublishedOverrideIsPulledAndItsOutcomeGoesUpstream(synchronisedClock: Bool, postgres: Bool) async throws {
+        try await UplinkRig.with { rig in try await Self.withPublishedStore(postgres, in: rig.directory) { store in
             let key = rig.directory.appendingPathComponent("operator.key").path
             try Self.writeOperatorKey(to: key)
             let until = Date().addingTimeInterval(1800).formatted(.iso8601)
@@ -72,15 +82,16 @@ struct DesiredStatePullEndToEndTests {
             // One outcome, not one per acknowledged batch: the same refused document served again
             // is not applied again, and the pulls that batches wake are spaced.
             #expect(export.stdout.components(separatedBy: outcome).count - 1 == 1, "\(export.stdout.components(separatedBy: outcome).count - 1) outcome events upstream")
-        }
+        } }
     }
 
     /// With `[downlink] long_poll`, a document published while the board's pull is held reaches
     /// the lamp without a poll interval or `sync now`: version 1 comes with the pull at start,
     /// version 2 (published after version 1 was applied) only through the held pull.
-    @Test func aLongPollBringsADocumentPublishedWhileItIsHeld() async throws {
-        try await UplinkRig.with { rig in
-            let store = rig.directory.appendingPathComponent("published.sqlite").path
+    /// On PostgreSQL the serving replica learns of the publish from the shared database.
+    @Test(arguments: [false, true])
+    func aLongPollBringsADocumentPublishedWhileItIsHeld(postgres: Bool) async throws {
+        try await UplinkRig.with { rig in try await Self.withPublishedStore(postgres, in: rig.directory) { store in
             let key = rig.directory.appendingPathComponent("operator.key").path
             try Self.writeOperatorKey(to: key)
             let keys = rig.directory.appendingPathComponent("city-keys").path
@@ -108,7 +119,7 @@ struct DesiredStatePullEndToEndTests {
             let published = ContinuousClock.now
             try await publish(42)
             _ = try await daemon.waitFor("lampd to apply version 2 through its held pull") { appliedVersion($0) == 2 }
-            print("long poll: publish → applied on the board in \(ContinuousClock.now - published) (lampctl status polled)")
-        }
+            print("long poll (\(postgres ? "PostgreSQL" : "SQLite")): publish → applied on the board in \(ContinuousClock.now - published) (lampctl status polled)")
+        } }
     }
 }
