@@ -33,7 +33,8 @@ openssl genpkey -algorithm ed25519 -out "$work/operator.key" 2>/dev/null
 chmod 600 "$work/operator.key"
 openssl pkey -in "$work/operator.key" -pubout -out "$work/city-keys/operator/city.pem" 2>/dev/null
 # The boards' clock starts now: the document's expiry is checked against a true clock.
-options=(--boards "$boards" --minutes "$minutes" --seed 1 --start-time "$(date +%s)")
+# No board goes offline (an offline board pulls when it is back: its minutes would be the figure).
+options=(--boards "$boards" --minutes "$minutes" --seed 1 --offline-percent 0 --start-time "$(date +%s)")
 "$bin/lamp-fleet" keys "${options[@]}" --out "$work/keys" >/dev/null
 for ((i = 0; i < boards; i++)); do echo "fleet-$i"; done > "$work/devices.txt"
 "$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --desired-state "$work/published.sqlite" \
@@ -64,7 +65,7 @@ while [ "$applied" -lt "$boards" ]; do
     echo "  $(echo "$(date +%s.%N) - $published" | bc) s: $applied of $boards applied"
 done
 all=$(date +%s.%N)
-echo "all $boards applied (downlink-status, polled every 2 s) after $(echo "$all - $published" | bc) s"
+echo "$applied of $boards applied (downlink-status, polled every 2 s) after $(echo "$all - $published" | bc) s"
 wait "$fleet" || { echo "lamp-fleet exited with $?"; cat "$work/fleet.err"; }
 python3 - "$work/fleet.json" "$published" <<'PY'
 import json, sys
