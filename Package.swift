@@ -275,7 +275,7 @@ let package = Package(
         .executableTarget(
             name: "lamp-fleet",
             dependencies: [
-                "Uplink", "UplinkHTTP", "Telemetry", "Clocks", "Lighting",
+                "Uplink", "UplinkHTTP", "Telemetry", "Clocks", "Lighting", "Downlink", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

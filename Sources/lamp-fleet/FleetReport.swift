@@ -21,6 +21,18 @@ struct FleetReport: Codable {
     var expected: FleetPlan.Totals
     var stored: FleetPlan.Totals
     var refusals: [String]
+    /// Desired-state pulls (with `--pull-every-minutes`): pulls, failed pulls, documents applied
+    /// and refused; their events are in `expected` on top of `lamp-fleet plan`'s figures.
+    var pulls: Int
+    var pullFailures: Int
+    var downlinkApplied: Int
+    var downlinkRefused: Int
+    /// When the batches carrying `downlink.applied` were acknowledged (seconds since 1970):
+    /// first, median, 99th percentile and last.
+    var appliedAcknowledgedFirstSeconds: Double?
+    var appliedAcknowledgedP50Seconds: Double?
+    var appliedAcknowledgedP99Seconds: Double?
+    var appliedAcknowledgedLastSeconds: Double?
 
     init(plan: FleetPlan, counts: FleetCounts, seconds: Double, maxLagSeconds: Double) {
         let sorted = counts.latenciesMilliseconds.sorted()
@@ -41,6 +53,16 @@ struct FleetReport: Codable {
         lostAcknowledgements = counts.lostAcknowledgements
         self.maxLagSeconds = maxLagSeconds
         expected = plan.expectedTotals()
+        expected.events += counts.downlinkEvents
+        pulls = counts.pulls
+        pullFailures = counts.pullFailures
+        downlinkApplied = counts.downlinkApplied
+        downlinkRefused = counts.downlinkRefused
+        let acknowledgedAt = counts.appliedAcknowledgedAtSeconds.sorted()
+        appliedAcknowledgedFirstSeconds = acknowledgedAt.first
+        appliedAcknowledgedP50Seconds = percentile(50, of: acknowledgedAt)
+        appliedAcknowledgedP99Seconds = percentile(99, of: acknowledgedAt)
+        appliedAcknowledgedLastSeconds = acknowledgedAt.last
         stored = FleetPlan.Totals(batches: counts.acknowledged, readings: counts.readingsAcknowledged, events: counts.eventsAcknowledged)
         refusals = counts.refusals
     }
@@ -61,6 +83,9 @@ struct FleetReport: Codable {
             String(format: "largest delay behind the simulated clock: %.2f s", maxLagSeconds),
             "stored records \(stored.records) of expected \(expected.records) (readings \(stored.readings)/\(expected.readings), events \(stored.events)/\(expected.events))",
         ]
+        if pulls > 0 {
+            lines.append("desired state: \(pulls) pulls (\(pullFailures) failed), \(downlinkApplied) documents applied, \(downlinkRefused) refused (their events counted in expected)")
+        }
         lines += refusals.map { "refused: \($0)" }
         return lines.joined(separator: "\n")
     }

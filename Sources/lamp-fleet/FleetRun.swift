@@ -1,3 +1,4 @@
+import Downlink
 import Foundation
 import Telemetry
 import Uplink
@@ -9,14 +10,26 @@ struct SimulatedBoard: Sendable {
     let index: Int
     let builder: BatchBuilder
     let signer: BatchSigner
+    let deviceID: DeviceID
     var nextSequence: UInt64 = 1
     var previousHash: [UInt8] = []
     var nextSpoolSequence: Int64 = 1
     var backlog: [SignedBatch] = []
+    /// The desired state this board applied, by role (with `--pull-every-minutes`).
+    var appliedVersions: [DesiredStateRole: UInt64] = [:]
+    /// Documents refused, not refused again when served again (bounded).
+    var refusedDocuments: Set<[UInt8]> = []
+    /// `downlink.*` events of the last pull, for the next regular batch.
+    var pendingDownlinkEvents: [SpoolRecord] = []
+    /// Whether the pending events include a `downlink.applied`.
+    var carriesApplied = false
+    /// Sequences of queued batches that carry a `downlink.applied` event.
+    var appliedCarriers: Set<UInt64> = []
 
     init(index: Int, plan: FleetPlan) throws {
         self.index = index
         let id = try DeviceID(plan.deviceID(index))
+        deviceID = id
         builder = BatchBuilder(deviceID: id)
         signer = BatchSigner(identity: DeviceIdentity(deviceID: id, key: plan.key(index)))
     }
@@ -24,11 +37,13 @@ struct SimulatedBoard: Sendable {
     /// Signs `records` as the next batch of the chain and queues it.
     mutating func enqueue(_ records: [SpoolRecord]) throws {
         guard !records.isEmpty else { return }
+        defer { carriesApplied = false }
         let spooled = records.enumerated().map { SpooledRecord(sequence: nextSpoolSequence + Int64($0.offset), record: $0.element) }
         nextSpoolSequence += Int64(records.count)
         let batch = signer.sign(payload: try builder.build(records: spooled), sequence: nextSequence, previousHash: previousHash)
         nextSequence += 1
         previousHash = batch.hash
+        if carriesApplied { appliedCarriers.insert(batch.sequence) }
         backlog.append(batch)
     }
 }
@@ -46,6 +61,16 @@ struct FleetCounts: Codable, Sendable {
     var eventsAcknowledged = 0
     var latenciesMilliseconds: [Double] = []
     var refusals: [String] = []
+    var pulls = 0
+    var pullFailures = 0
+    var downlinkApplied = 0
+    var downlinkRefused = 0
+    /// Wall-clock times (seconds since 1970) at which a batch carrying a `downlink.applied`
+    /// event was acknowledged: when `lamp-ingest downlink-status` can show it.
+    var appliedAcknowledgedAtSeconds: [Double] = []
+
+    /// The `downlink.*` events the boards recorded (not in `FleetPlan.expectedTotals`).
+    var downlinkEvents: Int { downlinkApplied + downlinkRefused }
 
     mutating func add(_ other: FleetCounts) {
         sent += other.sent
@@ -58,6 +83,11 @@ struct FleetCounts: Codable, Sendable {
         readingsAcknowledged += other.readingsAcknowledged
         eventsAcknowledged += other.eventsAcknowledged
         latenciesMilliseconds += other.latenciesMilliseconds
+        pulls += other.pulls
+        pullFailures += other.pullFailures
+        downlinkApplied += other.downlinkApplied
+        downlinkRefused += other.downlinkRefused
+        appliedAcknowledgedAtSeconds += other.appliedAcknowledgedAtSeconds
         if refusals.count < 10 { refusals += other.refusals.prefix(10 - refusals.count) }
     }
 }
@@ -79,6 +109,8 @@ struct FleetRunner {
     let transports: [HTTPBatchTransport]
     let concurrency: Int
     let minuteDuration: Duration
+    /// The desired-state pull, nil without `--pull-every-minutes`.
+    var pull: FleetPull? = nil
     let maxAttempts = 20
 
     func run() async throws -> (counts: FleetCounts, seconds: Double, maxLagSeconds: Double) {
@@ -97,12 +129,22 @@ struct FleetRunner {
                 let due = start + minuteDuration * minute + minuteDuration * slot / slots
                 maxLag = max(maxLag, clock.now - due)
                 try await clock.sleep(until: due)
+                let isOnline = { (index: Int) in offline[index]?.contains(minute) != true }
+                if let pull {
+                    // An offline board cannot pull; what it pulls goes out in this minute's batch.
+                    let now = FleetPull.time(plan: plan, minute: minute, secondsIntoMinute: Int64(slot * 60 / slots))
+                    let pulling = boardsBySlot[slot].filter { isOnline($0) && pull.isDue(board: $0, minute: minute) }
+                    try await forEach(pulling, boards: &boards, counts: &counts) { board, transport in
+                        await pull.pull(board, transport: transport, now: now)
+                    }
+                }
                 for index in boardsBySlot[slot] {
                     let (regular, urgent) = plan.records(index, minute)
-                    try boards[index].enqueue(regular)
+                    try boards[index].enqueue(regular + boards[index].pendingDownlinkEvents)
+                    boards[index].pendingDownlinkEvents = []
                     try boards[index].enqueue(urgent)
                 }
-                let online = boardsBySlot[slot].filter { offline[$0]?.contains(minute) != true && !boards[$0].backlog.isEmpty }
+                let online = boardsBySlot[slot].filter { isOnline($0) && !boards[$0].backlog.isEmpty }
                 try await deliver(online, boards: &boards, counts: &counts)
             }
         }
@@ -114,6 +156,15 @@ struct FleetRunner {
     }
 
     private func deliver(_ indices: [Int], boards: inout [SimulatedBoard], counts: inout FleetCounts) async throws {
+        let plan = plan, maxAttempts = maxAttempts
+        try await forEach(indices, boards: &boards, counts: &counts) { board, transport in
+            await Self.drain(board, transport: transport, plan: plan, maxAttempts: maxAttempts)
+        }
+    }
+
+    /// Runs `work` for the boards `indices`, at most `concurrency` at once.
+    private func forEach(_ indices: [Int], boards: inout [SimulatedBoard], counts: inout FleetCounts,
+                         _ work: @escaping @Sendable (SimulatedBoard, HTTPBatchTransport) async -> (SimulatedBoard, FleetCounts)) async throws {
         try await withThrowingTaskGroup(of: (SimulatedBoard, FleetCounts).self) { group in
             var next = 0
             func startNext(_ group: inout ThrowingTaskGroup<(SimulatedBoard, FleetCounts), any Error>) {
@@ -121,7 +172,7 @@ struct FleetRunner {
                 let board = boards[indices[next]]
                 let transport = transports[board.index % transports.count]
                 next += 1
-                group.addTask { await Self.drain(board, transport: transport, plan: plan, maxAttempts: maxAttempts) }
+                group.addTask { await work(board, transport) }
             }
             for _ in 0..<min(concurrency, indices.count) { startNext(&group) }
             while let (board, boardCounts) = try await group.next() {
@@ -155,6 +206,9 @@ struct FleetRunner {
                     let (readings, events) = Self.recordCounts(batch, plan: plan, board: board.index)
                     counts.readingsAcknowledged += readings
                     counts.eventsAcknowledged += events
+                    if board.appliedCarriers.remove(batch.sequence) != nil {
+                        counts.appliedAcknowledgedAtSeconds.append(Date().timeIntervalSince1970)
+                    }
                     if plan.losesAcknowledgement(board.index, batch: batch.sequence) {
                         // The answer "never arrived": the board sends the same bytes again.
                         counts.lostAcknowledgements += 1

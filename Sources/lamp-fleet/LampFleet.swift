@@ -1,4 +1,5 @@
 import ArgumentParser
+import Downlink
 import Foundation
 import Lighting
 import Uplink
@@ -139,8 +140,18 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Real milliseconds per simulated minute (60000: real time).") var minuteMs: Int = 60_000
     @Option(help: "Most boards delivering at once.") var concurrency: Int = 64
     @Flag(help: "Print JSON instead of text.") var json = false
+    @Option(help: "Each board also pulls its desired state every N simulated minutes (0: never), verifies it against --city-keys and reports downlink.applied / downlink.refused in its next batch.")
+    var pullEveryMinutes: Int = 0
+    @Option(help: "The pinned city keys, laid out as lampd's [downlink] keys_dir (scheduler/ and operator/ with *.pub). Needed with --pull-every-minutes.")
+    var cityKeys: String?
+    @Option(help: "The boards' [downlink] max_override_duration, in hours.") var maxOverrideHours: Int = 24
 
     func validate() throws {
+        guard (0...10_080).contains(pullEveryMinutes) else { throw ValidationError("--pull-every-minutes must be 0…10080, not \(pullEveryMinutes)") }
+        guard (1...8_760).contains(maxOverrideHours) else { throw ValidationError("--max-override-hours must be 1…8760, not \(maxOverrideHours)") }
+        if pullEveryMinutes > 0 && cityKeys == nil {
+            throw ValidationError("--pull-every-minutes needs --city-keys DIR (the city's public keys, as lampd's [downlink] keys_dir)")
+        }
         guard (0...3_600_000).contains(minuteMs) else { throw ValidationError("--minute-ms must be 0…3600000, not \(minuteMs)") }
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…10000, not \(concurrency)") }
         guard let parsed = URL(string: url) else {
@@ -158,7 +169,13 @@ struct RunCommand: AsyncParsableCommand {
         // AsyncHTTPClient keeps up to 8 connections per host and client: one client per 8 boards
         // in flight, so boards do not queue behind each other inside the simulator.
         let transports = try (0..<max(1, (concurrency + 7) / 8)).map { _ in try HTTPBatchTransport(configuration: configuration) }
-        let runner = FleetRunner(plan: plan, transports: transports, concurrency: concurrency, minuteDuration: .milliseconds(minuteMs))
+        var runner = FleetRunner(plan: plan, transports: transports, concurrency: concurrency, minuteDuration: .milliseconds(minuteMs))
+        if pullEveryMinutes > 0, let cityKeys {
+            let (keyring, problems) = CityKeyring.load(directory: cityKeys)
+            for problem in problems { FileHandle.standardError.write(Data("lamp-fleet: city keys: \(problem)\n".utf8)) }
+            runner.pull = FleetPull(verifier: DesiredStateVerifier(keyring: keyring), everyMinutes: pullEveryMinutes,
+                                    maximumOverrideSeconds: Int64(maxOverrideHours) * 3600)
+        }
         let result: (counts: FleetCounts, seconds: Double, maxLagSeconds: Double)
         do {
             result = try await runner.run()

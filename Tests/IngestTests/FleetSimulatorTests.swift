@@ -50,6 +50,8 @@ struct FleetSimulatorTests {
               (["run", "--url", "ftp://127.0.0.1/v1/batches"], "not supported"),
               (["run", "--url", "http://user:secret@127.0.0.1:8080/v1/batches"], "user name or password"),
               (["run", "--url", "http://127.0.0.1:8080/", "--concurrency", "0"], "--concurrency"),
+              (["run", "--url", "http://127.0.0.1:8080/", "--pull-every-minutes", "1"], "--city-keys"),
+              (["run", "--url", "http://127.0.0.1:8080/", "--pull-every-minutes", "20000", "--city-keys", "/tmp"], "--pull-every-minutes"),
           ])
     func usageErrorsExitTwo(arguments: [String], expected: String) async throws {
         let result = try await Self.fleet(arguments)
@@ -94,6 +96,67 @@ struct FleetSimulatorTests {
         #expect(devices.reduce(0) { $0 + ($1["records"] as? Int ?? 0) } == expected["records"])
         #expect(devices.reduce(0) { $0 + ($1["batches"] as? Int ?? 0) } == expected["batches"])
         #expect(devices.allSatisfy { $0["gaps"] as? Int == 0 })
+    }
+
+    /// A fleet of `boards` whose boards pin the city operator key, against `serve --desired-state`
+    /// where an override until two hours from now was published for every board (the boards'
+    /// clock starts now, so expiry is checked against a true clock): the plan, the run's report
+    /// and `downlink-status`'s rows.
+    static func pullRun(boards: Int, minutes: Int, _ runArguments: [String]) async throws
+        -> (expected: [String: Int], report: [String: Any], rows: [[String: Any]])
+    {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let (keys, db, store, devices, cityKey, cityKeys) = (path("fleet-keys"), path("ingest.sqlite"), path("published.sqlite"),
+                                                             path("devices.txt"), path("operator.key"), path("city-keys"))
+        try FleetCityKey.write(keyPath: cityKey, keysDirectory: cityKeys)
+        let options = ["--boards", "\(boards)", "--minutes", "\(minutes)", "--offline-percent", "0", "--lost-ack-percent", "0",
+                       "--door-every", "0", "--alarm-every", "0", "--schedule", "none", "--start-time", "\(Int(Date().timeIntervalSince1970))"]
+        let expected = try await Self.plan(options)
+        #expect(try await Self.fleet(["keys", "--out", keys] + options).exitCode == 0)
+        try (0..<boards).map { "fleet-\($0)" }.joined(separator: "\n").write(toFile: devices, atomically: true, encoding: .utf8)
+        let publish = try await ChildProcess.run(product: "lamp-ingest", [
+            "publish", "--key", cityKey, "--devices", devices, "--desired-state", store, "--override", "30",
+            "--until", Date().addingTimeInterval(7200).formatted(.iso8601)])
+        #expect(publish.exitCode == 0, "\(publish.stdout)\(publish.stderr)")
+        let report: [String: Any] = try await ChildProcess.with(
+            executable: Products.path("lamp-ingest"), arguments: ["serve", "--db", db, "--keys", keys, "--port", "0", "--desired-state", store]
+        ) { server in
+            let port = try await CommandLineTests.listeningPort(server)
+            let run = try await Self.fleet(["run", "--url", "http://127.0.0.1:\(port)/v1/batches", "--minute-ms", "100",
+                                            "--city-keys", cityKeys, "--json"] + runArguments + options)
+            #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+            return try #require(try run.jsonObject())
+        }
+        let status = try await ChildProcess.run(product: "lamp-ingest", ["downlink-status", "--desired-state", store, "--ingest-store", db, "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status.stdout)\(status.stderr)")
+        return (expected, report, rows)
+    }
+
+    @Test("boards pull a published override, verify it with the pinned city key and report downlink.applied; the store holds the plan's records plus those events")
+    func pullAndApply() async throws {
+        let (expected, report, rows) = try await Self.pullRun(boards: 6, minutes: 4, ["--pull-every-minutes", "2"])
+        // Every board pulls twice (every 2 of 4 minutes): the first pull applies version 1, the second finds nothing new.
+        #expect(report["pulls"] as? Int == 12)
+        #expect(report["pullFailures"] as? Int == 0)
+        #expect(report["downlinkApplied"] as? Int == 6)
+        #expect(report["downlinkRefused"] as? Int == 0)
+        #expect(report["appliedAcknowledgedP99Seconds"] is Double)
+        let stored = try #require(report["stored"] as? [String: Int])
+        #expect(stored["batches"] == expected["batches"] && stored["readings"] == expected["readings"])
+        #expect(stored["events"] == expected["events"]! + 6, "the plan's events plus one downlink.applied a board")
+        #expect(rows.count == 6 && rows.allSatisfy { $0["status"] as? String == "applied" }, "\(rows)")
+    }
+
+    @Test("an override longer than the boards' max_override_duration is refused once (downlink.refused, overrideTooLong) and downlink-status says so")
+    func pullAndRefuse() async throws {
+        let (_, report, rows) = try await Self.pullRun(boards: 2, minutes: 3, ["--pull-every-minutes", "1", "--max-override-hours", "1"])
+        // Pulled every minute, refused once: the same document served again is not refused again.
+        #expect(report["pulls"] as? Int == 6)
+        #expect(report["downlinkApplied"] as? Int == 0)
+        #expect(report["downlinkRefused"] as? Int == 2)
+        #expect(rows.count == 2 && rows.allSatisfy { $0["status"] as? String == "refused: overrideTooLong" }, "\(rows)")
     }
 
     @Test("a night of the city schedule: level events with their reason, a meter consistent with them, and lamp-ingest energy's figures")

@@ -116,11 +116,25 @@ public actor DesiredStateApplier {
         let summary = Self.summary(verified.state)
         lastOutcome = DownlinkStatus.Outcome(outcome: "applied", version: verified.state.version, role: role.rawValue, reason: nil,
                                              message: summary, at: now.date)
-        sink.record(Event(kind: "downlink.applied", severity: .info, channel: Self.channel(role), value: .number(Double(verified.state.version)),
-                          time: now, message: "applied \(role.rawValue) version \(verified.state.version) (key \(verified.kidHex)) via \(via): \(summary)"))
+        sink.record(Self.appliedEvent(verified, via: via, time: now))
         logger.notice("desired state applied", metadata: ["role": "\(role.rawValue)", "version": "\(verified.state.version)", "via": "\(via)"])
         await handToLighting()
         return status()
+    }
+
+    /// The `downlink.applied` event of a verified document (also recorded by lamp-fleet's boards).
+    public static func appliedEvent(_ verified: VerifiedDesiredState, via: String, time: Timestamp) -> Event {
+        let role = verified.role
+        return Event(kind: "downlink.applied", severity: .info, channel: channel(role), value: .number(Double(verified.state.version)),
+                     time: time, message: "applied \(role.rawValue) version \(verified.state.version) (key \(verified.kidHex)) via \(via): \(summary(verified.state))")
+    }
+
+    /// The `downlink.refused` event of a refusal; `claimed` is what the document says if its
+    /// signature checks out (version and role), nil for a forged or unreadable one.
+    public static func refusedEvent(_ refusal: DesiredStateRefusal, claimed: VerifiedDesiredState?, time: Timestamp) -> Event {
+        Event(kind: "downlink.refused", severity: .warning, channel: claimed.flatMap { channel($0.role) },
+              value: claimed.map { .number(Double($0.state.version)) }, time: time,
+              message: "\(refusal.reason.rawValue): \(refusal.message)")
     }
 
     private func refuse(_ refusal: DesiredStateRefusal, bytes: [UInt8], now: Timestamp) {
@@ -129,9 +143,7 @@ public actor DesiredStateApplier {
         let version = claimed?.state.version
         lastOutcome = DownlinkStatus.Outcome(outcome: "refused", version: version, role: claimed?.role.rawValue,
                                              reason: refusal.reason.rawValue, message: refusal.message, at: now.date)
-        sink.record(Event(kind: "downlink.refused", severity: .warning, channel: claimed.flatMap { Self.channel($0.role) },
-                          value: version.map { .number(Double($0)) }, time: now,
-                          message: "\(refusal.reason.rawValue): \(refusal.message)"))
+        sink.record(Self.refusedEvent(refusal, claimed: claimed, time: now))
         logger.warning("desired state refused", metadata: ["reason": "\(refusal.reason.rawValue)", "message": "\(refusal.message)"])
     }
 
