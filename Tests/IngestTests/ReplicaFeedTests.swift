@@ -15,10 +15,16 @@ struct ReplicaFeedTests {
         case batch(device: String, sequence: UInt64, gap: Bool)
     }
 
-    /// Follows `store` in a task of its own; what it sees goes to the returned stream.
+    /// Follows `store` in a task of its own; what it sees goes to the returned stream, which ends
+    /// (failing the wait) if nothing more came within the hang guard.
     static func follow(_ store: PostgresBatchStore) -> (AsyncStream<Seen>, Task<Void, Never>) {
         let (stream, continuation) = AsyncStream<Seen>.makeStream()
+        let guardTask = Task {
+            try? await Task.sleep(for: HangGuard.duration)
+            continuation.finish()
+        }
         let task = Task {
+            defer { guardTask.cancel() }
             await store.followStoredBatches(
                 retryAfter: .milliseconds(200), onListening: { continuation.yield(.listening) },
                 onBatch: { device, batch, acceptance, _ in
@@ -77,6 +83,77 @@ struct ReplicaFeedTests {
                 #expect(await iterator.next() == .listening)
                 _ = try await ReplicaTests.deliver(batches[1], to: replicas, firstReplica: 0)
                 #expect(await iterator.next() == .batch(device: board.identity.deviceID.rawValue, sequence: 2, gap: false))
+            }
+        }
+    }
+
+    /// Signs in as bob at the live view on `port`, holds /api/events open (prints `open`), then
+    /// prints `pole DEVICE` for each pole event.
+    static let watcher = """
+        import re, socket, sys, urllib.request
+        port = int(sys.argv[1])
+        class Keep(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args): return None
+        opener = urllib.request.build_opener(Keep)
+        try:
+            opener.open("http://127.0.0.1:%d/login" % port, data=b"name=bob&password=viewer-password")
+            sys.exit("sign-in not redirected")
+        except urllib.error.HTTPError as answer:
+            cookie = answer.headers["Set-Cookie"].split(";")[0]
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(("GET /api/events HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nCookie: %s\\r\\n\\r\\n" % cookie).encode())
+        received = b""
+        opened = False
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                print("closed", flush=True); sys.exit(0)
+            received += chunk
+            if not opened and b": live" in received:
+                opened = True
+                print("open", flush=True)
+            for device in re.findall(rb'"device":"([^"]+)"', received):
+                print("pole " + device.decode(), flush=True)
+            received = received[received.rfind(b"\\n") + 1:]
+        """
+
+    @Test("two serve --live-view replicas on one PostgreSQL: a batch POSTed to A appears in B's /api/events")
+    func liveViewAcrossReplicas() async throws {
+        var board = try TestBoard()
+        let device = board.identity.deviceID.rawValue
+        let batch = try board.next(count: 2)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = try enrolledKeysFile([board], in: directory)
+        let accounts = directory.appendingPathComponent("accounts").path
+        let ingest = Products.path("lamp-ingest")
+        let added = try await ChildProcess.run(ingest, ["user", "add", "bob", "--role", "viewer", "--accounts", accounts], input: "viewer-password\n")
+        try #require(added.exitCode == 0, "\(added.stderr)")
+        let poles = directory.appendingPathComponent("poles.csv")
+        try "device,label,latitude,longitude,rated_power_w\n\(device),Rue Royale 1,50.85,4.36,60\n".write(to: poles, atomically: true, encoding: .utf8)
+        // The page's own files are not fetched here: empty stand-ins for Leaflet do.
+        let leaflet = directory.appendingPathComponent("leaflet")
+        try FileManager.default.createDirectory(at: leaflet, withIntermediateDirectories: true)
+        for name in ["leaflet.js", "leaflet.css", "leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"] {
+            FileManager.default.createFile(atPath: leaflet.appendingPathComponent(name).path, contents: Data())
+        }
+        try await TestPostgres.withDatabase { location in
+            let serve = [
+                "serve", "--store", TestPostgres.url(location), "--keys", keys, "--port", "0", "--live-view", "--poles", poles.path,
+                "--accounts", accounts, "--leaflet-directory", leaflet.path,
+            ]
+            try await ChildProcess.with(executable: ingest, arguments: serve) { a in
+                let portA = try await CommandLineTests.listeningPort(a)
+                // B second: A made the shared session secret.
+                try await ChildProcess.with(executable: ingest, arguments: serve) { b in
+                    let portB = try await CommandLineTests.listeningPort(b)
+                    _ = try await b.transcript.wait(forLineContaining: "following the batches of every replica")
+                    try await ChildProcess.with(executable: "/usr/bin/env", arguments: ["python3", "-c", Self.watcher, "\(portB)"]) { watcher in
+                        try await watcher.transcript.wait(for: "open") { $0 == "open" }
+                        try await CommandLineTests.post(batch, port: portA)
+                        try await watcher.transcript.wait(for: "pole \(device) in B's events") { $0 == "pole \(device)" }
+                    }
+                }
             }
         }
     }
