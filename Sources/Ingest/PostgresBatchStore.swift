@@ -174,6 +174,7 @@ public final class PostgresBatchStore: BatchStore {
         let previousHash = Data(batch.previousHash)
         let cose = Data(bytes)
         let key = Data(publicKey.rawRepresentation)
+        let notice = StoredBatchNotice(device: device, kid: kid, sequence: sequence)
         return try await run("storing the batch") { client, logger in
             try await client.withTransaction(logger: logger) { connection in
                 // The chain row, created empty for a device's first batch, locked until COMMIT:
@@ -218,6 +219,10 @@ public final class PostgresBatchStore: BatchStore {
                     VALUES (\(device), \(kid), \(sequence), \(hash), \(previousHash), \(firstSpool), \(lastSpool),
                         \(recordCount), \(receivedAt), \(gapExpected), \(gapNote), \(cose))
                     """, logger: logger)
+                // Sent at COMMIT only (PostgreSQL holds a transaction's notifications until then):
+                // the live view of every replica loads the batch (`followStoredBatches`).
+                try await connection.query(
+                    "SELECT pg_notify(\(Self.batchChannel), \(notice.payload))", logger: logger)
                 try await connection.query(
                     "INSERT INTO device_key (device, kid, public_key) VALUES (\(device), \(kid), \(key)) ON CONFLICT DO NOTHING",
                     logger: logger)
@@ -319,6 +324,94 @@ public final class PostgresBatchStore: BatchStore {
                 """, binds: bindings)
     }
 
+    // MARK: Following the batches of every replica
+
+    /// The channel on which `accept` announces each batch it stored (not a duplicate), at commit:
+    /// payload `<device> <kid> <sequence>` (docs/live-view.md, "Several replicas").
+    public static let batchChannel = "lamp_ingest_batch"
+
+    /// Calls `onBatch` with every batch any replica stores in this database (verified again with
+    /// its stored key, as the receiver's `onStored` gets it), as long as the
+    /// calling task runs: LISTENs on a connection of its own (not the pool's). `onListening` runs
+    /// each time the LISTEN is (re)established, before the notifications that follow it are
+    /// handled, so a caller rebuilds there what it may have missed while the connection was down
+    /// (a PostgreSQL restart); the connection lost, it reconnects after `retryAfter`.
+    public func followStoredBatches(
+        retryAfter: Duration = .seconds(2),
+        onListening: @escaping @Sendable () async throws -> Void,
+        onBatch: @escaping BatchReceiver.OnStored
+    ) async {
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: try database.connectionConfiguration(connectTimeout: .seconds(3)), id: attempt, logger: logger)
+                do {
+                    try await connection.listen(on: Self.batchChannel) { notifications in
+                        try await onListening()
+                        logger.info("following the batches of every replica", metadata: ["database": "\(location)"])
+                        for try await notification in notifications {
+                            guard let notice = StoredBatchNotice(payload: notification.payload) else {
+                                logger.warning("ignoring a \(Self.batchChannel) notification that is not `device kid sequence`")
+                                continue
+                            }
+                            do {
+                                if let announced = try await announcedBatch(notice) {
+                                    let stored = announced.batch
+                                    let key = try DevicePublicKey(rawRepresentation: stored.publicKey)
+                                    let batch = try BatchVerifier.verify(bytes: stored.cose, publicKey: key)
+                                    await onBatch(stored.device, batch, announced.acceptance, announced.receivedAt)
+                                }
+                            } catch {
+                                logger.warning("an announced batch could not be read: \(error)", metadata: ["device": "\(notice.device)"])
+                            }
+                        }
+                    }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning(
+                    "not following the other replicas' batches: \(Self.ingestError(error, doing: "listening", location: location).message); retrying in \(retryAfter)")
+            }
+            try? await Task.sleep(for: retryAfter)
+        }
+    }
+
+    /// The stored batch `notice` announces, with its arrival and how it was accepted (a gap as
+    /// stored; late when the chain's head is past it — judged when read, so a batch of the same
+    /// key stored meanwhile makes it look late: its gap note is then cleared one batch early);
+    /// nil when it is not stored (any more).
+    public func announcedBatch(_ notice: StoredBatchNotice) async throws(IngestError) -> AnnouncedBatch? {
+        try await run("reading an announced batch") { client, logger in
+            var found: AnnouncedBatch?
+            let rows = try await client.query(
+                """
+                SELECT b.cose, k.public_key, b.received_at, b.gap_expected, b.gap_note,
+                    coalesce(c.kid = b.kid AND c.sequence > b.sequence, false)
+                FROM batch b JOIN device_key k ON k.device = b.device AND k.kid = b.kid
+                LEFT JOIN chain c ON c.device = b.device
+                WHERE b.device = \(notice.device) AND b.kid = \(notice.kid) AND b.sequence = \(notice.sequence)
+                ORDER BY b.id DESC LIMIT 1
+                """, logger: logger)
+            for try await (cose, key, receivedAt, gapExpected, gapNote, late) in rows.decode(
+                (Data, Data, Date, Int64?, String?, Bool).self)
+            {
+                let gap = gapExpected.map {
+                    SequenceGap(expected: UInt64(clamping: $0), received: UInt64(clamping: notice.sequence), note: gapNote ?? "")
+                }
+                found = AnnouncedBatch(
+                    batch: StoredBatch(device: notice.device, sequence: notice.sequence, cose: Array(cose), publicKey: Array(key)),
+                    receivedAt: receivedAt, acceptance: .store(gap: gap, advancesChain: gap != nil || !late))
+            }
+            return found
+        }
+    }
+
     // MARK: Errors and time limits
 
     /// Runs `body` within `operationTimeout`; every failure becomes the `IngestError` for it.
@@ -388,5 +481,61 @@ public final class PostgresBatchStore: BatchStore {
             return IngestError(.busy, "\(doing) failed at \(location): \(message) (SQLSTATE \(state)); retry later")
         }
         return IngestError(.storeFailed, "\(doing) failed at \(location): \(message) (SQLSTATE \(state))")
+    }
+}
+
+/// What `accept` announces on `PostgresBatchStore.batchChannel`: `<device> <kid> <sequence>`
+/// (read from the right, so a device id with spaces still parses).
+public struct StoredBatchNotice: Sendable, Equatable {
+    public var device: String
+    public var kid: String
+    public var sequence: Int64
+
+    public init(device: String, kid: String, sequence: Int64) {
+        self.device = device
+        self.kid = kid
+        self.sequence = sequence
+    }
+
+    /// Nil for anything but a device, a hexadecimal kid and a whole sequence.
+    public init?(payload: String) {
+        let parts = payload.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let sequence = Int64(parts[parts.count - 1]),
+            !parts[parts.count - 2].isEmpty, parts[parts.count - 2].allSatisfy(\.isHexDigit)
+        else { return nil }
+        let device = parts.dropLast(2).joined(separator: " ")
+        guard !device.isEmpty else { return nil }
+        self.init(device: device, kid: String(parts[parts.count - 2]), sequence: sequence)
+    }
+
+    public var payload: String { "\(device) \(kid) \(sequence)" }
+}
+
+/// A batch another replica (or this one) stored, as the live view takes it in.
+public struct AnnouncedBatch: Sendable {
+    public var batch: StoredBatch
+    public var receivedAt: Date
+    public var acceptance: Acceptance
+}
+
+extension PostgresLocation {
+    /// The configuration of one connection of its own (the LISTEN of `followStoredBatches`).
+    func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if let socketDirectory {
+            configuration = PostgresConnection.Configuration(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS =
+                switch tlsMode {
+                case .disable: .disable
+                case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+                case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+                }
+            configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: user, password: password, database: database, tls: tls)
+        }
+        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout.components.seconds) * 1000)
+        return configuration
     }
 }

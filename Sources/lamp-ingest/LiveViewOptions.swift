@@ -42,16 +42,28 @@ struct LiveViewOptions: ParsableArguments {
     }
 
     /// The live view, its FleetState fed by `receiver` and rebuilt from the store; nil without --live-view.
-    func start(receiver: inout BatchReceiver, published: (any PublishedStateStore)?, logger: Logger) async throws -> LiveView? {
+    /// On PostgreSQL it is fed by every replica's batches instead: `following` is the task doing that
+    /// (cancel it when the server stops).
+    func start(
+        receiver: inout BatchReceiver, published: (any PublishedStateStore)?, following: inout Task<Void, Never>?, logger: Logger
+    ) async throws -> LiveView? {
         guard liveView, let poles, let accounts else { return nil }
         do {
             let inventory = try LiveViewSetup.inventory(path: poles)
             let offline = try LiveViewSetup.offlineAfter(offlineAfter)
             let fleet = FleetState(inventory: inventory, offlineAfter: offline)
             let started = ContinuousClock.now
-            try await fleet.rebuild(from: receiver.store, window: max(24 * 3600, offline * 4))
-            receiver.onStored = { device, batch, acceptance, receivedAt in
+            let window = max(24 * 3600, offline * 4)
+            try await fleet.rebuild(from: receiver.store, window: window)
+            let apply: BatchReceiver.OnStored = { device, batch, acceptance, receivedAt in
                 await fleet.apply(device: device, batch: batch, acceptance: acceptance, receivedAt: receivedAt)
+            }
+            if let shared = receiver.store as? PostgresBatchStore {
+                // Several replicas: every one's batches (this one's too) come by LISTEN/NOTIFY;
+                // each (re)connection rebuilds what the page may have missed meanwhile.
+                following = Task { await shared.followStoredBatches(onListening: { try await fleet.rebuild(from: shared, window: window) }, onBatch: apply) }
+            } else {
+                receiver.onStored = apply
             }
             let configuration = LiveView.Configuration(
                 accounts: AccountsFile(path: accounts),

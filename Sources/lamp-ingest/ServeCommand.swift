@@ -66,7 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw fail(error)
         }
         var receiving = receiver
-        let view = try await liveView.start(receiver: &receiving, published: published, logger: logger)
+        var following: Task<Void, Never>?
+        let view = try await liveView.start(receiver: &receiving, published: published, following: &following, logger: logger)
+        defer { following?.cancel() }
         let app = IngestServer.application(
             receiver: receiving, host: host, port: port, batchPath: path, desiredState: published,
             maxPullWait: .seconds(maxPullWait), logger: logger,
