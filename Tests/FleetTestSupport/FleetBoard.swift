@@ -1,8 +1,8 @@
 import Foundation
 import Ingest
 import Clocks
-@testable import Telemetry
-@testable import Uplink
+import Telemetry
+import Uplink
 
 /// A simulated board for the FleetView and LiveView tests: signs batches of events and readings in chain order and
 /// hands them back verified, as the receiver's `onStored` sees them.
