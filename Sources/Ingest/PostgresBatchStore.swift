@@ -535,7 +535,7 @@ extension PostgresLocation {
             configuration = PostgresConnection.Configuration(
                 host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
-        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout.components.seconds) * 1000)
+        configuration.options.connectTimeout = TimeAmount(connectTimeout)
         return configuration
     }
 }

@@ -200,7 +200,7 @@ public struct LiveView: Sendable {
         guard var summary = await fleet.summary(device: device) else {
             return html(.notFound, render("message", ["title": "No such pole", "message": "No pole \(device) in the inventory or the store."]))
         }
-        if let published { summary.publishedScheduleVersion = await Self.publishedVersions(published)[device] }
+        if let published { summary.publishedScheduleVersion = await Self.publishedVersion(published, device: device) }
         let to = Date()
         let from = to.addingTimeInterval(-3 * 24 * 3600)
         let history = try await PoleHistory.load(device: device, from: from, to: to, store: store)
@@ -314,7 +314,7 @@ public struct LiveView: Sendable {
                 while let change = await iterator.nextChange() {
                     switch change {
                     case .pole(var summary):
-                        if let published { summary.publishedScheduleVersion = await Self.publishedVersions(published)[summary.pole.device] }
+                        if let published { summary.publishedScheduleVersion = await Self.publishedVersion(published, device: summary.pole.device) }
                         let data = String(decoding: Self.encode(summary), as: UTF8.self)
                         try await writer.write(ByteBuffer(string: "event: pole\ndata: \(data)\n\n"))
                     case .heartbeat:
@@ -339,6 +339,13 @@ public struct LiveView: Sendable {
             for index in poles.indices { poles[index].publishedScheduleVersion = versions[poles[index].pole.device] }
         }
         return poles
+    }
+
+    /// The newest published scheduler version of one device (nil: none, or the store unreadable):
+    /// one indexed query, not every device's history, since it runs for every change a page is sent.
+    static func publishedVersion(_ store: any PublishedStateStore, device: String) async -> Int64? {
+        guard let version = try? await store.lastVersion(device: device, role: "scheduler"), version > 0 else { return nil }
+        return Int64(clamping: version)
     }
 
     /// The newest published scheduler version per device.

@@ -11,8 +11,10 @@ struct FleetPoles {
     /// Metres per degree of latitude (and of longitude at the equator).
     static let metresPerDegree = 111_320.0
 
+    /// Boards per street: the grid's side (the plan's board count is bounded, so the conversion cannot trap).
+    var side: Int { max(1, Int(Double(plan.boards).squareRoot().rounded(.up))) }
+
     func position(_ board: Int) -> (latitude: Double, longitude: Double) {
-        let side = max(1, Int(Double(plan.boards).squareRoot().rounded(.up)))
         let row = Double(board / side) - Double(side - 1) / 2
         let column = Double(board % side) - Double(side - 1) / 2
         let latitude = center.latitudeDegrees + row * spacingMetres / Self.metresPerDegree
@@ -23,7 +25,6 @@ struct FleetPoles {
 
     /// The inventory lamp-ingest reads (docs/energy-report.md), labels quoted ("Fleet street 3, 12").
     func csv() -> String {
-        let side = max(1, Int(Double(plan.boards).squareRoot().rounded(.up)))
         var text = "device,label,latitude,longitude,rated_power_w\n"
         for board in 0..<plan.boards {
             let (latitude, longitude) = position(board)

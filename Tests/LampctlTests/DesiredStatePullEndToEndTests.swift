@@ -14,12 +14,7 @@ struct DesiredStatePullEndToEndTests {
 
     /// The seed as the PKCS#8 PEM file `lamp-ingest publish --key` reads (mode 0600).
     static func writeOperatorKey(to path: String) throws {
-        let prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
-        let seed = stride(from: 0, to: operatorSeed.count, by: 2).map {
-            UInt8(operatorSeed[operatorSeed.index(operatorSeed.startIndex, offsetBy: $0)...].prefix(2), radix: 16)!
-        }
-        let pem = "-----BEGIN PRIVATE KEY-----\n\(Data(prefix + seed).base64EncodedString())\n-----END PRIVATE KEY-----\n"
-        FileManager.default.createFile(atPath: path, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600])
+        try CityKeyFile.write(seed: CityKeyFile.seed(hex: operatorSeed), to: path)
     }
 
     /// The published-state store given to publish, serve and downlink-status: a SQLite file in

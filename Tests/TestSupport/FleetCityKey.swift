@@ -10,11 +10,7 @@ public enum FleetCityKey {
     /// Writes the private key to `keyPath` (mode 0600) and pins the public key as an operator
     /// key in `keysDirectory/operator/city.pub` (lampd's `[downlink] keys_dir` layout).
     public static func write(keyPath: String, keysDirectory: String) throws {
-        let prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
-        let hex = Array(operatorSeed.utf8)
-        let seed = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
-        let pem = "-----BEGIN PRIVATE KEY-----\n\(Data(prefix + seed).base64EncodedString())\n-----END PRIVATE KEY-----\n"
-        FileManager.default.createFile(atPath: keyPath, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600])
+        try CityKeyFile.write(seed: CityKeyFile.seed(hex: operatorSeed), to: keyPath)
         try FileManager.default.createDirectory(atPath: keysDirectory + "/operator", withIntermediateDirectories: true)
         try (operatorPublicKey + "\n").write(toFile: keysDirectory + "/operator/city.pub", atomically: true, encoding: .utf8)
     }
