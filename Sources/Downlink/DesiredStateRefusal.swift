@@ -25,6 +25,9 @@ public struct DesiredStateRefusal: ActionableError, Hashable {
         case overrideTooLong
         /// The board's clock is not synchronised, so expiry cannot be checked: retried once it is.
         case clockUnsynchronised
+        /// The remote configuration names something this board does not have (a polling period
+        /// for a device it does not poll): the document is not applied, not even in part.
+        case unknownSetting
     }
 
     public var reason: Reason

@@ -97,7 +97,7 @@ struct UplinkFixture {
     }
 
     func service(_ receiver: ScriptedReceiver, _ tweak: (inout UplinkConfiguration) -> Void = { _ in },
-                 trigger: UplinkTrigger = UplinkTrigger()) -> UplinkService {
+                 trigger: UplinkTrigger = UplinkTrigger(), remote: RemoteSettings? = nil) -> UplinkService {
         var configuration = UplinkConfiguration(url: URL(string: "https://ingest.example/v1/batches")!)
         configuration.maxBatchRecords = 100
         configuration.batchInterval = .seconds(3600)
@@ -106,7 +106,7 @@ struct UplinkFixture {
         tweak(&configuration)
         return UplinkService(configuration: configuration, stateDirectory: directory, deviceID: DeviceID(rawValue: "pole-7")!,
                              spool: spool, transport: receiver, trigger: trigger, sink: recorder, timeSource: time,
-                             heartbeats: LoopHeartbeats(), logger: silentLogger)
+                             heartbeats: LoopHeartbeats(), remote: remote, logger: silentLogger)
     }
 
     /// Runs `service` until `done` holds (or 20 s pass), then stops it.

@@ -109,8 +109,13 @@ public struct LampdAgent: Sendable {
         }
         // The city's signed desired state, verified again from the state directory, before the
         // first decision (a bad or missing document leaves the local schedule in charge).
+        // The settings the city's scheduler document may change (docs/downlink.md "Configuration").
+        let trigger = uplinkTrigger
+        let remote = RemoteSettings(
+            pollableNames: Set(configuration.modbusDevices.map(\.name) + (configuration.modbusTrafficBox == nil ? [] : [ModbusCabinetPoller.answerName])),
+            onChange: { trigger.wakeup.signal() })
         let downlink = DesiredStateApplier(deviceID: configuration.board.id, configuration: configuration.downlink,
-                                           stateDirectory: directory, lighting: lighting, sink: sink, timeSource: timeSource,
+                                           stateDirectory: directory, lighting: lighting, settings: remote, sink: sink, timeSource: timeSource,
                                            logger: logger.with(metadata: ["service": "downlink"]))
         await downlink.restore()
         await lighting?.commandFirstDecision()
@@ -139,14 +144,14 @@ public struct LampdAgent: Sendable {
             guard let client = buses[device.bus] else { continue }  // the configuration check rejects this
             pollers.append(try ModbusDevicePoller(
                 device: device, client: client, sink: samplingSink, timeSource: timeSource, clock: clock, heartbeats: heartbeats,
-                answers: answers, logger: logger.with(metadata: ["device": "\(device.name)"])))
+                answers: answers, remote: remote, logger: logger.with(metadata: ["device": "\(device.name)"])))
         }
 
         var watchers: [@Sendable () async -> Void] = []
         if let cabinet = configuration.modbusTrafficBox, let client = buses[cabinet.bus] {
             let poller = try ModbusCabinetPoller(
                 configuration: cabinet, client: client, sink: samplingSink, timeSource: timeSource, clock: clock,
-                heartbeats: heartbeats, answers: answers, logger: logger.with(metadata: ["device": "traffic_box"]))
+                heartbeats: heartbeats, answers: answers, remote: remote, logger: logger.with(metadata: ["device": "traffic_box"]))
             watchers.append { await poller.run() }
         }
         for input in configuration.gpioInputs {
@@ -171,7 +176,7 @@ public struct LampdAgent: Sendable {
         let lamp = lighting
         context.lamp = { await lamp?.explain() }
         let made = makeUplink(configuration: configuration, makeTransport: makeTransport, spool: spool, trigger: uplinkTrigger, sink: sink,
-                              timeSource: timeSource, heartbeats: heartbeats, logger: logger)
+                              timeSource: timeSource, heartbeats: heartbeats, remote: remote, logger: logger)
         let uplink = made?.service
         context.uplink = { uplink?.status() }
         context.downlink = { await downlink.status() }
@@ -250,7 +255,7 @@ extension LampdAgent {
     /// not stop lampd (the lamp must keep working): it raises an alarm and everything stays in the spool.
     static func makeUplink(configuration: LampdConfiguration, makeTransport: @Sendable (UplinkConfiguration) throws -> any BatchTransport,
                            spool: Spool, trigger: UplinkTrigger, sink: any TelemetrySink,
-                           timeSource: any TimeSource, heartbeats: LoopHeartbeats, logger: Logger)
+                           timeSource: any TimeSource, heartbeats: LoopHeartbeats, remote: RemoteSettings?, logger: Logger)
         -> (service: UplinkService, transport: any BatchTransport)?
     {
         guard let section = configuration.uplink, let deviceID = DeviceID(rawValue: configuration.board.id) else { return nil }
@@ -265,7 +270,7 @@ extension LampdAgent {
         }
         let service = UplinkService(
             configuration: section, stateDirectory: configuration.storage.directory, deviceID: deviceID, spool: spool,
-            transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats,
+            transport: transport, trigger: trigger, sink: sink, timeSource: timeSource, heartbeats: heartbeats, remote: remote,
             logger: logger.with(metadata: ["service": "uplink"]))
         return (service, transport)
     }

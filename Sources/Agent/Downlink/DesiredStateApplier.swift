@@ -16,13 +16,18 @@ import Clocks
 /// `downlink.applied` or `downlink.refused` (channel `downlink.<role>`, value the version,
 /// message starting with the named reason). A refused document changes nothing.
 ///
+/// The scheduler document's remote `configuration` is put in effect through `RemoteSettings`
+/// (the uplink and the pollers read it); a document naming a source this board does not poll
+/// is refused (`unknownSetting`).
+///
 /// At start the stored documents are verified again (a key removed from the keys directory
-/// revokes what it signed) and handed to the lighting service.
+/// revokes what it signed) and handed to the lighting service and the settings.
 public actor DesiredStateApplier {
     let deviceID: String
     let configuration: DownlinkConfiguration
     let directory: String
     let lighting: LightingService?
+    let settings: RemoteSettings?
     let sink: any TelemetrySink
     let timeSource: any TimeSource
     let logger: Logger
@@ -32,12 +37,14 @@ public actor DesiredStateApplier {
     private var applied: [DesiredStateRole: (verified: VerifiedDesiredState, stored: StoredDesiredState)] = [:]
     private var lastOutcome: DownlinkStatus.Outcome?
 
+    /// `settings` nil: a remote `configuration` is checked and stored but not put in effect.
     public init(deviceID: String, configuration: DownlinkConfiguration, stateDirectory: String, lighting: LightingService?,
-                sink: any TelemetrySink, timeSource: any TimeSource, logger: Logger) {
+                settings: RemoteSettings? = nil, sink: any TelemetrySink, timeSource: any TimeSource, logger: Logger) {
         self.deviceID = deviceID
         self.configuration = configuration
         self.directory = stateDirectory
         self.lighting = lighting
+        self.settings = settings
         self.sink = sink
         self.timeSource = timeSource
         self.logger = logger
@@ -74,7 +81,7 @@ public actor DesiredStateApplier {
                 noteStoredProblem(role, "\(name) no longer verifies: \(error.description)")
             }
         }
-        await handToLighting()
+        await handOn(restoring: true)
     }
 
     private func noteStoredProblem(_ role: DesiredStateRole, _ problem: String) {
@@ -102,6 +109,11 @@ public actor DesiredStateApplier {
             throw error
         }
         let role = verified.role
+        if let settings, let remote = verified.state.configuration, let problem = settings.problem(with: remote) {
+            let refusal = DesiredStateRefusal(.unknownSetting, "version \(verified.state.version): \(problem); nothing of it is applied")
+            refuse(refusal, bytes: bytes, now: now)
+            throw refusal
+        }
         let stored = StoredDesiredState(document: Data(bytes).base64EncodedString(), version: verified.state.version,
                                         fetchedAt: fetchedAt ?? now.date, appliedAt: now.date, via: via)
         do {
@@ -118,7 +130,7 @@ public actor DesiredStateApplier {
                                              message: summary, at: now.date)
         sink.record(Self.appliedEvent(verified, via: via, time: now))
         logger.notice("desired state applied", metadata: ["role": "\(role.rawValue)", "version": "\(verified.state.version)", "via": "\(via)"])
-        await handToLighting()
+        await handOn(restoring: false)
         return status()
     }
 
@@ -147,7 +159,20 @@ public actor DesiredStateApplier {
         logger.warning("desired state refused", metadata: ["reason": "\(refusal.reason.rawValue)", "message": "\(refusal.message)"])
     }
 
-    private func handToLighting() async {
+    /// Hands the applied documents to the lighting service and the scheduler's configuration to the settings.
+    /// At start (`restoring`), a stored configuration naming a source lampd.toml no longer has keeps
+    /// the rest in effect (the schedule must not be lost for a renamed device) and says so in an event.
+    private func handOn(restoring: Bool) async {
+        if let settings {
+            var remote = applied[.scheduler]?.verified.state.configuration
+            if restoring, let known = remote, let problem = settings.problem(with: known) {
+                remote?.samplingPeriodSeconds = known.samplingPeriodSeconds?.filter { settings.pollableNames.contains($0.key) }
+                logger.error("stored desired state", metadata: ["role": "scheduler", "problem": "\(problem)"])
+                sink.record(Event(kind: "downlink.setting-unused", severity: .warning, channel: Self.channel(.scheduler), time: timeSource.now(),
+                                  message: "the stored scheduler document's configuration is applied without the sources lampd.toml no longer has: \(problem)"))
+            }
+            settings.set(remote)
+        }
         await lighting?.setCityDirections(CityDirections(scheduler: applied[.scheduler]?.verified, operator: applied[.operator]?.verified))
     }
 
@@ -171,12 +196,23 @@ public actor DesiredStateApplier {
             keyProblems: keyProblems)
     }
 
+    /// `configuration: batch interval 300 s, byte cap 50000 B/day, polling meter 10 s`.
+    static func describe(_ configuration: RemoteConfiguration) -> String {
+        var settings: [String] = []
+        if let seconds = configuration.batchIntervalSeconds { settings.append("batch interval \(seconds) s") }
+        if let bytes = configuration.maxBytesPerDay { settings.append("byte cap \(bytes) B/day") }
+        for (name, seconds) in (configuration.samplingPeriodSeconds ?? [:]).sorted(by: { $0.key < $1.key }) {
+            settings.append("polling \(name) \(seconds) s")
+        }
+        return "configuration: " + settings.joined(separator: ", ")
+    }
+
     /// What a document sets, in a line: `calendar city (2 programs), default light state 100 %`.
     static func summary(_ state: DesiredState) -> String {
         var parts: [String] = []
         if let schedule = state.schedule { parts.append("calendar \(schedule.calendar.id) (\(schedule.programs.count) programs)") }
         if let level = state.defaultLightStatePercent { parts.append("default light state \(level) %") }
-        if let configuration = state.configuration, !configuration.isEmpty { parts.append("configuration (not applied by this lampd yet)") }
+        if let configuration = state.configuration, !configuration.isEmpty { parts.append(describe(configuration)) }
         if let o = state.override {
             let start = Date(timeIntervalSince1970: Double(o.startSeconds)).formatted(Date.ISO8601FormatStyle())
             let end = Date(timeIntervalSince1970: Double(o.expirySeconds)).formatted(Date.ISO8601FormatStyle())

@@ -27,6 +27,8 @@ public struct ModbusCabinetPoller: Sendable {
     private let clock: any MonotonicClock
     private let heartbeats: LoopHeartbeats?
     private let answers: ModbusDeviceAnswers?
+    /// The city's polling period for this source, if it set one (`RemoteSettings`).
+    private let remote: RemoteSettings?
     private let logger: Logger
 
     /// The name the module's polls are recorded under in `ModbusDeviceAnswers` (`lampctl selftest`
@@ -40,7 +42,7 @@ public struct ModbusCabinetPoller: Sendable {
     public init(
         configuration: ModbusTrafficBoxConfiguration, client: any ModbusClient, sink: any TelemetrySink,
         timeSource: any TimeSource, clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil,
-        answers: ModbusDeviceAnswers? = nil, logger: Logger
+        answers: ModbusDeviceAnswers? = nil, remote: RemoteSettings? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.configuration = configuration
         var channels: [ChannelName] = []
@@ -52,6 +54,7 @@ public struct ModbusCabinetPoller: Sendable {
         self.clock = clock
         self.heartbeats = heartbeats
         self.answers = answers
+        self.remote = remote
         self.logger = logger
     }
 
@@ -61,7 +64,9 @@ public struct ModbusCabinetPoller: Sendable {
     /// Polls until the task is cancelled.
     public func run() async {
         var state = PollState(contacts: configuration.contacts.count)
-        await PollingLoop.run(loopName, every: configuration.pollInterval, maximumSilenceSeconds: 60,
+        let configured = configuration.pollInterval, remote = remote
+        await PollingLoop.run(loopName, every: { remote?.samplingPeriod(Self.answerName) ?? configured },
+                              maximumSilenceSeconds: { max(60, 3 * $0.seconds + 30) },
                               clock: clock, heartbeats: heartbeats) { now in
             await pollOnce(&state, atSeconds: now)
         }

@@ -27,6 +27,8 @@ public struct ModbusDevicePoller: Sendable {
     private let clock: any MonotonicClock
     private let heartbeats: LoopHeartbeats?
     private let answers: ModbusDeviceAnswers?
+    /// The city's polling period for this source, if it set one (`RemoteSettings`).
+    private let remote: RemoteSettings?
     private let logger: Logger
 
     /// - Throws: `TelemetryError` if a channel name or unit is not valid SenML
@@ -34,7 +36,7 @@ public struct ModbusDevicePoller: Sendable {
     public init(
         device: ModbusDeviceConfiguration, client: any ModbusClient, sink: any TelemetrySink,
         timeSource: any TimeSource, clock: any MonotonicClock = SystemMonotonicClock(), heartbeats: LoopHeartbeats? = nil,
-        answers: ModbusDeviceAnswers? = nil, logger: Logger
+        answers: ModbusDeviceAnswers? = nil, remote: RemoteSettings? = nil, logger: Logger
     ) throws(TelemetryError) {
         self.device = device
         var channels: [Channel] = []
@@ -48,6 +50,7 @@ public struct ModbusDevicePoller: Sendable {
         self.clock = clock
         self.heartbeats = heartbeats
         self.answers = answers
+        self.remote = remote
         self.logger = logger
     }
 
@@ -57,8 +60,9 @@ public struct ModbusDevicePoller: Sendable {
     /// Polls until the task is cancelled.
     public func run() async {
         var state = PollState(device: device)
-        let interval = device.pollInterval
-        await PollingLoop.run(loopName, every: interval, maximumSilenceSeconds: max(60, 3 * interval.seconds + 30),
+        let name = device.name, configured = device.pollInterval, remote = remote
+        await PollingLoop.run(loopName, every: { remote?.samplingPeriod(name) ?? configured },
+                              maximumSilenceSeconds: { max(60, 3 * $0.seconds + 30) },
                               clock: clock, heartbeats: heartbeats) { now in
             await pollOnce(&state, atSeconds: now)
         }

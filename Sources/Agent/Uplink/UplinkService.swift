@@ -31,6 +31,7 @@ public final class UplinkService: Service, Sendable {
     private let sink: any TelemetrySink
     private let timeSource: any TimeSource
     private let heartbeats: LoopHeartbeats
+    private let remote: RemoteSettings?
     private let logger: Logger
     private let shared: Mutex<Shared>
 
@@ -47,8 +48,9 @@ public final class UplinkService: Service, Sendable {
 
     public init(configuration: UplinkConfiguration, stateDirectory: String, deviceID: DeviceID, spool: Spool,
                 transport: any BatchTransport, trigger: UplinkTrigger, sink: any TelemetrySink, timeSource: any TimeSource,
-                heartbeats: LoopHeartbeats, logger: Logger) {
+                heartbeats: LoopHeartbeats, remote: RemoteSettings? = nil, logger: Logger) {
         self.configuration = configuration
+        self.remote = remote
         self.stateDirectory = stateDirectory
         self.deviceID = deviceID
         self.spool = spool
@@ -63,9 +65,13 @@ public final class UplinkService: Service, Sendable {
             batchesSent: 0, recordsSent: 0, bytesToday: 0, maxBytesPerDay: configuration.maxBytesPerDay)))
     }
 
+    /// The daily byte cap in effect: the city's (`RemoteSettings`) or lampd.toml's.
+    private var maxBytesPerDay: Int? { remote?.maxBytesPerDay ?? configuration.maxBytesPerDay }
+
     /// The uplink as `lampctl status` shows it.
     public func status() -> UplinkStatus {
         var status = shared.withLock { $0.status }
+        status.maxBytesPerDay = maxBytesPerDay
         // Desired-state pulls the loop has not taken into the budget yet.
         status.bytesToday = status.bytesToday.addingReportingOverflow(trigger.pendingPullBytes).partialValue
         return status
@@ -129,10 +135,11 @@ public final class UplinkService: Service, Sendable {
             let syncRequested = trigger.latestSync > shared.withLock { $0.syncsAnswered }
             if syncRequested { _ = await spool.flush() }
             let wallNow = timeSource.now().date
+            machine.batchInterval = remote?.batchInterval ?? configuration.batchInterval
             let tick = machine.tick(
                 now: clock.now, syncRequested: syncRequested, highestCommitted: spool.highestCommittedSequence,
                 batchInFlight: ledger.inFlight != nil,
-                budgetExhausted: ledger.budget.isExhausted(cap: configuration.maxBytesPerDay, at: wallNow),
+                budgetExhausted: ledger.budget.isExhausted(cap: maxBytesPerDay, at: wallNow),
                 untilNextDay: DailyByteBudget.untilNextDay(from: wallNow))
             switch tick {
             case .wait(let duration):

@@ -85,7 +85,7 @@ struct UplinkStateMachine: Sendable {
     /// Shortest sleep, so a loop that is due at once still yields.
     static let shortestWait: Duration = .milliseconds(10)
 
-    private let configuration: UplinkConfiguration
+    private var configuration: UplinkConfiguration
     private let backoff: UplinkBackoff
 
     private(set) var state = State.idle
@@ -113,6 +113,12 @@ struct UplinkStateMachine: Sendable {
         self.backoff = UplinkBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
         self.notBefore = now
         self.lastBatchAt = now
+    }
+
+    /// The batch interval in effect (the city may change it: `RemoteSettings`); counts from the last batch.
+    var batchInterval: Duration {
+        get { configuration.batchInterval }
+        set { configuration.batchInterval = newValue }
     }
 
     // MARK: - events
