@@ -164,7 +164,7 @@ let package = Package(
         // form, COSE_Sign1 signing and the board's checks, pinned city keys with roles.
         .target(
             name: "Downlink",
-            dependencies: ["Uplink", "Lighting", "CivilTime", "SystemSupport"],
+            dependencies: ["Uplink", "Telemetry", "Lighting", "CivilTime", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -222,7 +222,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Uplink", "Telemetry", "SystemSupport",
+                "Uplink", "Downlink", "Telemetry", "SystemSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -366,7 +366,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DownlinkTests",
-            dependencies: ["TestSupport", "Downlink", "Uplink", "Lighting", "CivilTime"],
+            dependencies: ["TestSupport", "Downlink", "Uplink", "Telemetry", "Lighting", "CivilTime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

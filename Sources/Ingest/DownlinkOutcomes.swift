@@ -1,3 +1,4 @@
+import Downlink
 import Foundation
 import Telemetry
 import Uplink
@@ -35,11 +36,11 @@ public enum DownlinkOutcomes {
     }
 
     /// One stored record as an outcome, if it is a `downlink.applied` / `downlink.refused` event
-    /// that names its role (channel) and version (value, a whole number ≥ 1 that fits a version).
+    /// that names its role (channel) and version (value: `DesiredStateVersionValue`).
     static func outcome(of record: BatchRecord, device: String, anchors: [UUID: BootAnchor]) -> Outcome? {
         guard case .event(let kind, _) = record.kind, kind == "downlink.applied" || kind == "downlink.refused",
               let role = ["scheduler", "operator"].first(where: { record.channel == "downlink.\($0)" }),
-              case .number(let value)? = record.value, value >= 1, value < 9.2e18, let version = UInt64(exactly: value.rounded(.down))
+              let version = DesiredStateVersionValue.version(record.value)
         else { return nil }
         let nanoseconds = SenMLExporter.resolvedNanoseconds(record, anchors: anchors) ?? record.utcNanoseconds
         let at = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)

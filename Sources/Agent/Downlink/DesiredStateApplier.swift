@@ -137,7 +137,7 @@ public actor DesiredStateApplier {
     /// The `downlink.applied` event of a verified document (also recorded by lamp-fleet's boards).
     public static func appliedEvent(_ verified: VerifiedDesiredState, via: String, time: Timestamp) -> Event {
         let role = verified.role
-        return Event(kind: "downlink.applied", severity: .info, channel: channel(role), value: .number(Double(verified.state.version)),
+        return Event(kind: "downlink.applied", severity: .info, channel: channel(role), value: DesiredStateVersionValue.value(verified.state.version),
                      time: time, message: "applied \(role.rawValue) version \(verified.state.version) (key \(verified.kidHex)) via \(via): \(summary(verified.state))")
     }
 
@@ -145,7 +145,7 @@ public actor DesiredStateApplier {
     /// signature checks out (version and role), nil for a forged or unreadable one.
     public static func refusedEvent(_ refusal: DesiredStateRefusal, claimed: VerifiedDesiredState?, time: Timestamp) -> Event {
         Event(kind: "downlink.refused", severity: .warning, channel: claimed.flatMap { channel($0.role) },
-              value: claimed.map { .number(Double($0.state.version)) }, time: time,
+              value: claimed.map { DesiredStateVersionValue.value($0.state.version) }, time: time,
               message: "\(refusal.reason.rawValue): \(refusal.message)")
     }
 
