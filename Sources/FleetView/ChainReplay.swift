@@ -6,8 +6,10 @@ import Uplink
 /// gap between stored batches is found the way the receiver found it live.
 ///
 /// What came before a device's first batch in the replay is not known: that batch starts the
-/// chain without a gap (a gap just before a rebuild window is not seen). Stored batches are
-/// unique per key and sequence, so no duplicate or conflict can come up.
+/// chain without a gap (a gap just before a rebuild window is not seen; and should that first
+/// batch be a late one, filling a hole below a head stored before the window, the next batch looks
+/// like a gap). Stored batches are unique per key and sequence, so no duplicate or conflict can
+/// come up.
 struct ChainReplay {
     private var chains: [String: ChainState] = [:]
 

@@ -62,7 +62,7 @@ public actor FleetState {
                 track.take(batch, acceptance: acceptance, receivedAt: nil, rebuiltAt: rebuiltAt)
             } else {
                 // Its records are older than the window; its place in the chain still counts.
-                track.note(acceptance, of: batch, at: PoleTrack.sentAt(batch) ?? rebuiltAt)
+                track.note(acceptance, of: batch, at: PoleTrack.sentAt(batch, rebuiltAt: rebuiltAt))
             }
             rebuilt[device] = track
         }
@@ -199,7 +199,7 @@ struct PoleTrack {
     /// instead (a gap is then dated by the batch's records: `sentAt`).
     mutating func take(_ batch: VerifiedBatch, acceptance: Acceptance, receivedAt: Date?, rebuiltAt: Date? = nil) {
         if let receivedAt { lastSeen = max(lastSeen ?? receivedAt, receivedAt) }
-        note(acceptance, of: batch, at: receivedAt ?? Self.sentAt(batch) ?? rebuiltAt)
+        note(acceptance, of: batch, at: receivedAt ?? rebuiltAt.map { Self.sentAt(batch, rebuiltAt: $0) })
         if batch.sequence >= highestSequence, let last = batch.records.last {
             highestSequence = batch.sequence
             clockUnsynchronised = !last.isClockSynchronised
@@ -220,10 +220,11 @@ struct PoleTrack {
         if advancesChain { backlogRecords = batch.spoolBacklog.flatMap { Int(exactly: $0) } }
     }
 
-    /// About when a stored batch was sent, for a rebuild that has no arrival time: its newest
-    /// record taken with a synchronised clock.
-    static func sentAt(_ batch: VerifiedBatch) -> Date? {
-        batch.records.last(where: \.isClockSynchronised).map { date($0.utcNanoseconds) }
+    /// About when a stored batch was sent, for a rebuild that has no arrival time: the time of its
+    /// last record taken with a synchronised clock, never later than the rebuild (a board's clock
+    /// far ahead must not keep a gap shown); the rebuild's time when it has no such record.
+    static func sentAt(_ batch: VerifiedBatch, rebuiltAt: Date) -> Date {
+        batch.records.last(where: \.isClockSynchronised).map { min(date($0.utcNanoseconds), rebuiltAt) } ?? rebuiltAt
     }
 
     private mutating func take(_ record: BatchRecord, receivedAt: Date?) {
