@@ -32,8 +32,6 @@ public struct AlarmChange: Sendable, Equatable {
 
 /// Every alarm lampd and lamp-fleet raise, written once: the map's "fault" colour, the list's
 /// alarm column and the pole page read it (docs/live-view.md lists the same table).
-///
-/// lampd has no "cycling" detector (a lamp that switches itself on and off): no event raises it.
 public enum AlarmCatalogue {
     public static let alarms: [AlarmDefinition] = [
         suffixed("lamp.failure", "Lamp failure"),
@@ -41,6 +39,8 @@ public enum AlarmCatalogue {
         suffixed("lamp.dimming-failure", "Dimming failure"),
         suffixed("lamp.voltage-out-of-range", "Voltage out of range"),
         suffixed("lamp.low-power-factor", "Low power factor"),
+        // A lamp that switches itself off and on while commanded on (lampd's `CyclingWatch`).
+        suffixed("lamp.cycling", "Cycling"),
         // lamp-fleet's simulated lamp fault (no clearing event: it stays until acknowledged or cleared).
         AlarmDefinition(alarm: "lamp.fault", title: "Lamp fault", raisedBy: ["lamp.fault"], clearedBy: ["lamp.fault.cleared"]),
         AlarmDefinition(

@@ -44,15 +44,26 @@ public actor FleetState {
 
     /// Rebuilds the state from the batches stored in the last `window` seconds (by record time: the
     /// store's time filter reads records, not arrival), with each device's last arrival from the store.
+    ///
+    /// Each device's batches are replayed in arrival order through the receiver's own rules
+    /// (`ChainReplay`, `AcceptanceRules`): a sequence gap between batches of the window shows as a
+    /// data gap after a restart as it did live, and the backlog comes from the newest-sent batch.
     public func rebuild(from store: any BatchStore, window: TimeInterval = 24 * 3600) async throws {
-        let since = now().timeIntervalSince1970 - window
+        let rebuiltAt = now()
+        let since = rebuiltAt.timeIntervalSince1970 - window
         let statuses = try await store.status()
         var rebuilt: [String: PoleTrack] = [:]
+        var chains = ChainReplay()
         // Only the batches received in the window are read (the store's received-time index).
         try await SenMLExporter(store: store).forEachVerifiedBatch(ExportFilter(receivedSince: since)) { device, batch in
-            guard let last = batch.records.last, Double(last.utcNanoseconds) / 1e9 >= since || !last.isClockSynchronised else { return }
+            let acceptance = chains.accept(batch, device: device)
             var track = rebuilt[device] ?? PoleTrack()
-            track.take(batch, acceptance: .store(gap: nil, advancesChain: true), receivedAt: nil)
+            if let last = batch.records.last, Double(last.utcNanoseconds) / 1e9 >= since || !last.isClockSynchronised {
+                track.take(batch, acceptance: acceptance, receivedAt: nil, rebuiltAt: rebuiltAt)
+            } else {
+                // Its records are older than the window; its place in the chain still counts.
+                track.note(acceptance, of: batch, at: PoleTrack.sentAt(batch, rebuiltAt: rebuiltAt))
+            }
             rebuilt[device] = track
         }
         for status in statuses {
@@ -142,6 +153,7 @@ public actor FleetState {
         summary.alarms = track.alarms.values.sorted { $0.since < $1.since }
         summary.lastSeen = track.lastSeen
         summary.newestRecordAt = track.newestRecordAt
+        summary.backlogRecords = track.backlogRecords
         summary.appliedScheduleVersion = track.applied["scheduler"]?.version
         summary.condition = condition(track, at: time)
         return summary
@@ -174,6 +186,8 @@ struct PoleTrack {
     var highestSequence: UInt64 = 0
     var clockUnsynchronised = false
     var gapReportedAt: Date?
+    /// The spool backlog the newest-sent batch reported (nil: unknown).
+    var backlogRecords: Int?
     var level: Level?
     var overridden: (on: Bool, at: Int64)?
     var applied: [String: (version: Int64, at: Int64)] = [:]
@@ -181,21 +195,36 @@ struct PoleTrack {
     /// When each alarm last changed (raised or cleared), board time in nanoseconds.
     var alarmChangedAt: [String: Int64] = [:]
 
-    mutating func take(_ batch: VerifiedBatch, acceptance: Acceptance, receivedAt: Date?) {
+    /// Takes a batch as it arrived at `receivedAt`; a rebuild passes no arrival time and `rebuiltAt`
+    /// instead (a gap is then dated by the batch's records: `sentAt`).
+    mutating func take(_ batch: VerifiedBatch, acceptance: Acceptance, receivedAt: Date?, rebuiltAt: Date? = nil) {
         if let receivedAt { lastSeen = max(lastSeen ?? receivedAt, receivedAt) }
-        if case .store(let gap, let advancesChain) = acceptance {
-            if gap != nil {
-                gapReportedAt = receivedAt ?? gapReportedAt
-            } else if !advancesChain {
-                // A late batch fills (part of) the hole.
-                gapReportedAt = nil
-            }
-        }
+        note(acceptance, of: batch, at: receivedAt ?? rebuiltAt.map { Self.sentAt(batch, rebuiltAt: $0) })
         if batch.sequence >= highestSequence, let last = batch.records.last {
             highestSequence = batch.sequence
             clockUnsynchronised = !last.isClockSynchronised
         }
         for record in batch.records { take(record, receivedAt: receivedAt) }
+    }
+
+    /// What the receiver's decision on `batch` says: a gap (shown from `time`), a late batch
+    /// filling one, and — from the newest-sent batch only (it moved the chain) — the spool backlog.
+    mutating func note(_ acceptance: Acceptance, of batch: VerifiedBatch, at time: Date?) {
+        guard case .store(let gap, let advancesChain) = acceptance else { return }
+        if gap != nil {
+            gapReportedAt = time ?? gapReportedAt
+        } else if !advancesChain {
+            // A late batch fills (part of) the hole.
+            gapReportedAt = nil
+        }
+        if advancesChain { backlogRecords = batch.spoolBacklog.flatMap { Int(exactly: $0) } }
+    }
+
+    /// About when a stored batch was sent, for a rebuild that has no arrival time: the time of its
+    /// last record taken with a synchronised clock, never later than the rebuild (a board's clock
+    /// far ahead must not keep a gap shown); the rebuild's time when it has no such record.
+    static func sentAt(_ batch: VerifiedBatch, rebuiltAt: Date) -> Date {
+        batch.records.last(where: \.isClockSynchronised).map { min(date($0.utcNanoseconds), rebuiltAt) } ?? rebuiltAt
     }
 
     private mutating func take(_ record: BatchRecord, receivedAt: Date?) {

@@ -44,22 +44,23 @@ public struct FleetBoard {
         .reading(Reading(channel: ChannelName(rawValue: channel)!, value: .number(value), unit: unit, time: time(seconds)))
     }
 
-    /// Signs `records` as the next batch of the chain.
-    public mutating func next(_ records: [SpoolRecord]) throws -> SignedBatch {
+    /// Signs `records` as the next batch of the chain; `spoolBacklog` is the header's (nil: left out).
+    public mutating func next(_ records: [SpoolRecord], spoolBacklog: UInt64? = nil) throws -> SignedBatch {
         let spooled = records.map { record in
             spoolSequence += 1
             return SpooledRecord(sequence: spoolSequence, record: record)
         }
         let payload = try BatchBuilder(deviceID: identity.deviceID).build(records: spooled)
         sequence += 1
-        let batch = BatchSigner(identity: identity).sign(payload: payload, sequence: sequence, previousHash: previousHash)
+        let batch = BatchSigner(identity: identity)
+            .sign(payload: payload, sequence: sequence, previousHash: previousHash, spoolBacklog: spoolBacklog)
         previousHash = batch.hash
         return batch
     }
 
     /// The next batch, verified.
-    public mutating func verified(_ records: [SpoolRecord]) throws -> VerifiedBatch {
-        let signed = try next(records)
+    public mutating func verified(_ records: [SpoolRecord], spoolBacklog: UInt64? = nil) throws -> VerifiedBatch {
+        let signed = try next(records, spoolBacklog: spoolBacklog)
         return try BatchVerifier.verify(bytes: signed.bytes, publicKey: publicKey)
     }
 }

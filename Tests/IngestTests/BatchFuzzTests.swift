@@ -59,7 +59,13 @@ struct BatchFuzzTests {
         if random.next() % 8 == 0 { range = value(&random) }
         let sequence: CBORValue = random.next() % 4 == 0 ? value(&random) : .unsigned(random.next() % 5 + 1)
         let previousHash: CBORValue = random.next() % 6 == 0 ? value(&random) : .bytes([])
-        let protected = signer.protectedHeader(sequence: sequence, previousHash: previousHash, range: range)
+        // The optional spool backlog: absent, a plausible count, or a hostile value.
+        let backlog: [CBORValue: CBORValue] = switch random.next() % 3 {
+        case 0: [:]
+        case 1: [COSEHeader.spoolBacklog: .unsigned(random.next() % 1000)]
+        default: [COSEHeader.spoolBacklog: value(&random)]
+        }
+        let protected = signer.protectedHeader(sequence: sequence, previousHash: previousHash, range: range, extra: backlog)
         let unprotected: CBORValue = random.next() % 10 == 0 ? .map([value(&random): value(&random)]) : .map([:])
         switch random.next() % 5 {
         case 0:

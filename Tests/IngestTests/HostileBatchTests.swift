@@ -62,6 +62,11 @@ struct HostileBatchTests {
         // More records than spool sequence numbers in the range.
         await expectRefused(signer.sign(protected: signer.protectedHeader(range: [7, 7]), payload: [HostileSigner.record(), HostileSigner.record()]),
                             .malformedBatch, containing: "spool range")
+        // The optional spool backlog (-65541) must be a uint ≤ 2^63 − 1 when present.
+        for backlog: CBORValue in [-1, .unsigned(UInt64(Int64.max) + 1), "3", .float(3), .null, [1]] {
+            await expectRefused(signer.sign(protected: signer.protectedHeader(extra: [COSEHeader.spoolBacklog: backlog]), payload: pack),
+                                .malformedBatch, containing: "spool backlog")
+        }
         await expectRefused(signer.sign(unprotected: .map([4: .bytes([1])]), payload: pack), .malformedBatch, containing: "unprotected")
         await expectRefused(signer.sign(unprotected: .array([]), payload: pack), .malformedBatch, containing: "unprotected")
         await expectRefused(signer.sign(payload: []), .malformedPayload, containing: "no record")

@@ -5,9 +5,12 @@ import TestSupport
 
 @Suite("Fault detection")
 struct FaultDetectionTests {
-    let lamp = LampType(name: "LED 60 W", nominalPowerWatts: 60, minimumPowerWatts: 6, standbyPowerWatts: 0.5,
-                        tolerancePercent: 15, warmUpSeconds: 60)
-    let t0 = iso("2025-06-10T20:00:00Z")
+    /// A 60 W LED lamp, also the cycling tests' (CyclingDetectionTests).
+    static let lamp = LampType(name: "LED 60 W", nominalPowerWatts: 60, minimumPowerWatts: 6, standbyPowerWatts: 0.5,
+                               tolerancePercent: 15, warmUpSeconds: 60)
+    static let t0 = iso("2025-06-10T20:00:00Z")
+    let lamp = Self.lamp
+    let t0 = Self.t0
 
     @Test("expected power is linear between minimum and nominal")
     func expected() {

@@ -26,7 +26,7 @@ except ImportError as error:
     sys.exit(3)
 
 ALG, CONTENT_TYPE, KID = 1, 3, 4
-DEVICE_ID, SEQUENCE, PREVIOUS_HASH, SPOOL_RANGE = -65537, -65538, -65539, -65540
+DEVICE_ID, SEQUENCE, PREVIOUS_HASH, SPOOL_RANGE, SPOOL_BACKLOG = -65537, -65538, -65539, -65540, -65541
 BN, BT, N, U, V, VS, VB, T = -2, -3, 0, 1, 2, 3, 4, 6
 
 
@@ -67,6 +67,11 @@ def main() -> None:
     if not cose.verify_signature():
         fail(1, "signature invalid (pycose)")
 
+    # Optional (boards before it do not send it): absent is unknown (null), else a uint < 2^63.
+    backlog = protected.get(SPOOL_BACKLOG)
+    if backlog is not None and (type(backlog) is not int or not 0 <= backlog <= 2**63 - 1):
+        fail(2, f"spool backlog (-65541) {backlog!r} is not a whole number 0..2^63-1")
+
     records = []
     base_name, base_time = "", 0
     for record in cbor2.loads(payload):
@@ -93,6 +98,7 @@ def main() -> None:
         "sequence": protected[SEQUENCE],
         "previousHash": protected[PREVIOUS_HASH].hex(),
         "spoolRange": protected[SPOOL_RANGE],
+        "spoolBacklog": backlog,
         "contentType": protected[CONTENT_TYPE],
         "hash": hashlib.sha256(data).hexdigest(),
         "records": records,

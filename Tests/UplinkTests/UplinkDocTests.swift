@@ -14,7 +14,7 @@ struct UplinkDocTests {
     static func exampleBatch() throws -> SignedBatch {
         let payload = try BatchBuilder(deviceID: Fixtures.deviceID).build(records: Fixtures.records)
         return BatchSigner(identity: Fixtures.identity)
-            .sign(payload: payload, sequence: 42, previousHash: Array(0..<32))
+            .sign(payload: payload, sequence: 42, previousHash: Array(0..<32), spoolBacklog: 17)
     }
 
     /// The hex of the example batch on the page.

@@ -357,7 +357,7 @@ public actor LightingService: Service {
     }
 
     /// Event kind of a fault: `lamp.failure`, `lamp.day-burner`, `lamp.dimming-failure`,
-    /// `lamp.voltage-out-of-range`, `lamp.low-power-factor` (`.cleared` appended when it ends).
+    /// `lamp.voltage-out-of-range`, `lamp.low-power-factor`, `lamp.cycling` (`.cleared` appended when it ends).
     public static func eventKind(_ fault: LampFault) -> String {
         switch fault {
         case .lampFailure: "lamp.failure"
@@ -365,6 +365,7 @@ public actor LightingService: Service {
         case .dimmingFailure: "lamp.dimming-failure"
         case .voltageOutOfRange: "lamp.voltage-out-of-range"
         case .lowPowerFactor: "lamp.low-power-factor"
+        case .cycling: "lamp.cycling"
         }
     }
 
@@ -375,6 +376,7 @@ public actor LightingService: Service {
         case .dimmingFailure: "dimming failure"
         case .voltageOutOfRange: "supply voltage out of range"
         case .lowPowerFactor: "low power factor"
+        case .cycling: "cycling lamp"
         }
     }
 

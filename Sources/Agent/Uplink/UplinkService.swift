@@ -290,7 +290,8 @@ public final class UplinkService: Service, Sendable {
         guard let payload = try? BatchBuilder(deviceID: deviceID).build(records: records) else { return (.failed(nil), nil) }
         let link = ledger.nextLink(kidHex: key.publicKey.kidHex)
         let signed = BatchSigner(identity: DeviceIdentity(deviceID: deviceID, key: key))
-            .sign(payload: payload, sequence: link.sequence, previousHash: link.previousHash)
+            .sign(payload: payload, sequence: link.sequence, previousHash: link.previousHash,
+                  spoolBacklog: await spoolBacklog(after: records.count))
         var next = ledger
         next.recordSigned(signed, kidHex: key.publicKey.kidHex, recordCount: records.count)
         do {
@@ -304,6 +305,17 @@ public final class UplinkService: Service, Sendable {
         ledger = next
         shared.withLock { $0.status.kid = key.publicKey.kidHex }
         return ready(signed, records.count)
+    }
+
+    /// Records still in the spool after the `batchRecords` oldest ones (the batch being signed): the
+    /// `spool backlog` header (docs/uplink.md §2). Committed records only (those in the group-commit
+    /// buffer are not yet in the spool); nil, and the header left out, when the spool cannot say.
+    private func spoolBacklog(after batchRecords: Int) async -> UInt64? {
+        guard let statistics = try? await spool.statistics() else { return nil }
+        // Row counts of a size-bounded SQLite file: far from overflowing. A record dropped by the
+        // full-spool policy meanwhile could make the difference negative.
+        let pending = statistics.pendingReadings + statistics.pendingEvents + statistics.pendingAlarms
+        return UInt64(clamping: pending - batchRecords)
     }
 
     /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.

@@ -27,6 +27,9 @@ public enum LampFault: String, Hashable, Sendable, Codable, CaseIterable {
     case voltageOutOfRange
     /// Lit with a power factor below the lamp type's minimum.
     case lowPowerFactor
+    /// Switches itself off and on while commanded on: lamp failure raised 3 times in 30 min
+    /// (`CyclingWatch`): an end-of-life lamp or a failing driver.
+    case cycling
 }
 
 /// A fault starting or ending.
@@ -45,13 +48,27 @@ public struct FaultEvent: Hashable, Sendable, Codable {
 /// Power-based checks (lamp failure, day burner, dimming failure, power factor) are suppressed
 /// for `warmUpSeconds` after the commanded level last changed. A value type: feed it every
 /// reading with the commanded level and when that level was set; keep the returned state.
+/// Cycling is judged from lamp failure's raises (`CyclingWatch`).
 public struct FaultDetector: Hashable, Sendable, Codable {
     public var lampType: LampType
     /// Faults currently raised.
     public private(set) var active: Set<LampFault> = []
+    /// The recent lamp-failure raises, for `.cycling`.
+    public private(set) var cycling: CyclingWatch
 
-    public init(lampType: LampType) {
+    public init(lampType: LampType, cycling: CyclingWatch = CyclingWatch()) {
         self.lampType = lampType
+        self.cycling = cycling
+    }
+
+    private enum CodingKeys: String, CodingKey { case lampType, active, cycling }
+
+    /// Reads a saved detector; one saved before the cycling watch existed starts with an empty one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        lampType = try container.decode(LampType.self, forKey: .lampType)
+        active = try container.decodeIfPresent(Set<LampFault>.self, forKey: .active) ?? []
+        cycling = try container.decodeIfPresent(CyclingWatch.self, forKey: .cycling) ?? CyclingWatch()
     }
 
     /// Judges one reading taken at `now`; returns the transitions it caused.
@@ -94,6 +111,17 @@ public struct FaultDetector: Hashable, Sendable, Codable {
                 events.append(FaultEvent(fault: fault, transition: .cleared, at: now,
                                          detail: String(printf: "measured %.1f W", measurement.powerWatts)))
             }
+        }
+        let lampFailureRaised = events.contains { $0.fault == .lampFailure && $0.transition == .raised }
+        switch cycling.judge(lampFailureRaised: lampFailureRaised, cyclingActive: active.contains(.cycling), now: now) {
+        case .none:
+            break
+        case .raise(let detail):
+            active.insert(.cycling)
+            events.append(FaultEvent(fault: .cycling, transition: .raised, at: now, detail: detail))
+        case .clear(let detail):
+            active.remove(.cycling)
+            events.append(FaultEvent(fault: .cycling, transition: .cleared, at: now, detail: detail))
         }
         return events
     }

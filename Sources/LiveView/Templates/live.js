@@ -46,7 +46,7 @@
     if (!row) {
       row = body.insertRow();
       row.dataset.device = device;
-      ['condition', 'pole', 'level', 'alarms', 'seen', 'schedule'].forEach(function (name) { row.insertCell().className = name; });
+      ['condition', 'pole', 'level', 'alarms', 'seen', 'schedule', 'backlog'].forEach(function (name) { row.insertCell().className = name; });
       row.cells[0].innerHTML = '<span class="dot"></span><span class="text"></span>';
       var link = document.createElement('a');
       link.href = '/poles/' + encodeURIComponent(device);
@@ -65,6 +65,9 @@
     row.cells[4].textContent = time(summary.lastSeen);
     row.cells[5].textContent = (summary.appliedScheduleVersion == null ? '–' : summary.appliedScheduleVersion) + ' / ' +
       (summary.publishedScheduleVersion == null ? '–' : summary.publishedScheduleVersion);
+    // Records the board still held after its newest-sent batch; unknown (–) for a board that does not say.
+    row.dataset.backlog = summary.backlogRecords == null ? -1 : summary.backlogRecords;
+    if (row.cells.length > 6) { row.cells[6].textContent = summary.backlogRecords == null ? '–' : String(summary.backlogRecords); }
   }
 
   function updateMarker(summary) {
@@ -135,7 +138,7 @@
       var list = Array.prototype.slice.call(body.rows);
       list.sort(function (a, b) {
         var x, y;
-        if (key === 'order' || key === 'seen') { x = Number(a.dataset[key]); y = Number(b.dataset[key]); }
+        if (key === 'order' || key === 'seen' || key === 'backlog') { x = Number(a.dataset[key]); y = Number(b.dataset[key]); }
         else { x = a.cells[index].textContent; y = b.cells[index].textContent; }
         return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
       });

@@ -36,9 +36,11 @@ public struct BatchSigner: Sendable {
         self.identity = identity
     }
 
-    /// Signs `payload`.
-    public func sign(payload: BatchPayload, sequence: UInt64, previousHash: [UInt8]) -> SignedBatch {
-        let protected: CBORValue = .map([
+    /// Signs `payload`. `spoolBacklog` is the number of records still in the spool after the
+    /// payload's at this moment (the `spool backlog` header, -65541); nil leaves it out. The
+    /// bytes are then fixed: a retransmission carries the same number.
+    public func sign(payload: BatchPayload, sequence: UInt64, previousHash: [UInt8], spoolBacklog: UInt64? = nil) -> SignedBatch {
+        var header: [CBORValue: CBORValue] = [
             COSEHeader.algorithm: .int(COSEHeader.edDSA),
             COSEHeader.contentType: .unsigned(COSEHeader.senMLCBORContentFormat),
             COSEHeader.keyID: .bytes(identity.key.publicKey.kid),
@@ -46,8 +48,10 @@ public struct BatchSigner: Sendable {
             COSEHeader.batchSequence: .unsigned(sequence),
             COSEHeader.previousBatchHash: .bytes(previousHash),
             COSEHeader.spoolSequenceRange: [.int(payload.firstSpoolSequence), .int(payload.lastSpoolSequence)],
-        ])
-        let protectedBytes = protected.encoded()
+        ]
+        // A receiver stores it as a SQL integer: never above 2^63 − 1.
+        if let spoolBacklog { header[COSEHeader.spoolBacklog] = .unsigned(min(spoolBacklog, UInt64(Int64.max))) }
+        let protectedBytes = CBORValue.map(header).encoded()
         let signature = identity.key.signature(for: Self.toBeSigned(protected: protectedBytes, payload: payload.bytes))
         let message: CBORValue = .tagged(
             COSEHeader.sign1Tag,

@@ -17,6 +17,9 @@ public struct VerifiedBatch: Hashable, Sendable {
     public var firstSpoolSequence: Int64
     /// Spool sequence of the last record.
     public var lastSpoolSequence: Int64
+    /// Records the board still held after this batch's when it signed it (header -65541);
+    /// nil when the board does not send it (older lampd).
+    public var spoolBacklog: Int64?
     /// SHA-256 of the whole batch: what the next batch's `previousHash` must be.
     public var hash: [UInt8]
     /// The SenML records, resolved (base name and base time applied).
@@ -112,6 +115,7 @@ public struct SignedEnvelope: Sendable {
             throw UplinkError(
                 .malformedBatch, "the spool range \(range) is not [first, last] with 1 ≤ first ≤ last ≤ \(Int64.max)")
         }
+        let spoolBacklog = try Self.spoolBacklog(protected[COSEHeader.spoolBacklog])
         let records = try SenMLPackReader.records(payload)
         // Each record has its own spool sequence number (records dropped on the board leave holes).
         // firstSpool ≥ 1, so the subtraction cannot overflow.
@@ -127,9 +131,19 @@ public struct SignedEnvelope: Sendable {
             previousHash: previousHash,
             firstSpoolSequence: firstSpool,
             lastSpoolSequence: lastSpool,
+            spoolBacklog: spoolBacklog,
             hash: Array(SHA256.hash(data: bytes)),
             records: records
         )
+    }
+
+    /// The optional spool backlog (-65541): absent is unknown; anything but a uint ≤ 2^63 − 1 is malformed.
+    static func spoolBacklog(_ field: CBORValue?) throws(UplinkError) -> Int64? {
+        guard let field else { return nil }
+        guard case .unsigned(let count) = field, let backlog = Int64(exactly: count) else {
+            throw UplinkError(.malformedBatch, "the spool backlog (-65541) \(field) is not a whole number 0…\(Int64.max)")
+        }
+        return backlog
     }
 }
 

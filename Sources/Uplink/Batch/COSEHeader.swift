@@ -21,6 +21,9 @@ public enum COSEHeader {
     public static let previousBatchHash: CBORValue = .int(-65539)
     /// lampd: `[first, last]` spool sequence numbers of the records in the batch.
     public static let spoolSequenceRange: CBORValue = .int(-65540)
+    /// lampd: records still in the board's spool after this batch's, when it was signed (uint,
+    /// at most 2^63 − 1). Optional: boards before it do not send it.
+    public static let spoolBacklog: CBORValue = .int(-65541)
 
     /// EdDSA (RFC 9053 §2.2), the only algorithm lampd signs and accepts.
     public static let edDSA: Int64 = -8
