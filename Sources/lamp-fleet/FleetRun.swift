@@ -40,7 +40,10 @@ struct SimulatedBoard: Sendable {
         defer { carriesApplied = false }
         let spooled = records.enumerated().map { SpooledRecord(sequence: nextSpoolSequence + Int64($0.offset), record: $0.element) }
         nextSpoolSequence += Int64(records.count)
-        let batch = signer.sign(payload: try builder.build(records: spooled), sequence: nextSequence, previousHash: previousHash)
+        // Signed as soon as its records exist, so nothing waits behind it: spool backlog 0 (lampd
+        // signs when it sends, and counts the records that arrived meanwhile).
+        let batch = signer.sign(payload: try builder.build(records: spooled), sequence: nextSequence, previousHash: previousHash,
+                                spoolBacklog: 0)
         nextSequence += 1
         previousHash = batch.hash
         if carriesApplied { appliedCarriers.insert(batch.sequence) }
