@@ -95,4 +95,27 @@ struct LiveViewPublishEndToEndTests {
             #expect(audit.contains(#""action":"publish""#) && audit.contains(#""user":"olga""#) && audit.contains(#""version":1"#), "\(audit)")
         }
     }
+
+    /// `serve --city-keys` refuses to start without --desired-state or with a key others can read,
+    /// saying what to do and never printing the key; `user add --role scheduler` makes a scheduler.
+    @Test func cityKeysAreCheckedAtStartAndASchedulerAccountIsMade() async throws {
+        let directory = NSTemporaryDirectory() + "city-keys-check-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CityKeyFile.write(seed: CityKeyFile.seed(hex: DownlinkEndToEndTests.operatorSeed), to: directory + "/keys/operator.key", mode: 0o644)
+        try "device,label,latitude,longitude,rated_power_w\npole-1,P1,50.85,4.36,60\n".write(toFile: directory + "/poles.csv", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: directory + "/enrolled-keys", contents: nil)
+        let ingest = Products.path("lamp-ingest")
+        let add = try await ChildProcess.run(ingest, ["user", "add", "carol", "--role", "scheduler", "--accounts", directory + "/accounts"], input: "carol-password\n")
+        #expect(add.exitCode == 0, "\(add.stderr)")
+        let list = try await ChildProcess.run(ingest, ["user", "list", "--accounts", directory + "/accounts"])
+        #expect(list.stdout.contains("carol scheduler"), "\(list.stdout)")
+        let serve = ["serve", "--db", directory + "/ingest.sqlite", "--keys", directory + "/enrolled-keys", "--port", "0", "--live-view",
+                     "--poles", directory + "/poles.csv", "--accounts", directory + "/accounts", "--city-keys", directory + "/keys"]
+        let withoutStore = try await ChildProcess.run(ingest, serve)
+        #expect(withoutStore.exitCode != 0 && withoutStore.stderr.contains("--city-keys needs --desired-state"), "\(withoutStore.stderr)")
+        let readable = try await ChildProcess.run(ingest, serve + ["--desired-state", directory + "/published.sqlite"])
+        #expect(readable.exitCode != 0 && readable.stderr.contains("chmod 600"), "\(readable.stderr)")
+        #expect(!(readable.stdout + readable.stderr).contains("PRIVATE KEY"))
+    }
 }
