@@ -44,21 +44,37 @@ public actor AuditLog {
         try append(contentsOf: [entry])
     }
 
-    /// Appends `entries` (one line each) and syncs them to disk once before returning.
+    /// Appends `entries` (one line each) and syncs them to disk once before returning. The file is
+    /// opened `O_APPEND`, and each call's lines go in one `write`: replicas on one host sharing the
+    /// file do not overwrite each other's lines.
     public func append(contentsOf entries: [Entry]) throws(LiveViewError) {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var lines: [UInt8] = []
         do {
-            var lines = Data()
             for entry in entries { lines += try encoder.encode(entry) + Data("\n".utf8) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: lines)
-            try handle.synchronize()
         } catch {
-            throw LiveViewError("cannot append to the audit log \(path): \(error)")
+            throw LiveViewError("cannot encode an audit entry: \(error)")
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw LiveViewError("cannot open the audit log \(path): errno \(errno): check it exists and is writable") }
+        defer { close(fd) }
+        var written = 0
+        var failed: Int32 = 0
+        lines.withUnsafeBytes { buffer in
+            while written < buffer.count, let base = buffer.baseAddress {
+                let count = write(fd, base + written, buffer.count - written)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failed = errno
+                    return
+                }
+                written += count
+            }
+        }
+        guard failed == 0, fsync(fd) == 0 else {
+            throw LiveViewError("cannot append to the audit log \(path): errno \(failed == 0 ? errno : failed) (disk full?)")
         }
     }
 

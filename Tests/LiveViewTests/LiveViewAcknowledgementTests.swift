@@ -52,4 +52,25 @@ import Testing
             #expect(await Acknowledgements.restore(into: harness.fleet, from: harness.view.configuration.auditLog, logger: Logger(label: "test")) == 0)
         }
     }
+
+    /// Four replicas on one host appending to one audit file at once lose no line and tear none.
+    @Test func fourWritersSharingOneAuditFileLoseNoLine() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let logs = try (0..<4).map { _ in try AuditLog(path: path) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (writer, log) in logs.enumerated() {
+                group.addTask {
+                    for number in 0..<500 {
+                        try await log.append(AuditLog.Entry(at: Date(), user: "writer\(writer)", action: "acknowledge", device: "pole-\(number)",
+                                                            alarm: "cabinet.door", note: String(repeating: "n", count: 200)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let contents = await logs[0].read()
+        #expect(contents.malformedLines.isEmpty)
+        #expect(contents.entries.count == 2000)
+    }
 }
