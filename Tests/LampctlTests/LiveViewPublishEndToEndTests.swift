@@ -76,6 +76,7 @@ struct LiveViewPublishEndToEndTests {
             _ = try await daemon.waitFor("lampd to hold its first pull") { status in (status["downlink"] as? [String: Any]) != nil }
 
             let body = #"{"device": "e2e-pole", "override": {"level": 63, "hours": 2, "reason": "festival"}}"#
+            let started = ContinuousClock.now
             let run = try await ChildProcess.runPython(["-c", Self.client, "http://127.0.0.1:\(rig.ingestPort)", "olga", "olga-password", body])
             let answer = try #require(try run.jsonObject(), "\(run.stdout)\(run.stderr)")
             #expect(answer["status"] as? Int == 200, "\(answer)")
@@ -88,6 +89,7 @@ struct LiveViewPublishEndToEndTests {
                 let last = (status["downlink"] as? [String: Any])?["lastOutcome"] as? [String: Any]
                 return last?["outcome"] as? String == "applied" && last?["version"] as? Int == 1
             }
+            print("live view publish end to end: sign-in + POST /api/publish → applied on the board in \(ContinuousClock.now - started) (lampctl status polled)")
             let explain = try await rig.lampctl(["lamp", "explain"])
             #expect(explain["source"] as? String == "cityOverride", "\(explain)")
             #expect(explain["targetLevelPercent"] as? Double == 63, "\(explain)")
