@@ -2,10 +2,36 @@ import Foundation
 import HummingbirdBcrypt
 import SystemSupport
 
-/// What a signed-in person may do: a viewer looks, an operator also acknowledges alarms.
-public enum AccountRole: String, Sendable, Codable, CaseIterable {
+/// What a signed-in person may do (docs/live-view.md "Roles"), each role all the one before it may:
+/// a viewer looks; an operator also acknowledges alarms and publishes city overrides (signed with
+/// the city's operator key); a scheduler also publishes schedules and the default level (signed
+/// with the scheduler key).
+public enum AccountRole: String, Sendable, Codable, CaseIterable, Comparable {
     case viewer
     case `operator`
+    case scheduler
+
+    public static func < (lhs: AccountRole, rhs: AccountRole) -> Bool { lhs.rank < rhs.rank }
+
+    private var rank: Int {
+        switch self {
+        case .viewer: 0
+        case .operator: 1
+        case .scheduler: 2
+        }
+    }
+
+    /// May acknowledge alarms.
+    public var mayAcknowledge: Bool { self >= .operator }
+
+    /// May publish a document signed with the city key of `documentRole` (`operator`, `scheduler`).
+    public func mayPublish(documentRole: String) -> Bool {
+        switch documentRole {
+        case "operator": self >= .operator
+        case "scheduler": self >= .scheduler
+        default: false
+        }
+    }
 }
 
 /// One person who may sign in: the name, the role and the bcrypt hash of the password.
@@ -44,7 +70,7 @@ public struct AccountsFile: Sendable {
             let fields = line.split(separator: " ")
             if fields.isEmpty || line.hasPrefix("#") { continue }
             guard fields.count == 3, let role = AccountRole(rawValue: String(fields[1])), fields[2].hasPrefix("$2") else {
-                throw LiveViewError("\(path):\(number + 1): not `NAME viewer|operator BCRYPT-HASH`: write it with `lamp-ingest user add`")
+                throw LiveViewError("\(path):\(number + 1): not `NAME viewer|operator|scheduler BCRYPT-HASH`: write it with `lamp-ingest user add`")
             }
             accounts.append(Account(name: String(fields[0]), role: role, passwordHash: String(fields[2])))
         }

@@ -7,7 +7,7 @@ import Mustache
 import ServiceLifecycle
 
 /// The live view on the web (docs/live-view.md): sign-in, the map and the list, pole pages, energy,
-/// live updates over server-sent events, one change (acknowledge an alarm). Its routes go on
+/// live updates over server-sent events, changes (acknowledge an alarm, publish a desired state). Its routes go on
 /// lamp-ingest's router (`register(on:)`); every one refuses an anonymous request.
 public struct LiveView: Sendable {
     public struct Configuration: Sendable {
@@ -17,9 +17,12 @@ public struct LiveView: Sendable {
         /// A tile server URL template (`https://tiles.example/{z}/{x}/{y}.png`); nil: a blank layer.
         public var tileURL: String?
         public var leafletDirectory: String
+        /// Signs and stores what the publish forms and API publish (`serve --city-keys DIR`); nil: publishing is off.
+        public var publisher: (any DesiredStatePublisher)?
 
         public init(accounts: AccountsFile, sessionSecret: [UInt8], auditLog: AuditLog, tileURL: String? = nil,
-                    leafletDirectory: String = "/usr/share/javascript/leaflet") {
+                    leafletDirectory: String = "/usr/share/javascript/leaflet", publisher: (any DesiredStatePublisher)? = nil) {
+            self.publisher = publisher
             self.accounts = accounts
             self.sessionSecret = sessionSecret
             self.auditLog = auditLog
@@ -84,6 +87,14 @@ public struct LiveView: Sendable {
             let device = Self.parameter(context, "device")
             return try await self.page(request) { session in try await self.acknowledge(request, session: session, device: device) }
         }
+        router.post("/poles/{device}/publish") { request, context in
+            let device = Self.parameter(context, "device")
+            return try await self.page(request) { session in await self.publishForm(request, session: session, device: device) }
+        }
+        router.get("/publish") { request, _ in try await self.page(request) { session in self.groupPublishPage(session) } }
+        router.post("/publish") { request, _ in try await self.page(request) { session in await self.publishForm(request, session: session, device: nil) } }
+        router.post("/api/publish") { request, _ in try await self.api(request) { session in await self.publishAPI(request, session: session) } }
+        router.get("/api/desired-state/status") { request, _ in try await self.api(request) { _ in await self.statusAPI(request) } }
         router.get("/poles/{device}/energy.csv") { request, context in
             let device = Self.parameter(context, "device")
             return try await self.page(request) { _ in try await self.poleEnergyCSV(device: device) }
@@ -214,9 +225,9 @@ public struct LiveView: Sendable {
         ].compactMap { $0 }
         let audit = await configuration.auditLog.entries(device: device)
         let boardAudit = history.events.filter { $0.kind.hasPrefix("audit.") || $0.kind.hasPrefix("lamp.override") }
-        let context: [String: Any] = [
+        var context: [String: Any] = [
             "title": summary.pole.label, "user": session.name, "role": session.role.rawValue,
-            "operator": session.role == .operator,
+            "operator": session.role.mayAcknowledge,
             "pole": Self.row(summary),
             "alarms": summary.alarms.map { alarm in
                 ["alarm": alarm.alarm, "title": alarm.title, "since": Self.time(alarm.since), "message": alarm.message,
@@ -230,18 +241,20 @@ public struct LiveView: Sendable {
             "events": history.events.suffix(200).reversed().map {
                 ["time": Self.time($0.time), "kind": $0.kind, "severity": $0.severity, "message": $0.message]
             },
-            "audit": audit.map { ["time": Self.time($0.at), "who": $0.user, "what": "\($0.action) \($0.alarm): \($0.note)"] }
+            "audit": audit.map { ["time": Self.time($0.at), "who": $0.user, "what": Self.auditText($0)] }
                 + boardAudit.reversed().map { ["time": Self.time($0.time), "who": "board", "what": "\($0.kind): \($0.message)"] },
             "energy": Self.energyRows(energy),
             "energyCSV": "/poles/\(Self.pathComponent(device))/energy.csv",
             "ackHref": "/poles/\(Self.pathComponent(device))/acknowledge",
+            "publishedRows": await publishedRows(device: device),
         ]
+        context.merge(publishForms(session, action: "/poles/\(Self.pathComponent(device))/publish")) { first, _ in first }
         return html(.ok, render("pole", context))
     }
 
     func acknowledge(_ request: Request, session: Session, device: String) async throws -> Response {
         guard sameOrigin(request) else { return Self.text(.forbidden, "cross-site request refused") }
-        guard session.role == .operator else { return Self.text(.forbidden, "only an operator may acknowledge an alarm") }
+        guard session.role.mayAcknowledge else { return Self.text(.forbidden, "only an operator or a scheduler may acknowledge an alarm") }
         let form = try await Self.form(request)
         let alarm = form["alarm"] ?? ""
         let note = String((form["note"] ?? "").prefix(500))
@@ -420,6 +433,14 @@ public struct LiveView: Sendable {
         ]
     }
 
+    /// An audit line as the pole page shows it.
+    static func auditText(_ entry: AuditLog.Entry) -> String {
+        if entry.action == "publish" {
+            return "publish \(entry.documentRole ?? "") version \(entry.version.map(String.init) ?? "?"): \(entry.note)"
+        }
+        return "\(entry.action) \(entry.alarm): \(entry.note)"
+    }
+
     static func number(_ value: Double) -> String { value.isFinite ? String(format: "%.1f", value) : "–" }
 
     static func time(_ date: Date) -> String { date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeSeparator(.colon)) }
@@ -467,6 +488,11 @@ public struct LiveView: Sendable {
         } catch {
             return [:]
         }
+        return formFields(body)
+    }
+
+    /// The fields of an `application/x-www-form-urlencoded` body (a repeated name: the last).
+    static func formFields(_ body: ByteBuffer) -> [String: String] {
         var fields: [String: String] = [:]
         for pair in String(buffer: body).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

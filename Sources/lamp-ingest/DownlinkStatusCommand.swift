@@ -47,13 +47,7 @@ struct DownlinkStatusCommand: AsyncParsableCommand {
             }
             let rows = try await published.history(device: device)
             if json {
-                let iso = { (date: Date?) -> Any in date.map { $0.formatted(.iso8601) } ?? NSNull() }
-                let objects: [[String: Any]] = rows.map {
-                    ["device": $0.device, "role": $0.role, "version": $0.version, "status": $0.status,
-                     "publishedAt": iso($0.publishedAt), "fetchedAt": iso($0.fetchedAt), "outcomeAt": iso($0.outcomeAt)]
-                }
-                let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
-                printLine(String(decoding: data, as: UTF8.self))
+                printLine(String(decoding: PublishedStatus.json(rows.map(PublishedStatus.init)), as: UTF8.self))
             } else {
                 printLine("DEVICE                ROLE       VERSION  STATUS")
                 for row in rows {

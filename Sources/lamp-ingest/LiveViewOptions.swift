@@ -4,6 +4,7 @@ import Foundation
 import Ingest
 import LiveView
 import Logging
+import Uplink
 
 /// `serve`'s live-view options (docs/live-view.md).
 struct LiveViewOptions: ParsableArguments {
@@ -31,7 +32,11 @@ struct LiveViewOptions: ParsableArguments {
     @Option(name: .long, help: "Where Leaflet and the marker-cluster plugin are (Debian's libjs-leaflet, libjs-leaflet.markercluster).")
     var leafletDirectory = "/usr/share/javascript/leaflet"
 
+    @Option(name: .long, help: "A directory with the city's role keys operator.key and/or scheduler.key (Ed25519 PKCS#8 PEM, mode 0600): the live view publishes with them (needs --desired-state). Absent: publishing is off.")
+    var cityKeys: String?
+
     func validate() throws {
+        if cityKeys != nil, !liveView { throw ValidationError("--city-keys goes with --live-view") }
         guard liveView else { return }
         guard poles != nil, accounts != nil else { throw ValidationError("--live-view needs --poles FILE and --accounts FILE") }
         do {
@@ -39,6 +44,20 @@ struct LiveViewOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// The publisher of --city-keys over the published-state store; nil (publishing off) without --city-keys.
+    /// The keys are read here, checked like `publish --key`; only their ids are logged.
+    func publisher(_ published: (any PublishedStateStore)?, logger: Logger) throws -> CityPublisher? {
+        guard let cityKeys else { return nil }
+        guard let published else {
+            throw IngestError(.invalidArgument, "--city-keys needs --desired-state (the published-state store the boards pull from)")
+        }
+        let keys = try CityPublisher.keys(directory: cityKeys)
+        for (role, key) in keys.sorted(by: { $0.key < $1.key }) {
+            logger.info("live view: city key", metadata: ["role": "\(role)", "kid": "\(key.publicKey.kidHex)"])
+        }
+        return CityPublisher(keys: keys, store: published)
     }
 
     /// The live view, its FleetState fed by `receiver` and rebuilt from the store; nil without --live-view.
@@ -58,23 +77,30 @@ struct LiveViewOptions: ParsableArguments {
             let apply: BatchReceiver.OnStored = { device, batch, acceptance, receivedAt in
                 await fleet.apply(device: device, batch: batch, acceptance: acceptance, receivedAt: receivedAt)
             }
-            if let shared = receiver.store as? PostgresBatchStore {
-                // Several replicas: every one's batches (this one's too) come by LISTEN/NOTIFY;
-                // each (re)connection rebuilds what the page may have missed meanwhile.
-                following = Task { await shared.followStoredBatches(onListening: { try await fleet.rebuild(from: shared, window: window) }, onBatch: apply) }
-            } else {
-                receiver.onStored = apply
-            }
             let configuration = LiveView.Configuration(
                 accounts: AccountsFile(path: accounts),
                 sessionSecret: try SessionSigner.secret(path: sessionSecret ?? accounts + ".session-secret"),
                 auditLog: try AuditLog(path: auditLog ?? accounts + ".audit.log"),
-                tileURL: tileURL, leafletDirectory: leafletDirectory)
+                tileURL: tileURL, leafletDirectory: leafletDirectory, publisher: try publisher(published, logger: logger))
             let view = try LiveView(fleet: fleet, store: receiver.store, published: published, configuration: configuration, logger: logger)
+            if let shared = receiver.store as? PostgresBatchStore {
+                let auditLog = configuration.auditLog
+                // Several replicas: every one's batches (this one's too) come by LISTEN/NOTIFY;
+                // each (re)connection rebuilds what the page may have missed meanwhile.
+                following = Task { await shared.followStoredBatches(onListening: {
+                    try await fleet.rebuild(from: shared, window: window)
+                    await Acknowledgements.restore(into: fleet, from: auditLog, logger: logger)
+                }, onBatch: apply) }
+            } else {
+                receiver.onStored = apply
+            }
+            let restored = await Acknowledgements.restore(into: fleet, from: configuration.auditLog, logger: logger)
             if try configuration.accounts.load().isEmpty {
                 logger.warning("live view: no accounts in \(accounts): add one with `lamp-ingest user add NAME --role operator --accounts \(accounts)`")
             }
-            logger.info("live view ready", metadata: ["poles": "\(inventory.poles.count)", "rebuilt in": "\(ContinuousClock.now - started)"])
+            logger.info("live view ready", metadata: ["poles": "\(inventory.poles.count)", "rebuilt in": "\(ContinuousClock.now - started)",
+                                                     "acknowledgements restored": "\(restored)",
+                                                     "publishing": "\(configuration.publisher.map { $0.roles.sorted().joined(separator: ",") } ?? "off")"])
             return view
         } catch let error as LiveViewError {
             printError("lamp-ingest: \(error.description)")

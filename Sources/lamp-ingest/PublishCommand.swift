@@ -70,31 +70,27 @@ struct PublishCommand: AsyncParsableCommand {
     func run() async throws {
         let signingKey = try Self.readKey(key)
         let now = Int64(Date().timeIntervalSince1970)
-        let template = try content(now: now)
-        let role = template.rolesNeeded.contains(.scheduler) ? DesiredStateRole.scheduler : .operator
+        let order = PublishOrder(devices: try targets(), content: try content(now: now), validHours: validHours, version: version)
+        let role = order.content.role
         guard let store = desiredState else {
             guard let device, let version, let out else { return }
-            let bytes = try sign(template, device: device, version: version, key: signingKey)
+            let bytes: [UInt8]
+            do {
+                bytes = try CityPublisher.sign(try CityPublisher.template(order, now: now), device: device, version: version, key: signingKey)
+            } catch { throw fail(error) }
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
-            print("published \(device) \(role.rawValue) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
+            print("published \(device) \(role) version \(version) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(out)")
             return
         }
         let published: any PublishedStateStore
         do { published = try await StoreLocation(store).openPublishedStateStore(logger: Logger(label: "lamp-ingest")) } catch { throw fail(error) }
         let shown = (published as? PostgresPublishedStateStore)?.location ?? store  // never the password
-        for device in try targets() {
-            do {
-                var chosen = version ?? 0
-                if version == nil { chosen = try await published.lastVersion(device: device, role: role.rawValue) + 1 }
-                let bytes = try sign(template, device: device, version: chosen, key: signingKey)
-                try await published.publish(PublishedDocument(device: device, role: role.rawValue, version: chosen, document: bytes, publishedAt: Date()))
-                print("published \(device) \(role.rawValue) version \(chosen) (\(bytes.count) bytes, key \(signingKey.publicKey.kidHex)) to \(shown)")
-            } catch let error as IngestError {
-                await published.close()
-                throw fail(error)
-            }
+        let result = await CityPublisher(keys: [role: signingKey], store: published).publish(order)
+        for document in result.published {
+            print("published \(document.device) \(role) version \(document.version) (\(document.bytes) bytes, key \(document.keyID)) to \(shown)")
         }
         await published.close()
+        if let error = result.error { throw fail(error) }
     }
 
     /// The boards to publish to: --device, or each line of --devices.
@@ -114,46 +110,28 @@ struct PublishCommand: AsyncParsableCommand {
         return ids
     }
 
-    /// The signed document for one board, checked as a board would decode it.
-    func sign(_ template: DesiredState, device: String, version: UInt64, key signingKey: DeviceKey) throws -> [UInt8] {
-        var state = template
-        state.deviceID = device
-        state.version = version
-        let bytes = DesiredStateSigner(key: signingKey).sign(state)
-        guard bytes.count <= DesiredStateLimits.maximumDocumentBytes else {
-            throw ValidationError("the document has \(bytes.count) bytes; a board accepts at most \(DesiredStateLimits.maximumDocumentBytes)")
-        }
-        do {
-            _ = try DesiredStateCodec.decode(DesiredStateCodec.encode(state).encoded())
-        } catch {
-            throw ValidationError("a board would refuse this document: \(error.description)")
-        }
-        return bytes
-    }
-
-    /// The content of the document(s) from the options; device and version are set per board.
-    func content(now: Int64) throws -> DesiredState {
-        var state = DesiredState(deviceID: "", version: 1, issuedAtSeconds: now,
-                                 expiresAtSeconds: now + Int64(validHours) * 3600, defaultLightStatePercent: defaultLevel)
-        if let schedule {
-            guard let data = FileManager.default.contents(atPath: schedule) else { throw ValidationError("cannot read \(schedule)") }
-            do {
-                state.schedule = try JSONDecoder().decode(Schedule.self, from: data)
-            } catch {
-                throw ValidationError("\(schedule) is not a valid schedule: \(error)")
-            }
-        }
+    /// What the options publish (the role follows from it: docs/downlink.md §9).
+    func content(now: Int64) throws -> PublishedContent {
         if let level = override, let until {
+            guard schedule == nil, defaultLevel == nil else {
+                throw ValidationError("--override is an operator's, --schedule and --default-level a scheduler's: publish them separately")
+            }
             func seconds(_ text: String, _ option: String) throws -> Int64 {
                 guard let date = ISO8601DateFormatter().date(from: text) else {
                     throw ValidationError("\(option) \(text) is not an ISO 8601 UTC time such as 2026-10-01T18:00:00Z")
                 }
                 return Int64(date.timeIntervalSince1970)
             }
-            state.override = CityOverride(levelPercent: level, startSeconds: try from.map { try seconds($0, "--from") } ?? now,
-                                          expirySeconds: try seconds(until, "--until"), reason: reason)
+            return .override(levelPercent: level, startSeconds: try from.map { try seconds($0, "--from") } ?? now,
+                             expirySeconds: try seconds(until, "--until"), reason: reason)
         }
-        return state
+        guard schedule != nil || defaultLevel != nil else { return .clearOverride }
+        var json: [UInt8]?
+        if let schedule {
+            guard let data = FileManager.default.contents(atPath: schedule) else { throw ValidationError("cannot read \(schedule)") }
+            json = [UInt8](data)
+        }
+        return .schedule(json: json, defaultLevelPercent: defaultLevel)
     }
 
     /// Reads an Ed25519 PKCS#8 PEM private key, refusing a file others can read.

@@ -6,7 +6,7 @@ import LiveView
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Manage the live view's accounts (viewer, operator).",
+        abstract: "Manage the live view's accounts (viewer, operator, scheduler).",
         subcommands: [Add.self, List.self, Remove.self]
     )
 
@@ -17,7 +17,7 @@ struct UserCommand: ParsableCommand {
         @Argument(help: "The account name (letters, digits, '.', '_', '-').")
         var name: String
 
-        @Option(name: .long, help: "viewer (looks) or operator (also acknowledges alarms).")
+        @Option(name: .long, help: "viewer (looks), operator (also acknowledges alarms and publishes city overrides) or scheduler (also publishes schedules and the default level).")
         var role: String
 
         @Option(name: .long, help: "The accounts file (created with mode 0600).")
@@ -25,7 +25,7 @@ struct UserCommand: ParsableCommand {
 
         func run() throws {
             guard let role = AccountRole(rawValue: role) else {
-                printError("lamp-ingest: --role must be viewer or operator")
+                printError("lamp-ingest: --role must be viewer, operator or scheduler")
                 throw IngestExit.usage
             }
             guard let password = readLine(strippingNewline: true), !password.isEmpty else {

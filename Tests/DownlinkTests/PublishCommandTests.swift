@@ -57,4 +57,16 @@ struct PublishCommandTests {
         #expect(run.stderr.contains("chmod 600"))
         #expect(bytes == nil)
     }
+
+    /// No one key may sign an override and a schedule (docs/downlink.md §1): refused before signing.
+    @Test func anOverrideWithAScheduleIsRefused() async throws {
+        let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+        let (run, bytes) = try await publish([
+            "--key", try Self.keyFile(seed: F.operatorSeed), "--device", F.deviceID, "--version", "1",
+            "--override", "100", "--until", until, "--default-level", "50",
+        ])
+        #expect(run.status != .exited(0))
+        #expect(run.stderr.contains("publish them separately"), "\(run.stderr)")
+        #expect(bytes == nil)
+    }
 }
