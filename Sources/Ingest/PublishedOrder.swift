@@ -9,8 +9,10 @@ public enum PublishedContent: Sendable, Equatable {
     /// No override: an operator document that clears the one the board has.
     case clearOverride
     /// A schedule, the JSON `{"calendar": …, "programs": […]}` of docs/downlink.md, and/or the
-    /// default light state in percent.
-    case schedule(json: [UInt8]?, defaultLevelPercent: Int?)
+    /// default light state in percent, and/or the remote configuration, the JSON
+    /// `{"batchIntervalSeconds": …, "maxBytesPerDay": …, "samplingPeriodSeconds": {…}}`.
+    /// One scheduler document holds all three: what it leaves out, the board no longer has.
+    case schedule(json: [UInt8]?, defaultLevelPercent: Int?, configurationJSON: [UInt8]? = nil)
 
     /// `operator` or `scheduler`: the key that signs it, and the role its versions are counted in.
     public var role: String {
@@ -27,8 +29,9 @@ public enum PublishedContent: Sendable, Equatable {
             "override \(level) % from \(Self.time(start)) until \(Self.time(expiry))\(reason.map { " (\($0.prefix(256)))" } ?? "")"
         case .clearOverride:
             "clear the override"
-        case .schedule(let json, let level):
-            [json.map { "schedule (\($0.count) bytes of JSON)" }, level.map { "default level \($0) %" }].compactMap { $0 }.joined(separator: ", ")
+        case .schedule(let json, let level, let configuration):
+            [json.map { "schedule (\($0.count) bytes of JSON)" }, level.map { "default level \($0) %" },
+             configuration.map { "configuration \(String(decoding: $0.prefix(200), as: UTF8.self))" }].compactMap { $0 }.joined(separator: ", ")
         }
     }
 

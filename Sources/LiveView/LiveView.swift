@@ -417,6 +417,7 @@ public struct LiveView: Sendable {
             "lastSeenSort": summary.lastSeen.map { Int64($0.timeIntervalSince1970.rounded(.down)) } ?? 0,
             "schedule": "\(summary.appliedScheduleVersion.map(String.init) ?? "–") / \(summary.publishedScheduleVersion.map(String.init) ?? "–")",
             "inInventory": summary.inInventory,
+            "backlog": summary.backlogRecords.map(String.init) ?? "–",
         ]
     }
 

@@ -230,11 +230,14 @@ extension LiveView {
         case "schedule":
             let level = try Self.integer(field("defaultLevel"), "defaultLevel", in: 0...100)
             let schedule = field("schedule").map { [UInt8]($0.utf8) }
-            guard (schedule?.count ?? 0) <= Self.maximumScheduleBytes else {
-                throw PublishRefusal(.contentTooLarge, "the schedule JSON is larger than \(Self.maximumScheduleBytes) bytes")
+            let configuration = field("configuration").map { [UInt8]($0.utf8) }
+            guard (schedule?.count ?? 0) + (configuration?.count ?? 0) <= Self.maximumScheduleBytes else {
+                throw PublishRefusal(.contentTooLarge, "the schedule and configuration JSON are larger than \(Self.maximumScheduleBytes) bytes")
             }
-            guard schedule != nil || level != nil else { throw PublishRefusal(.badRequest, "give a schedule (JSON), a default level (0–100), or both") }
-            content = .schedule(json: schedule, defaultLevelPercent: level)
+            guard schedule != nil || level != nil || configuration != nil else {
+                throw PublishRefusal(.badRequest, "give a schedule (JSON), a default level (0–100), a configuration (JSON), or several")
+            }
+            content = .schedule(json: schedule, defaultLevelPercent: level, configurationJSON: configuration)
         default:
             throw PublishRefusal(.badRequest, "kind must be override, clear or schedule (JSON: an \"override\" object, \"clearOverride\": true, or \"schedule\"/\"defaultLevel\")")
         }
@@ -311,13 +314,15 @@ extension LiveView {
             for key in ["level", "until", "hours", "from", "reason"] { if let value = object[key] { fields[key] = text(value) } }
         }
         if let clear = body["clearOverride"] as? Bool, clear { kinds.append("clear") }
-        if body["schedule"] != nil || body["defaultLevel"] != nil {
+        if body["schedule"] != nil || body["defaultLevel"] != nil || body["configuration"] != nil {
             kinds.append("schedule")
-            if let schedule = body["schedule"] {
-                guard schedule is [String: Any], let encoded = try? JSONSerialization.data(withJSONObject: schedule) else {
-                    throw PublishRefusal(.badRequest, "schedule must be an object {\"calendar\": …, \"programs\": […]}")
+            for (key, shape) in [("schedule", "{\"calendar\": …, \"programs\": […]}"),
+                                 ("configuration", "{\"batchIntervalSeconds\": …, \"maxBytesPerDay\": …, \"samplingPeriodSeconds\": {…}}")] {
+                guard let object = body[key] else { continue }
+                guard object is [String: Any], let encoded = try? JSONSerialization.data(withJSONObject: object) else {
+                    throw PublishRefusal(.badRequest, "\(key) must be an object \(shape)")
                 }
-                fields["schedule"] = String(decoding: encoded, as: UTF8.self)
+                fields[key] = String(decoding: encoded, as: UTF8.self)
             }
             if let level = body["defaultLevel"] { fields["defaultLevel"] = text(level) }
         }

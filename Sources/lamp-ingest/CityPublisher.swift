@@ -77,8 +77,11 @@ struct CityPublisher: DesiredStatePublisher {
             state.override = CityOverride(levelPercent: level, startSeconds: start, expirySeconds: expiry, reason: reason)
         case .clearOverride:
             break
-        case .schedule(let json, let level):
-            guard json != nil || level != nil else { throw IngestError(.invalidArgument, "give a schedule, a default level, or both") }
+        case .schedule(let json, let level, let configuration):
+            guard json != nil || level != nil || configuration != nil else {
+                throw IngestError(.invalidArgument, "give a schedule, a default level, a configuration, or several")
+            }
+            if let configuration { state.configuration = try remoteConfiguration(configuration) }
             if let level {
                 guard (0...100).contains(level) else { throw IngestError(.invalidArgument, "the default level must be 0–100 %") }
                 state.defaultLightStatePercent = level
@@ -92,6 +95,27 @@ struct CityPublisher: DesiredStatePublisher {
             }
         }
         return state
+    }
+
+    /// The remote configuration from its JSON (docs/downlink.md §3): unknown keys are refused, as a
+    /// board refuses them; the ranges are checked with the whole document (`sign`).
+    static func remoteConfiguration(_ json: [UInt8]) throws(IngestError) -> RemoteConfiguration {
+        let keys: Set<String> = ["batchIntervalSeconds", "maxBytesPerDay", "samplingPeriodSeconds"]
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
+            throw IngestError(.invalidArgument, "the configuration is not a JSON object {\"batchIntervalSeconds\": …, \"maxBytesPerDay\": …, \"samplingPeriodSeconds\": {…}}")
+        }
+        if let unknown = object.keys.filter({ !keys.contains($0) }).sorted().first {
+            throw IngestError(.invalidArgument, "the configuration has the key \"\(unknown.prefix(64))\", which boards refuse (known: \(keys.sorted().joined(separator: ", ")))")
+        }
+        do {
+            let configuration = try JSONDecoder().decode(RemoteConfiguration.self, from: Data(json))
+            guard !configuration.isEmpty else { throw IngestError(.invalidArgument, "the configuration sets nothing") }
+            return configuration
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.invalidArgument, "the configuration's values are not whole numbers of the right kind (docs/downlink.md §3): \(error)")
+        }
     }
 
     /// The signed document for one board, checked as a board would decode it.

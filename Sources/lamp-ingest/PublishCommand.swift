@@ -40,6 +40,9 @@ struct PublishCommand: AsyncParsableCommand {
     var schedule: String?
     @Option(name: .long, help: "The default light state, 0–100 % (the level when there is no calendar).")
     var defaultLevel: Int?
+
+    @Option(name: .long, help: "A JSON file with the remote configuration: {\"batchIntervalSeconds\": 300, \"maxBytesPerDay\": 50000, \"samplingPeriodSeconds\": {\"meter\": 10}} (docs/downlink.md §3; scheduler key).")
+    var configuration: String?
     @Option(name: .long, help: "An override level, 0–100 %, with --from and --until.")
     var override: Int?
     @Option(name: .long, help: "The override's start, ISO 8601 UTC (default: now).")
@@ -113,8 +116,8 @@ struct PublishCommand: AsyncParsableCommand {
     /// What the options publish (the role follows from it: docs/downlink.md §9).
     func content(now: Int64) throws -> PublishedContent {
         if let level = override, let until {
-            guard schedule == nil, defaultLevel == nil else {
-                throw ValidationError("--override is an operator's, --schedule and --default-level a scheduler's: publish them separately")
+            guard schedule == nil, defaultLevel == nil, configuration == nil else {
+                throw ValidationError("--override is an operator's, --schedule, --default-level and --configuration a scheduler's: publish them separately")
             }
             func seconds(_ text: String, _ option: String) throws -> Int64 {
                 guard let date = ISO8601DateFormatter().date(from: text) else {
@@ -125,13 +128,13 @@ struct PublishCommand: AsyncParsableCommand {
             return .override(levelPercent: level, startSeconds: try from.map { try seconds($0, "--from") } ?? now,
                              expirySeconds: try seconds(until, "--until"), reason: reason)
         }
-        guard schedule != nil || defaultLevel != nil else { return .clearOverride }
-        var json: [UInt8]?
-        if let schedule {
-            guard let data = FileManager.default.contents(atPath: schedule) else { throw ValidationError("cannot read \(schedule)") }
-            json = [UInt8](data)
+        guard schedule != nil || defaultLevel != nil || configuration != nil else { return .clearOverride }
+        func read(_ path: String?) throws -> [UInt8]? {
+            guard let path else { return nil }
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            return [UInt8](data)
         }
-        return .schedule(json: json, defaultLevelPercent: defaultLevel)
+        return .schedule(json: try read(schedule), defaultLevelPercent: defaultLevel, configurationJSON: try read(configuration))
     }
 
     /// Reads an Ed25519 PKCS#8 PEM private key, refusing a file others can read.

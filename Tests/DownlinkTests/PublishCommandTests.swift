@@ -69,4 +69,41 @@ struct PublishCommandTests {
         #expect(run.stderr.contains("publish them separately"), "\(run.stderr)")
         #expect(bytes == nil)
     }
+
+    /// `--configuration` puts the remote configuration in the scheduler's document, checked as a
+    /// board checks it: an unknown key or a value out of range is refused before signing.
+    @Test func aConfigurationIsPublishedAndAWrongOneRefused() async throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        let board = BoardDownlinkState(deviceID: F.deviceID, nowSeconds: now, clockSynchronised: true, maximumOverrideSeconds: 12 * 3600)
+        func file(_ json: String) throws -> String {
+            let path = NSTemporaryDirectory() + "configuration-\(UUID().uuidString).json"
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let key = try Self.keyFile(seed: F.schedulerSeed)
+        let (run, bytes) = try await publish([
+            "--key", key, "--device", F.deviceID, "--version", "5", "--default-level", "80",
+            "--configuration", try file(#"{"batchIntervalSeconds": 300, "maxBytesPerDay": 50000, "samplingPeriodSeconds": {"meter": 10}}"#),
+        ])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let verified = try DesiredStateVerifier(keyring: F.keyring).verify(try #require(bytes), board: board)
+        #expect(verified.role == .scheduler)
+        #expect(verified.state.configuration == RemoteConfiguration(batchIntervalSeconds: 300, maxBytesPerDay: 50_000, samplingPeriodSeconds: ["meter": 10]))
+        #expect(verified.state.defaultLightStatePercent == 80)
+
+        let wrong: [(String, String)] = [
+            (#"{"batchIntervalSeconds": 300, "upstreamURL": "https://evil.example"}"#, "\"upstreamURL\", which boards refuse"),
+            (#"{"batchIntervalSeconds": 0}"#, "a board would refuse this document"),
+            (#"{"maxBytesPerDay": 1e30}"#, "not whole numbers"),
+            (#"{"batchIntervalSeconds": 1.5}"#, "not whole numbers"),
+            (#"[1, 2]"#, "not a JSON object"),
+            (#"{}"#, "sets nothing"),
+        ]
+        for (json, message) in wrong {
+            let (refused, none) = try await publish(["--key", key, "--device", F.deviceID, "--version", "6", "--configuration", try file(json)])
+            #expect(refused.status != .exited(0), "\(json)")
+            #expect(refused.stderr.contains(message), "\(json): \(refused.stderr)")
+            #expect(none == nil)
+        }
+    }
 }

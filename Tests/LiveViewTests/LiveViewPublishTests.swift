@@ -127,6 +127,31 @@ import Testing
         }
     }
 
+    /// The remote configuration goes in the scheduler's document, from the API and from the form.
+    @Test func aSchedulerPublishesARemoteConfiguration() async throws {
+        try await LiveViewHarness.with(poles: Self.poles) { harness in
+            try await harness.application().test(.router) { client in
+                let request = #"{"device":"pole-0001","defaultLevel":100,"configuration":{"batchIntervalSeconds":300}}"#
+                try await client.execute(uri: "/api/publish", method: .post, headers: Self.headers(harness, "alice", .operator, json: true),
+                                         body: ByteBuffer(string: request)) { response in
+                    #expect(response.status == .forbidden)
+                }
+                try await client.execute(uri: "/api/publish", method: .post, headers: Self.headers(harness, "carol", .scheduler, json: true),
+                                         body: ByteBuffer(string: request)) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                }
+                let form = "kind=schedule&configuration=" + #"{"maxBytesPerDay":50000}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                try await client.execute(uri: "/poles/pole-0002/publish", method: .post, headers: Self.headers(harness, "carol", .scheduler),
+                                         body: ByteBuffer(string: form)) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                }
+            }
+            let documents = try harness.published.history(device: nil).map { ($0.device, String(decoding: $0.document, as: UTF8.self)) }
+            #expect(documents.contains { $0.0 == "pole-0001" && $0.1 == #"default level 100 %, configuration {"batchIntervalSeconds":300}"# }, "\(documents)")
+            #expect(documents.contains { $0.0 == "pole-0002" && $0.1 == #"configuration {"maxBytesPerDay":50000}"# }, "\(documents)")
+        }
+    }
+
     @Test func withoutAPublisherThePageSaysPublishingIsOff() async throws {
         try await LiveViewHarness.with(publishing: false) { harness in
             try await harness.application().test(.router) { client in
@@ -164,6 +189,7 @@ import Testing
             (#"{"devices":[],"clearOverride":true}"#, true, .badRequest, "name at least one device"),
             (#"{"devices":[42],"clearOverride":true}"#, true, .badRequest, "devices must be an array of device ids"),
             (#"[1,2,3]"#, true, .badRequest, "not a JSON object"),
+            (#"{"device":"pole-0001","configuration":[1]}"#, true, .badRequest, "configuration must be an object"),
         ]
         try await LiveViewHarness.with(poles: Self.poles) { harness in
             try await harness.application().test(.router) { client in
