@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from live_view_page import Children, say, fail, start_ingest, open_page, percentile, wait_for_line, WHEN
+from live_view_page import Children, say, fail, start_ingest, open_page, close_page, percentile, WHEN
 
 # The contacts of [modbus.traffic_box] with profile di-16 (input numbers) and the alarm each raises.
 CONTACTS = {
@@ -148,7 +148,7 @@ batch_interval = "{arguments.batch_interval}"
             say("alarm %3d: shown %5.0f ms after the flip; closed shown %5.0f ms after its flip"
                 % (index + 1, opened["frame"] - flipped * 1000, closed["frame"] - closing * 1000))
             time.sleep(random.uniform(0, 0.5))
-        browser.close()
+        close_page(children, browser)
     finally:
         children.stop()
 

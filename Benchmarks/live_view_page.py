@@ -169,6 +169,12 @@ def open_page(chromium, url, user, password, profile=None, width=1200, height=90
     return browser
 
 
+def close_page(children, browser):
+    """Closes Chromium (its ending is then expected)."""
+    children.forget(browser.process)
+    browser.close()
+
+
 def percentile(values, fraction):
     """The nearest-rank percentile of `values` (sorted or not)."""
     ordered = sorted(values)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from live_view_page import Children, say, fail, start_ingest, open_page, percentile, WHEN, POLES_SHOWN
+from live_view_page import Children, say, fail, start_ingest, open_page, close_page, percentile, WHEN, POLES_SHOWN
 
 
 def prepare(arguments, options):
@@ -75,7 +75,7 @@ def updates(arguments):
             return { count: lv.count, perSecond: lv.perSecond, messages: lv.messages, handler: lv.handler, frames: lv.frames,
                      rows: document.querySelectorAll('#poles tbody tr').length };
         })()""")
-        browser.close()
+        close_page(children, browser)
     finally:
         children.stop()
     with open(fleet_log) as file:
@@ -141,7 +141,7 @@ def screenshots(arguments):
         browser.evaluate("document.querySelector('.table-wrap').scrollIntoView(); true")
         time.sleep(0.5)
         browser.screenshot(os.path.join(arguments.out, "live-view-phone.png"))
-        browser.close()
+        close_page(children, browser)
     finally:
         children.stop()
     say("screenshots in " + arguments.out)
