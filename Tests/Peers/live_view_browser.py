@@ -10,6 +10,9 @@ Line protocol on stdout, for Tests/LiveViewTests/LiveViewBrowserTests.swift:
 The page is driven over the DevTools protocol on --remote-debugging-pipe (fd 3: commands to the
 browser, fd 4: answers; JSON messages ended by NUL). Every wait is on a browser event or a
 promise in the page; the only clock is a hang guard (SIGALRM).
+
+The benchmarks (Benchmarks/live_view_page.py) import `Browser` (with `attach`, `sign_in`,
+`screenshot`), `WHEN` and `POLES_SHOWN` from here.
 """
 import argparse
 import base64
