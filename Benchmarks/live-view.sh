@@ -4,10 +4,13 @@
 # `lamp-ingest serve --live-view` (SQLite store) as fast as it can, then a signed-in curl loads
 # the map page (/) and /api/poles ROUNDS times each: p50 and the slowest, and the page's size.
 # Also prints the live view's start-up rebuild time (lamp-ingest's "live view ready" line) after
-# a restart over the filled store.
+# a restart over the filled store, and (with Debian's chromium and Leaflet installed) the time until
+# headless Chromium shows all POLES markers clustered and the list after sign-in
+# (Benchmarks/live_view_page.py clustered).
 # Usage: Benchmarks/live-view.sh [POLES] [MINUTES] [BUILD_CONFIGURATION] [ROUNDS]
 #        (defaults: 10000, 1, release, 20); LIVE_VIEW_NO_BUILD=1 uses the binaries already built.
-# Not measured here (yet): alarm at the pole → visible on an open page.
+# Alarm at the pole → visible on an open page: Benchmarks/alarm-to-page.sh; updates per second a page
+# absorbs: Benchmarks/live-view-updates.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 poles=${1:-10000}
@@ -58,3 +61,6 @@ measure() {
 measure /
 measure /api/poles
 grep -c '"device"' <(curl -s -b "$work/cookies" "http://127.0.0.1:$port/api/poles" | tr '{' '\n') | sed 's/^/poles in \/api\/poles: /'
+if command -v chromium >/dev/null && [ "$leaflet" = /usr/share/javascript/leaflet ]; then
+    python3 Benchmarks/live_view_page.py clustered --url "http://127.0.0.1:$port" --user bench --password bench-password --poles "$poles"
+fi

@@ -10,6 +10,9 @@ Line protocol on stdout, for Tests/LiveViewTests/LiveViewBrowserTests.swift:
 The page is driven over the DevTools protocol on --remote-debugging-pipe (fd 3: commands to the
 browser, fd 4: answers; JSON messages ended by NUL). Every wait is on a browser event or a
 promise in the page; the only clock is a hang guard (SIGALRM).
+
+The benchmarks (Benchmarks/live_view_page.py) import `Browser` (with `attach`, `sign_in`,
+`screenshot`), `WHEN` and `POLES_SHOWN` from here.
 """
 import argparse
 import base64
@@ -120,6 +123,31 @@ class Browser:
         self.call("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired")
 
+    def attach(self):
+        """Opens a page (a tab, 1200 × 900) and attaches to it."""
+        target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)["sessionId"]
+        self.call("Page.enable")
+        self.call("Runtime.enable")
+
+    def sign_in(self, url, user, password):
+        """Signs in on `url`/login; returns once the map page (/) has loaded."""
+        self.navigate(url + "/login")
+        self.events.clear()
+        self.evaluate("""
+            document.querySelector('input[name=name]').value = %s;
+            document.querySelector('input[name=password]').value = %s;
+            document.querySelector('form').submit(); true""" % (json.dumps(user), json.dumps(password)))
+        self.wait_event("Page.loadEventFired")
+        if self.evaluate("location.pathname") != "/":
+            fail("sign-in did not reach the map: " + str(self.evaluate("document.body.innerText.slice(0, 200)")))
+
+    def screenshot(self, path):
+        """Saves a PNG of the page as it is shown."""
+        shot = self.call("Page.captureScreenshot", {"format": "png"})
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(shot["data"]))
+
     def close(self):
         try:
             self.send("Browser.close", session=False)
@@ -141,6 +169,18 @@ new Promise(function (resolve) {
   observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   check();
 })
+"""
+
+# The test of WHEN once the list shows %d rows, the map %d poles and %d markers (clustered or
+# single), and the live updates are connected: then [rows, poles, markers].
+POLES_SHOWN = """
+    var rows = document.querySelectorAll('#poles tbody tr').length;
+    var markers = Number(document.body.dataset.poles || 0);
+    var live = document.getElementById('live-state').textContent === 'live';
+    var clusters = 0;
+    document.querySelectorAll('.marker-cluster').forEach(function (c) { clusters += Number(c.textContent) || 0; });
+    var single = document.querySelectorAll('.leaflet-marker-icon:not(.marker-cluster)').length;
+    return rows >= %d && markers >= %d && live && clusters + single >= %d ? [rows, markers, clusters + single] : null;
 """
 
 
@@ -166,31 +206,11 @@ def main():
     check_anonymous(arguments.url)
     browser = Browser(arguments.chromium, arguments.profile)
     try:
-        target = browser.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        browser.session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)["sessionId"]
-        browser.call("Page.enable")
-        browser.call("Runtime.enable")
+        browser.attach()
         note("attached")
-        browser.navigate(arguments.url + "/login")
-        note("login page loaded")
-        browser.events.clear()
-        browser.evaluate("""
-            document.querySelector('input[name=name]').value = %s;
-            document.querySelector('input[name=password]').value = %s;
-            document.querySelector('form').submit(); true""" % (json.dumps(arguments.user), json.dumps(arguments.password)))
-        browser.wait_event("Page.loadEventFired")
+        browser.sign_in(arguments.url, arguments.user, arguments.password)
         note("signed in")
-        if browser.evaluate("location.pathname") != "/":
-            fail("sign-in did not reach the map: " + str(browser.evaluate("document.body.innerText.slice(0, 200)")))
-        counts = browser.evaluate(WHEN % ("""
-            var rows = document.querySelectorAll('#poles tbody tr').length;
-            var markers = Number(document.body.dataset.poles || 0);
-            var live = document.getElementById('live-state').textContent === 'live';
-            var clusters = 0;
-            document.querySelectorAll('.marker-cluster').forEach(function (c) { clusters += Number(c.textContent) || 0; });
-            var single = document.querySelectorAll('.leaflet-marker-icon:not(.marker-cluster)').length;
-            return rows >= %d && markers >= %d && live && clusters + single >= %d ? [rows, markers, clusters + single] : null;
-            """ % (arguments.poles, arguments.poles, arguments.poles)))
+        counts = browser.evaluate(WHEN % (POLES_SHOWN % (arguments.poles, arguments.poles, arguments.poles)))
         ready = time.monotonic()
         # The wait is sent before `ready` is said, so the change cannot slip past it.
         wanted = browser.send("Runtime.evaluate", {"expression": WHEN % ("""
@@ -209,9 +229,7 @@ def main():
             fail("alarm wait: " + json.dumps(message)[:400])
         say("alarm-seen %d" % round((seen - ready) * 1000))
         if arguments.screenshot:
-            shot = browser.call("Page.captureScreenshot", {"format": "png"})
-            with open(arguments.screenshot, "wb") as file:
-                file.write(base64.b64decode(shot["data"]))
+            browser.screenshot(arguments.screenshot)
     finally:
         browser.close()
 
