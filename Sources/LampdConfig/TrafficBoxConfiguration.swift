@@ -46,12 +46,12 @@ public enum TrafficBoxProfile {
         TrafficBoxContact(
             key: "door", channel: "cabinet.door", defaultLine: "CABINET_DOOR", defaultInput: 0,
             trueText: "cabinet door opened", falseText: "cabinet door closed",
-            trueEvent: .init(kind: "cabinet.door.opened", severity: .warning),
+            trueEvent: .init(kind: "cabinet.door.opened", severity: .alarm),
             falseEvent: .init(kind: "cabinet.door.closed", severity: .info)),
         TrafficBoxContact(
             key: "flash_mode", channel: "cabinet.flash-mode", defaultLine: "FLASH_MODE", defaultInput: 1,
             trueText: "signals switched to flashing amber", falseText: "signals back to normal operation",
-            trueEvent: .init(kind: "cabinet.flash-mode.on", severity: .warning),
+            trueEvent: .init(kind: "cabinet.flash-mode.on", severity: .alarm),
             falseEvent: .init(kind: "cabinet.flash-mode.off", severity: .info)),
         TrafficBoxContact(
             key: "controller_fault", channel: "cabinet.controller-fault", defaultLine: "CONTROLLER_FAULT", defaultInput: 2,

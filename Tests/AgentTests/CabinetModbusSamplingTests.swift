@@ -69,7 +69,7 @@ struct CabinetModbusSamplingTests {
         #expect(sink.events.isEmpty)
         await poller.pollOnce(&state, atSeconds: 1)
         #expect(sink.events.map(\.kind) == ["cabinet.door.opened"])
-        #expect(sink.events.first?.severity == .warning)
+        #expect(sink.events.first?.severity == .alarm, "an opened door is sent at once")
         #expect(sink.events.first?.message == "cabinet door opened")
         #expect(sink.events.first?.channel?.rawValue == "cabinet.door")
         #expect(sink.events.first?.value == .boolean(true))

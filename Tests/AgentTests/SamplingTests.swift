@@ -197,7 +197,7 @@ struct GPIOSamplingTests {
         try board.setCabinetDoorOpen(true)
         try await waitUntil { sink.events.count == 1 }
         #expect(sink.events.first?.kind == "cabinet.door.opened")
-        #expect(sink.events.first?.severity == .warning)
+        #expect(sink.events.first?.severity == .alarm, "an opened door is sent at once")
         #expect(sink.events.first?.message == "cabinet door opened")
         try board.setCabinetDoorOpen(false)
         try await waitUntil { sink.events.count == 2 }
