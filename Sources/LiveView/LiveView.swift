@@ -220,7 +220,9 @@ public struct LiveView: Sendable {
         for reading in history.readings where reading.time >= (latest[reading.channel]?.time ?? .distantPast) { latest[reading.channel] = reading }
         let charts = [
             HistoryChart.svg(history.readings, channel: "meter.active_power", title: "Power", unit: "W", from: from, to: to),
-            HistoryChart.svg(history.readings, channel: "meter.energy", title: "Energy", unit: "kWh", from: from, to: to),
+            // The meter's energy register is in joules (SenML J): shown in kWh.
+            HistoryChart.svg(history.readings.compactMap { $0.channel == "meter.energy" ? HistoryReading(time: $0.time, channel: $0.channel, value: $0.value / 3_600_000) : nil },
+                             channel: "meter.energy", title: "Energy", unit: "kWh", from: from, to: to),
             HistoryChart.svg(Self.levelPoints(history), channel: "lamp.level", title: "Lamp level", unit: "%", from: from, to: to),
         ].compactMap { $0 }
         let audit = await configuration.auditLog.entries(device: device)

@@ -123,6 +123,24 @@ import Testing
         }
     }
 
+    /// The meter's energy register is in joules; the pole page's chart says kWh and shows kWh
+    /// (it showed the joules as "kWh, max 7200000.0").
+    @Test func theEnergyChartShowsKilowattHours() async throws {
+        var board = try FleetBoard(device: "pole-0001")
+        let hourAgo = Int64(Date().timeIntervalSince(FleetBoard.base)) - 3600
+        let batch = try board.next([FleetBoard.reading("meter.energy", 3_600_000, at: hourAgo, unit: .joule),
+                                    FleetBoard.reading("meter.energy", 7_200_000, at: hourAgo + 60, unit: .joule)])
+        try await LiveViewHarness.with(boards: [board]) { harness in
+            try await harness.store(batch)
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/poles/pole-0001", method: .get, headers: harness.cookie("bob", role: .viewer)) { response in
+                    let page = String(buffer: response.body)
+                    #expect(page.contains("Energy (kWh, max 2.0)"), "\(page.components(separatedBy: "figcaption").dropFirst().first ?? "no chart")")
+                }
+            }
+        }
+    }
+
     @Test func boardAndInventoryTextIsEscaped() async throws {
         let hostile = "<script>alert(1)</script>\"'&"
         var board = try FleetBoard(device: "pole-0001")
