@@ -9,8 +9,7 @@
 #        built (lampd and lamp-ingest of BUILD_CONFIGURATION, lampctl of the debug build).
 #        ALARM_POLL (250ms, lampd's default) and ALARM_DEBOUNCE_POLLS (2, the default) set the
 #        DI module's poll.
-# CONTACT door shows the cabinet door instead: its opening is recorded with severity warning, so it
-# is not sent at once but with the next batch (BATCH_INTERVAL).
+# CONTACT door times the cabinet door instead (an alarm, sent at once, like the controller fault).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 alarms=${1:-100}
