@@ -229,7 +229,8 @@ struct UplinkServiceTests {
         ledger.budget.add(10_000, at: fixture.time.now().date)
         try await ledger.save(directory: fixture.directory)
         let task = Task { try await service.run() }
-        try await Task.sleep(for: .milliseconds(1500))
+        // Waits for the state, not for a time (on a loaded machine 1.5 s was not always enough).
+        try await waitUntil { service.status().state == "cap-reached" }
         #expect(receiver.state.withLock { $0.attempts.count } == 0)
         #expect(service.status().state == "cap-reached")
         // An alarm event: everything up to it goes out.
