@@ -12,7 +12,7 @@ struct FleetPoles {
     static let metresPerDegree = 111_320.0
 
     /// Boards per street: the grid's side (the plan's board count is bounded, so the conversion cannot trap).
-    var side: Int { max(1, Int(Double(plan.boards).squareRoot().rounded(.up))) }
+    var side: Int { max(1, Int(exactly: Double(plan.boards).squareRoot().rounded(.up)) ?? 1) }
 
     func position(_ board: Int) -> (latitude: Double, longitude: Double) {
         let row = Double(board / side) - Double(side - 1) / 2

@@ -27,28 +27,6 @@ struct LiveViewPublishEndToEndTests {
         print(json.dumps({"status": status, "answer": answer, "rows": rows}))
         """#
 
-    /// A lamp for the override to decide (as the standard simulated pole's).
-    static let lamp = """
-        [site]
-        latitude = 52.52
-        longitude = 13.405
-        timezone = "Europe/Berlin"
-        [lighting]
-        output = "relay+pwm"
-        [lighting.relay]
-        line = "LAMP_RELAY"
-        [lighting.pwm]
-        chip = 0
-        channel = 0
-        [lighting.program]
-        from = "sunset+00:10"
-        to = "sunrise-00:10"
-        [lighting.program.switch_points]
-        "23:00" = 60
-        "05:00" = 100
-
-        """
-
     @Test func anOverridePublishedOverHTTPDecidesTheLamp() async throws {
         try await UplinkRig.with { rig in
             let directory = rig.directory.path
@@ -70,7 +48,7 @@ struct LiveViewPublishEndToEndTests {
             #expect(!ingest.transcript.lines.contains { $0.contains("PRIVATE KEY") }, "the key is never logged")
             try await rig.startProxy()
             try await rig.startLampd(uplink: rig.uplinkThroughProxy,
-                                     extraConfiguration: "[downlink]\nkeys_dir = \"\(pinned)\"\nlong_poll = \"600s\"\n" + Self.lamp,
+                                     extraConfiguration: "[downlink]\nkeys_dir = \"\(pinned)\"\nlong_poll = \"600s\"\n" + SimulatedDaemon.lampConfiguration,
                                      extraArguments: ["--simulate-synchronised-clock"])
             let daemon = try #require(rig.lampd)
             _ = try await daemon.waitFor("lampd to hold its first pull") { status in (status["downlink"] as? [String: Any]) != nil }

@@ -154,8 +154,12 @@ public final class SimulatedDaemon: Sendable {
     /// The configuration `withSimulatedDaemon` writes: `poleConfiguration` and a lamp with a night
     /// program in Berlin; `extra` is appended.
     public static func standardConfiguration(stateDirectory: String, extra: String = "") -> String {
-        poleConfiguration(stateDirectory: stateDirectory) + """
+        poleConfiguration(stateDirectory: stateDirectory) + "\n" + lampConfiguration + extra
+    }
 
+    /// The standard pole's site and lamp (a night program in Berlin), for configurations that add
+    /// them to `poleConfiguration`.
+    public static let lampConfiguration = """
         [site]
         latitude = 52.52
         longitude = 13.405
@@ -173,9 +177,8 @@ public final class SimulatedDaemon: Sendable {
         [lighting.program.switch_points]
         "23:00" = 60
         "05:00" = 100
-        \(extra)
+
         """
-    }
 }
 
 /// Runs `body` with `lampd arguments…` running: started once READY=1 arrived on its own notify

@@ -291,7 +291,7 @@ public final class UplinkService: Service, Sendable {
         let link = ledger.nextLink(kidHex: key.publicKey.kidHex)
         let signed = BatchSigner(identity: DeviceIdentity(deviceID: deviceID, key: key))
             .sign(payload: payload, sequence: link.sequence, previousHash: link.previousHash,
-                  spoolBacklog: await spoolBacklog(after: records.count))
+                  spoolBacklog: spoolBacklog(after: records[records.count - 1].sequence))
         var next = ledger
         next.recordSigned(signed, kidHex: key.publicKey.kidHex, recordCount: records.count)
         do {
@@ -307,15 +307,12 @@ public final class UplinkService: Service, Sendable {
         return ready(signed, records.count)
     }
 
-    /// Records still in the spool after the `batchRecords` oldest ones (the batch being signed): the
-    /// `spool backlog` header (docs/uplink.md §2). Committed records only (those in the group-commit
-    /// buffer are not yet in the spool); nil, and the header left out, when the spool cannot say.
-    private func spoolBacklog(after batchRecords: Int) async -> UInt64? {
-        guard let statistics = try? await spool.statistics() else { return nil }
-        // Row counts of a size-bounded SQLite file: far from overflowing. A record dropped by the
-        // full-spool policy meanwhile could make the difference negative.
-        let pending = statistics.pendingReadings + statistics.pendingEvents + statistics.pendingAlarms
-        return UInt64(clamping: pending - batchRecords)
+    /// Records still in the spool after the one numbered `lastInBatch` (the batch being signed): the
+    /// `spool backlog` header (docs/uplink.md §2). From the committed sequence numbers, so it costs
+    /// nothing per batch (counting rows scanned the whole spool for every batch of a long drain);
+    /// records the full-spool policy dropped meanwhile are still counted (an upper bound then).
+    private func spoolBacklog(after lastInBatch: Int64) -> UInt64 {
+        UInt64(clamping: spool.highestCommittedSequence.subtractingReportingOverflow(lastInBatch).partialValue)
     }
 
     /// How many times in a row the receiver may refuse one batch as malformed before it is set aside.
