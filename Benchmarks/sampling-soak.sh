@@ -7,21 +7,20 @@
 # Usage: Benchmarks/sampling-soak.sh [DURATION_SECONDS] [BUILD_CONFIGURATION]
 #        (defaults: 300 s, release)
 set -euo pipefail
-command -v sqlite3 >/dev/null || { echo "needs the sqlite3 command: apt-get install sqlite3" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 duration=${1:-300}
 configuration=${2:-release}
 # Measure the binary as it ships: Swift runtime linked statically (deploy/build-deb.sh).
 swift build -c "$configuration" --static-swift-stdlib --product lampd >/dev/null
 lampd=".build/$configuration/lampd"
+(cd Benchmarks && swift build -c release --product spool-bench >/dev/null)
+spool_bench="$PWD/Benchmarks/.build/release/spool-bench"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed "s|STATE_DIR|$work/state|" Benchmarks/configs/sampling-40ch.toml > "$work/lampd.toml"
 "$lampd" --config "$work/lampd.toml" --log-level warning > "$work/lampd.log" 2>&1 &
 pid=$!
 sleep 5   # start-up: open the spool, first polls
-start_write=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
-start_rows=$(sqlite3 "file:$work/state/spool.sqlite?mode=ro" "select count(*) from reading" 2>/dev/null || echo 0)
 echo "t_s rss_kB hwm_kB"
 for ((t = 0; t < duration; t += 10)); do
     sleep 10
@@ -30,8 +29,9 @@ done
 end_write=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
 kill -TERM $pid
 wait $pid || true
-rows=$(sqlite3 "file:$work/state/spool.sqlite?mode=ro" "select count(*) from reading")
-readings=$((rows - start_rows))
-echo "readings stored during the measurement: $readings"
-echo "bytes written during the measurement: $((end_write - start_write))"
-awk -v b=$((end_write - start_write)) -v r=$readings 'BEGIN { if (r > 0) printf "bytes written per reading: %.1f\n", b / r }'
+# Readings are packed in the spool's telemetry log: counted by opening the stopped spool. Counted from
+# lampd's start (start-up writes included; a few kB against the whole soak).
+readings=$("$spool_bench" count "$work/state/spool.sqlite" | sed 's/.*"readings": \([0-9]*\).*/\1/')
+echo "readings stored since start: $readings"
+echo "bytes written since start: $end_write"
+awk -v b=$end_write -v r=$readings 'BEGIN { if (r > 0) printf "bytes written per reading: %.1f\n", b / r }'

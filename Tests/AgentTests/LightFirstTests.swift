@@ -183,7 +183,8 @@ struct SpoolAlarmsVisibleTests {
         LampdAgent.watchOwnEvents(of: spool, health: health, recent: recent)
         let loop = Task { await spool.run() }
         let time = SystemTimeSource()
-        for i in 0..<20_000 {
+        // Packed readings take about 10 bytes: 100 000 overflow the 256 KiB bound.
+        for i in 0..<100_000 {
             try spool.enqueue(Reading(channel: ChannelName(rawValue: "meter.power")!, value: .number(Double(i)), unit: .watt, time: time.now()))
         }
         await spool.flush()

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Telemetry
+@testable import Telemetry
 import Testing
 
 /// Issue 11, defects 5 and 11: what was in the spool is remembered outside it (the marker), so a
@@ -57,7 +57,7 @@ struct SpoolLossTests {
         try spool.close()
     }
 
-    @Test("Records only in a write-ahead log that became garbage: reported, and their numbers are not reused")
+    @Test("Records only in a write-ahead log and a telemetry segment that became garbage: reported, and their numbers are not reused")
     func garbageWAL() async throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -73,7 +73,7 @@ struct SpoolLossTests {
         for i in 0..<30 { highest = try await spool.append(try reading(Double(i), time: time.now())) }
         let crashed = try TemporaryFolder()
         defer { crashed.cleanUp() }
-        for suffix in ["", "-wal", ".marker"] {
+        for suffix in ["", "-wal", ".marker", "-telemetry"] {
             try FileManager.default.copyItem(atPath: config.path + suffix, toPath: crashed.path("spool.sqlite" + suffix))
         }
         loop.cancel()
@@ -83,6 +83,10 @@ struct SpoolLossTests {
         let wal = crashed.path("spool.sqlite-wal")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int)
         try Data(repeating: 0x5A, count: size).write(to: URL(fileURLWithPath: wal))
+        // So is the telemetry segment the second run started (its readings 11…40).
+        let segment = crashed.path("spool.sqlite-telemetry/" + TelemetryLog.fileName(11))
+        let segmentSize = try #require(try FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+        try Data(repeating: 0x5A, count: segmentSize).write(to: URL(fileURLWithPath: segment))
 
         let reopened = try await Spool.open(SpoolConfiguration(path: crashed.path("spool.sqlite"), commitWindow: .milliseconds(5)),
                                             timeSource: time)
@@ -152,7 +156,8 @@ struct SpoolLossTests {
         let seen = Mutex<[Event]>([])
         spool.observeOwnEvents { event in seen.withLock { $0.append(event) } }
         try await withRunningSpool(spool) { spool in
-            for i in 0..<20_000 { try spool.enqueue(try reading(Double(i), time: time.now())) }
+            // Packed readings take about 8 bytes: 100 000 overflow the 256 KiB bound.
+            for i in 0..<100_000 { try spool.enqueue(try reading(Double(i), time: time.now())) }
             await spool.flush()
         }
         #expect(seen.withLock { $0 }.contains { $0.kind == "spool.full" })

@@ -83,9 +83,9 @@ struct SpoolTests {
             #expect(try await spool.acknowledge(throughSequence: 4) == 4)
             #expect(try await spool.oldestPending(limit: 3).map(\.sequence) == [5, 6, 7])
             #expect(try await spool.oldestPending(limit: 2, afterSequence: 6).map(\.sequence) == [7, 8])
-            #expect(try await spool.acknowledge(sequences: [5, 7]) == 2)
-            #expect(try await spool.oldestPending(limit: 3).map(\.sequence) == [6, 8, 9])
-            #expect(try await spool.acknowledge(throughSequence: 10) == 4)
+            #expect(try await spool.acknowledge(throughSequence: 7) == 3)
+            #expect(try await spool.oldestPending(limit: 3).map(\.sequence) == [8, 9, 10])
+            #expect(try await spool.acknowledge(throughSequence: 10) == 3)
             let stats = try await spool.statistics()
             #expect(stats.pendingReadings == 0 && stats.oldestPendingAge == nil)
         }
@@ -124,8 +124,10 @@ struct SpoolBoundTests {
         let config = SpoolConfiguration(path: folder.path("spool.sqlite"), maxSizeMegabytes: 0.25,
                                         commitWindow: .milliseconds(5))
         let spool = try await Spool.open(config, timeSource: time)
+        // Packed readings take about 8 bytes each: 100 000 of them overflow the 256 KiB bound.
+        let readingCount = 100_000
         let (stats, pending, afterAck) = try await withRunningSpool(spool) { spool in
-            for i in 0..<20_000 {
+            for i in 0..<readingCount {
                 try spool.enqueue(try reading(Double(i), time: time.now()))
                 if i % 1000 == 0 {
                     try spool.enqueue(Event(kind: "door.opened", severity: .info, time: time.now(), message: "door \(i)"))
@@ -154,8 +156,8 @@ struct SpoolBoundTests {
             case .reading(let r): if case .number(let v) = r.value { readingValues.append(v) }
             }
         }
-        #expect(events.filter { $0.kind == "door.opened" }.count == 20)
-        #expect(events.filter { $0.kind == "lamp.failure" }.count == 20)
+        #expect(events.filter { $0.kind == "door.opened" }.count == readingCount / 1000)
+        #expect(events.filter { $0.kind == "lamp.failure" }.count == readingCount / 1000)
         let fullEvents = events.filter { $0.kind == "spool.full" }
         #expect(!fullEvents.isEmpty)
         #expect(fullEvents.allSatisfy { $0.message.hasPrefix("spool full: dropped ") && $0.message.contains("readings from sequence") })
@@ -163,8 +165,8 @@ struct SpoolBoundTests {
         #expect(Int64(reported) == droppedReadings)
         // The oldest readings went, the newest stayed, in order, and nothing was lost that was not counted.
         #expect(readingValues == readingValues.sorted())
-        #expect(readingValues.last == 19_999)
-        #expect(Int64(readingValues.count) + droppedReadings == 20_000)
+        #expect(readingValues.last == Double(readingCount - 1))
+        #expect(Int64(readingValues.count) + droppedReadings == Int64(readingCount))
         // After acknowledging, new readings fit without any drop.
         #expect(afterAck.droppedRecords[.telemetry] == droppedReadings)
         #expect(afterAck.pendingReadings == 2000)
@@ -232,8 +234,10 @@ struct SpoolCorruptionTests {
         #expect(event.message.contains("moved aside to "))
 
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
-        let aside = try #require(files.first { $0.hasPrefix("spool.sqlite.corrupt-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") })
+        let aside = try #require(files.first { $0.hasPrefix("spool.sqlite.corrupt-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") && !$0.hasSuffix("-telemetry") })
         #expect(aside == "spool.sqlite.corrupt-20250615T150640Z")
+        // The readings of the damaged spool (its telemetry log) went aside with it, for recovery.
+        #expect(files.contains("spool.sqlite.corrupt-20250615T150640Z-telemetry") == damageRealSpool)
         #expect(try Data(contentsOf: folder.url.appendingPathComponent(aside)) == originalBytes)
     }
 }
@@ -266,31 +270,51 @@ struct SpoolSQLiteErrorTests {
         #expect(write?.reason == .spoolWriteFailed)
     }
 
-    @Test("A file written by another SQLite client with the spool's schema opens, keeping its records")
-    func opensFileWrittenByGRDB() async throws {
+    @Test("A spool written by version 1 (readings as SQLite rows) opens after the upgrade, drains its rows first, then the packed readings")
+    func versionOneSpoolMigrates() async throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let time = FakeTimeSource()
+        // Written by lampd before the telemetry log (spool-torture's event mode at commit e0b7dab):
+        // readings 1…10 of torture/counter (value = sequence) and the alarm door.opened as 11.
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/v1-spool.sqlite")
         let config = SpoolConfiguration(path: folder.path("spool.sqlite"), commitWindow: .milliseconds(5))
-        let spool = try await Spool.open(config, timeSource: time)
-        let spoolID = spool.spoolID
-        _ = try await withRunningSpool(spool) { try await $0.append(try reading(7, time: time.now())) }
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: config.path)
+        let time = FakeTimeSource()
 
-        // GRDB appends a reading the way the GRDB version of the spool did, on the same schema.
-        let pool = try DatabasePool(path: config.path)
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO reading(seq, channel, flags, utcNs, bootNs, boot, value)
-                SELECT 2, channel, flags, utcNs + 1, bootNs + 1, boot, 8.5 FROM reading WHERE seq = 1
-                """)
+        let spool = try await Spool.open(config, timeSource: time)
+        #expect(spool.spoolID == "CBE548B3-36D0-4CF1-BA13-B2C8F0A48D67")
+        let (pending, afterFirstAck, stats) = try await withRunningSpool(spool) { spool in
+            for i in 12...14 { try await spool.append(try reading(Double(i), channel: "torture/counter", time: time.now())) }
+            let pending = try await spool.oldestPending(limit: 100)
+            try await spool.acknowledge(throughSequence: 5)
+            let afterFirstAck = try await spool.oldestPending(limit: 3)
+            try await spool.acknowledge(throughSequence: 12)
+            return (pending, afterFirstAck, try await spool.statistics())
         }
-        try pool.close()
+        #expect(pending.map(\.sequence) == Array(1...14))
+        let values = pending.compactMap { record -> Double? in
+            if case .reading(let r) = record.record, case .number(let v) = r.value { v } else { nil }
+        }
+        #expect(values == (1...10).map(Double.init) + [12, 13, 14])
+        guard case .event(let door) = pending[10].record, case .reading(let old) = pending[0].record,
+              case .reading(let new) = pending[11].record
+        else { Issue.record("wrong record kinds"); return }
+        #expect(door.kind == "door.opened" && door.severity == .alarm)
+        #expect(old.channel.rawValue == "torture/counter" && old.unit == .count)
+        #expect(new.channel.rawValue == "torture/counter" && new.unit == .watt)
+        #expect(afterFirstAck.map(\.sequence) == [6, 7, 8])
+        #expect(stats.pendingReadings == 2 && stats.pendingAlarms == 0 && stats.oldestPendingSequence == 13)
+
+        // The old rows are gone from the file, the new readings are not in it.
+        let queue = try DatabaseQueue(path: config.path)
+        #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM reading") } == 0)
+        #expect(try await queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 2)
+        try queue.close()
 
         let reopened = try await Spool.open(config, timeSource: time)
-        #expect(reopened.spoolID == spoolID && reopened.startupEvents.isEmpty)
-        let pending = try await withRunningSpool(reopened) { try await $0.oldestPending(limit: 10) }
-        #expect(pending.map(\.sequence) == [1, 2])
-        guard case .reading(let second) = try #require(pending.last).record else { Issue.record("not a reading"); return }
-        #expect(second.value == .number(8.5) && second.channel.rawValue == "lamp1/power" && second.unit == .watt)
+        let next = try await withRunningSpool(reopened) { spool in
+            (try await spool.oldestPending(limit: 10).map(\.sequence), try await spool.append(try reading(15, time: time.now())))
+        }
+        #expect(next.0 == [13, 14] && next.1 == 15)
     }
 }

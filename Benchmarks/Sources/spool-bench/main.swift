@@ -124,9 +124,41 @@ func wear(_ options: Options) async throws {
     print("wear: \(channelCount) channels x 1 Hz, \(seconds) simulated s, commit every \(window) s, page \(pageSize) B, checkpoint every \(config.walAutocheckpointPages) pages, ack every \(ackText): \(perReading) bytes written/reading (\(perCommit) bytes per commit), spool used \(stats.usedBytes) B")
 }
 
+/// `spool-bench count PATH`: what a stopped lampd's spool holds, as one JSON line — for benchmark scripts,
+/// since readings are packed in the telemetry log and no longer countable with sqlite3. Opening the spool
+/// is its normal recovery: never point it at the spool of a running lampd.
+func count(_ path: String) async throws {
+    let spool = try await Spool.open(SpoolConfiguration(path: path, maxSizeMegabytes: 1_048_576))
+    defer { try? spool.close() }
+    var readings = 0, bad = 0, unsynchronised = 0
+    var channels = Set<String>()
+    var events: [String: Int] = [:]
+    var after: Int64 = 0
+    while true {
+        let page = try await spool.oldestPending(limit: 50_000, afterSequence: after)
+        guard let last = page.last else { break }
+        after = last.sequence
+        for record in page {
+            switch record.record {
+            case .reading(let r):
+                readings += 1
+                channels.insert(r.channel.rawValue)
+                if !r.quality.intersection([.uncertain, .bad]).isEmpty { bad += 1 }
+                if r.quality.contains(.clockUnsynchronised) { unsynchronised += 1 }
+            case .event(let e):
+                events[e.kind, default: 0] += 1
+            }
+        }
+    }
+    let eventText = events.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+    print("{\"readings\": \(readings), \"channels\": \(channels.count), \"readings_uncertain_or_bad\": \(bad), "
+        + "\"readings_clock_unsynchronised\": \(unsynchronised), \"events\": {\(eventText)}}")
+}
+
 let arguments = CommandLine.arguments
 let options = Options(arguments.dropFirst(2))
 switch arguments.count > 1 ? arguments[1] : "all" {
+case "count" where arguments.count == 3: try await count(arguments[2])
 case "throughput": try await throughput(options)
 case "wear": try await wear(options)
 case "all":
@@ -143,6 +175,7 @@ default:
         usage: spool-bench throughput [--readings N] [--dir DIR]
                spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--checkpoint-pages K] [--ack-every A] [--dir DIR]
                spool-bench all [--readings N] [--seconds S] [--dir DIR]
+               spool-bench count SPOOL_PATH      (readings and events in a stopped lampd's spool, as JSON)
         """)
     exit(arguments[1] == "--help" || arguments[1] == "-h" ? 0 : 2)
 }

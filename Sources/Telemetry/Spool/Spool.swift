@@ -5,7 +5,10 @@ import Clocks
 import SystemSupport
 
 /// The on-disk store of readings and events that upstream has not acknowledged yet
-/// (DESIGN.md principle 2, "Nothing lost"). One SQLite file in WAL mode, `synchronous = FULL`.
+/// (DESIGN.md principle 2, "Nothing lost"). Events, alarms and the spool's state are in one SQLite
+/// file in WAL mode, `synchronous = FULL`; periodic readings are packed, one frame per group commit,
+/// into the append-only telemetry log beside it (`<path>-telemetry/`, see `TelemetryLog`), which
+/// writes about a tenth of what SQLite rows did to the flash.
 ///
 /// **Durability contract**
 /// - `append(_:)` returns only after the record's group commit is on stable storage (fsync of the
@@ -22,9 +25,10 @@ import SystemSupport
 /// - `run()` must be running for groups to commit (it is the spool's service loop); when it is
 ///   cancelled it commits what is buffered, and the spool refuses new records afterwards.
 ///
-/// **Bounded**: when a commit pushes the live data above `maxSizeBytes`, the oldest telemetry is
-/// deleted (down to `dropTargetFraction` of the bound); events only when no telemetry is left, alarms
-/// last. Every drop is counted and recorded as a `spool.full` event in the same transaction.
+/// **Bounded**: when a commit pushes the live data (SQLite pages in use plus the telemetry log) above
+/// `maxSizeBytes`, the oldest telemetry is deleted (down to `dropTargetFraction` of the bound, by whole
+/// log segments); events only when no telemetry is left, alarms last. Every drop is counted and recorded
+/// as a `spool.full` event, committed before any segment file is deleted.
 ///
 /// **Start-up**: `open` runs `PRAGMA quick_check`; a corrupt file (and its WAL) is renamed to
 /// `<path>.corrupt-<UTC time>`, a new spool is created and a `spool.corrupt` alarm is recorded in it.
@@ -42,6 +46,10 @@ public final class Spool: Sendable {
     /// A read-only connection for the uplink's reads and the counters: in WAL mode it reads the last
     /// committed state while the writer commits, and neither waits for the other.
     private let reader: SerializedConnection
+    /// The packed readings; appended and discarded on the writer's thread, read on the reader's.
+    private let log: TelemetryLog
+    /// Channel names and units by id, for the reader (refreshed when the log names an unknown id).
+    private let channelRows = Mutex<[Int64: SpoolStore.ChannelRow]>([:])
     private let timeSource: any TimeSource
     private let clock: any MonotonicClock
     private let state = Mutex(BufferState())
@@ -55,6 +63,7 @@ public final class Spool: Sendable {
     private struct Pending: Sendable {
         var record: SpoolRecord
         var waiter: CheckedContinuation<Int64, any Error>?
+        var isEvent: Bool { if case .event = record { true } else { false } }
     }
 
     private struct BufferState: Sendable {
@@ -124,11 +133,17 @@ public final class Spool: Sendable {
         let previousFileMovedAside = movedAside
         let lossTime = timeSource.now()
         do {
-            let (cache, spoolID, stored) = try await write(connections.writer) { db in
+            let (cache, spoolID, stored, log) = try await write(connections.writer) { db in
                 var cache = SpoolStore.WriterCache()
-                cache.nextSequence = try SpoolStore.loadNextSequence(db)
                 let spoolID = try SpoolStore.spoolID(db) ?? ""
+                let (log, notes) = try TelemetryLog.open(
+                    spoolPath: configuration.path, spoolID: spoolID, maxSizeBytes: configuration.maxSizeBytes,
+                    floor: try SpoolStore.logFloor(db))
+                cache.nextSequence = max(try SpoolStore.loadNextSequence(db), log.lastSequence + 1)
                 var events = eventsBeforeOpen
+                for note in notes {
+                    events.append(Event(kind: "spool.corrupt", severity: .alarm, time: lossTime, message: note))
+                }
                 let comparison = SpoolMarker.compare(marker, spoolID: spoolID, highestSequence: cache.nextSequence - 1,
                                                      movedAside: previousFileMovedAside)
                 if let message = comparison.lossMessage {
@@ -142,10 +157,10 @@ public final class Spool: Sendable {
                 if !events.isEmpty {
                     try SpoolStore.insert(db, &cache, events.map(SpoolRecord.event))
                 }
-                return (cache, spoolID, events)
+                return (cache, spoolID, events, log)
             }
             let spool = Spool(configuration: configuration, spoolID: spoolID, startupEvents: stored,
-                              connections: connections, cache: cache, timeSource: timeSource, clock: clock,
+                              connections: connections, log: log, cache: cache, timeSource: timeSource, clock: clock,
                               writeBytesAtOpen: writeBytesAtOpen)
             await spool.saveMarker(cleanShutdown: false)
             return spool
@@ -194,7 +209,8 @@ public final class Spool: Sendable {
 
     private init(
         configuration: SpoolConfiguration, spoolID: String, startupEvents: [Event],
-        connections: (writer: SerializedConnection, reader: SerializedConnection), cache: SpoolStore.WriterCache,
+        connections: (writer: SerializedConnection, reader: SerializedConnection), log: TelemetryLog,
+        cache: SpoolStore.WriterCache,
         timeSource: any TimeSource, clock: any MonotonicClock, writeBytesAtOpen: Int64?
     ) {
         self.configuration = configuration
@@ -202,6 +218,7 @@ public final class Spool: Sendable {
         self.startupEvents = startupEvents
         self.writer = connections.writer
         self.reader = connections.reader
+        self.log = log
         self.writerCache = Mutex(cache)
         self.timeSource = timeSource
         self.clock = clock
@@ -289,7 +306,8 @@ public final class Spool: Sendable {
         try await reader.run { db in try db.transaction(.deferred) { try body(db) } }
     }
 
-    /// Renames the spool file and its WAL/SHM to `<path>.corrupt-<UTC>`; never deletes anything.
+    /// Renames the spool file, its WAL/SHM and its telemetry log folder to `<path>.corrupt-<UTC>`;
+    /// never deletes anything.
     private static func moveAside(_ path: String, time: Timestamp) throws(TelemetryError) -> String {
         // 20250615T150640Z: UTC, whole seconds, no separators.
         let format = Date.ISO8601FormatStyle(dateSeparator: .omitted, timeSeparator: .omitted)
@@ -300,7 +318,7 @@ public final class Spool: Sendable {
             target = "\(path).corrupt-\(format.format(time.date))-\(n)"
         }
         do {
-            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            for suffix in ["-wal", "-shm", "-telemetry"] where FileManager.default.fileExists(atPath: path + suffix) {
                 try FileManager.default.moveItem(atPath: path + suffix, toPath: target + suffix)
             }
             try FileManager.default.moveItem(atPath: path, toPath: target)
@@ -484,43 +502,128 @@ public final class Spool: Sendable {
             return taken
         }
         guard !group.isEmpty else { return }
-        let maxBytes = configuration.maxSizeBytes
-        let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
         let now = timeSource.now()
         do {
-            let (first, last, dropEvents) = try await write { db in
-                try self.writerCache.withLock { cache in
-                    var working = cache
-                    let first = working.nextSequence
-                    var dropEvents: [Event] = []
-                    try SpoolStore.insert(db, &working, group.lazy.map(\.record))
-                    if try SpoolStore.usedBytes(db) > maxBytes {
-                        dropEvents = try SpoolStore.dropOldest(db, targetBytes: targetBytes).map { Self.dropEvent($0, now: now) }
-                        try SpoolStore.insert(db, &working, dropEvents.map(SpoolRecord.event))
-                        try SpoolStore.setMeta(db, "sequenceFloor", working.nextSequence - 1)
-                    }
-                    cache = working  // only after every statement succeeded; a rollback keeps the old cache
-                    return (first, working.nextSequence - 1, dropEvents)
-                }
-            }
+            let outcome = try await writer.run { db in try self.commitOnWriter(db, group.map(\.record), now: now) }
             let intervalSeconds = configuration.markerInterval.seconds
             let markerDue = state.withLock { s in
-                s.highestCommitted = max(s.highestCommitted, last)
+                s.highestCommitted = max(s.highestCommitted, outcome.highestSequence)
+                if outcome.telemetryFailure != nil {
+                    s.lostToWriteErrors += Int64(group.filter { $0.waiter == nil && !$0.isEvent }.count)
+                }
                 return Double(now.bootNanoseconds &- s.markerSavedAtBootNanoseconds) / 1e9 >= intervalSeconds
             } || group.contains { if case .event(let event) = $0.record { event.severity == .alarm } else { false } }
             // Before the waiters resume: when `append` returns, a due marker already covers its record.
             if markerDue { await saveMarker(cleanShutdown: false) }
             for (offset, pending) in group.enumerated() {
-                pending.waiter?.resume(returning: first + Int64(offset))
+                if let failure = outcome.telemetryFailure, !pending.isEvent {
+                    pending.waiter?.resume(throwing: Self.writeFailure(group.count, failure))
+                } else {
+                    pending.waiter?.resume(returning: outcome.firstSequence + Int64(offset))
+                }
             }
-            for event in dropEvents { notifyOwnEvent(event) }
+            if let failure = outcome.telemetryFailure { notifyOwnEvent(Self.writeFailedEvent(failure, now: now)) }
+            for event in outcome.dropEvents { notifyOwnEvent(event) }
         } catch {
             let lost = group.filter { $0.waiter == nil }.count
             state.withLock { $0.lostToWriteErrors += Int64(lost) }
-            let failure = TelemetryError(.spoolWriteFailed, "writing \(group.count) records to the spool failed — "
-                + "the SD card may be full or failing; check `lampctl status`", underlying: error)
-            for pending in group { pending.waiter?.resume(throwing: failure) }
+            for pending in group { pending.waiter?.resume(throwing: Self.writeFailure(group.count, error)) }
         }
+    }
+
+    private static func writeFailure(_ count: Int, _ error: any Error) -> TelemetryError {
+        TelemetryError(.spoolWriteFailed, "writing \(count) records to the spool failed — "
+            + "the SD card may be full or failing; check `lampctl status`", underlying: error)
+    }
+
+    private static func writeFailedEvent(_ error: any Error, now: Timestamp) -> Event {
+        Event(kind: "spool.write-failed", severity: .alarm, time: now,
+              message: "readings could not be written to the spool's telemetry log (\(error)); they are lost — "
+                + "the SD card may be full or failing")
+    }
+
+    /// What one group commit did.
+    private struct CommitOutcome: Sendable {
+        var firstSequence: Int64
+        /// The highest sequence given out (the group's and the drop events'): every record up to it is
+        /// committed or was lost with the failure below, so readers may see up to it.
+        var highestSequence: Int64
+        var dropEvents: [Event]
+        /// The readings' frame could not be written (the events of the group are stored).
+        var telemetryFailure: (any Error)?
+    }
+
+    /// One group commit, on the writer's thread. Events (and channels seen for the first time) go
+    /// into one SQLite transaction; readings into one frame of the telemetry log, appended after that
+    /// transaction committed (so every channel id a frame names is on disk before it). A group of
+    /// readings of known channels does not touch SQLite at all. Throws when the SQLite part failed:
+    /// then nothing was stored and no sequence number was used.
+    private func commitOnWriter(_ db: SQLiteConnection, _ records: [SpoolRecord], now: Timestamp) throws -> CommitOutcome {
+        try writerCache.withLock { cache in
+            var working = cache
+            let first = working.nextSequence
+            var packed: [TelemetryBlock.Entry] = []
+            packed.reserveCapacity(records.count)
+            let needsTransaction = records.contains { record in
+                switch record {
+                case .event: return true
+                case .reading(let r): return working.channels[r.channel.rawValue + "\u{0}" + r.unit.rawValue] == nil
+                }
+            }
+            if needsTransaction {
+                try db.transaction(.immediate) {
+                    try SpoolStore.insert(db, &working, records) { packed.append($0) }
+                }
+            } else {
+                for case .reading(let r) in records {
+                    let channel = working.channels[r.channel.rawValue + "\u{0}" + r.unit.rawValue] ?? 0
+                    packed.append(TelemetryBlock.Entry(sequence: working.nextSequence, channelID: channel, value: r.value,
+                                                       time: r.time, quality: r.quality))
+                    working.nextSequence += 1
+                }
+            }
+            cache = working  // the SQLite part is committed: these sequence numbers are used, whatever follows
+            var telemetryFailure: (any Error)?
+            if !packed.isEmpty {
+                do { try log.append(packed) } catch { telemetryFailure = error }
+            }
+            // The drop policy runs after the group is stored; a failure here is retried at the next commit.
+            let dropEvents = (try? enforceBound(db, &cache, now: now)) ?? []
+            return CommitOutcome(firstSequence: first, highestSequence: cache.nextSequence - 1, dropEvents: dropEvents,
+                                 telemetryFailure: telemetryFailure)
+        }
+    }
+
+    /// When the live data (SQLite pages in use plus the telemetry log) is above `maxSizeBytes`, drops
+    /// the oldest down to `dropTargetFraction` of it: readings first (those of a version-1 spool still
+    /// in the `reading` table, then the oldest log segments), then events, then alarms. The drops and
+    /// their `spool.full` events are recorded in one transaction before any log file is deleted.
+    private func enforceBound(_ db: SQLiteConnection, _ cache: inout SpoolStore.WriterCache, now: Timestamp) throws -> [Event] {
+        let maxBytes = configuration.maxSizeBytes
+        guard try SpoolStore.usedBytes(db) + log.bytes > maxBytes else { return [] }
+        let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
+        var working = cache
+        let log = self.log
+        let (dropEvents, logDrop) = try db.transaction(.immediate) { () throws -> ([Event], SpoolStore.Drop?) in
+            var drops = try SpoolStore.dropOldest(db, targetBytes: targetBytes - log.bytes, classes: [.telemetry])
+            let excess = try SpoolStore.usedBytes(db) + log.bytes - targetBytes
+            let logDrop = excess > 0 ? log.plannedDrop(freeing: excess) : nil
+            var logBytesAfter = log.bytes
+            if let logDrop {
+                try SpoolStore.count([logDrop], db)
+                try SpoolStore.setMeta(db, SpoolStore.logDroppedThroughKey, logDrop.lastSequence)
+                drops.append(logDrop)
+                logBytesAfter = log.bytes(after: logDrop.lastSequence)
+            }
+            drops += try SpoolStore.dropOldest(db, targetBytes: targetBytes - logBytesAfter, classes: [.event, .alarm])
+            let events = drops.map { Self.dropEvent($0, now: now) }
+            try SpoolStore.insert(db, &working, events.map(SpoolRecord.event))
+            try SpoolStore.setMeta(db, "sequenceFloor", working.nextSequence - 1)
+            return (events, logDrop)
+        }
+        cache = working
+        if let logDrop { try log.discard(through: logDrop.lastSequence) }
+        return dropEvents
     }
 
     private static func dropEvent(_ drop: SpoolStore.Drop, now: Timestamp) -> Event {
@@ -544,45 +647,63 @@ public final class Spool: Sendable {
 
     /// The oldest unacknowledged records, in sequence order, at most `limit`, after `afterSequence`
     /// (pass the last sequence of a batch in flight to fetch the next one without acknowledging).
+    ///
+    /// Only records of completed group commits are returned: a group's events (SQLite) and readings
+    /// (telemetry log) are written one after the other, and a batch that held the events of a group
+    /// but not yet its readings would, once acknowledged, delete readings never sent.
     public func oldestPending(limit: Int, afterSequence: Int64 = 0) async throws(TelemetryError) -> [SpooledRecord] {
+        let committed = highestCommittedSequence
         do {
-            return try await read { db in try SpoolStore.oldestPending(db, limit: limit, afterSequence: afterSequence) }
+            return try await reader.run { db in
+                try self.pendingRecords(db, limit: limit, after: afterSequence, through: committed)
+            }
         } catch {
             throw TelemetryError(.spoolReadFailed, "could not read pending records from the spool", underlying: error)
         }
     }
 
+    /// Merges the SQLite rows (events, version-1 readings) and the telemetry log by sequence number.
+    private func pendingRecords(
+        _ db: SQLiteConnection, limit: Int, after: Int64, through committed: Int64
+    ) throws -> [SpooledRecord] {
+        guard limit > 0 else { return [] }
+        let rows = try (db.isInTransaction
+            ? SpoolStore.oldestPending(db, limit: limit, afterSequence: after)
+            : db.transaction(.deferred) { try SpoolStore.oldestPending(db, limit: limit, afterSequence: after) })
+            .filter { $0.sequence <= committed }
+        let entries = try log.entries(after: after, through: committed, limit: limit)
+        var channels = channelRows.withLock { $0 }
+        if entries.contains(where: { channels[$0.channelID] == nil }) {
+            channels = try SpoolStore.channelTable(db)
+            channelRows.withLock { [channels] in $0 = channels }
+        }
+        var merged: [SpooledRecord] = []
+        merged.reserveCapacity(min(limit, rows.count + entries.count))
+        var r = rows.startIndex, e = entries.startIndex
+        while merged.count < limit, r < rows.endIndex || e < entries.endIndex {
+            if e == entries.endIndex || (r < rows.endIndex && rows[r].sequence < entries[e].sequence) {
+                merged.append(rows[r])
+                r += 1
+            } else {
+                merged.append(SpoolStore.spooledRecord(entries[e], channel: channels[entries[e].channelID]))
+                e += 1
+            }
+        }
+        return merged
+    }
+
     /// Deletes every record with sequence ≤ `sequence`: call only once upstream confirmed them.
-    /// Durable when it returns. Returns how many records were deleted.
+    /// Durable when it returns (the acknowledged-through mark is committed first; the telemetry log's
+    /// files that hold nothing newer are deleted after). Returns how many records were deleted.
     @discardableResult
     public func acknowledge(throughSequence sequence: Int64) async throws(TelemetryError) -> Int {
         do {
-            return try await write { db in
+            return try await writer.run { db in
                 let highest = self.writerCache.withLock { $0.nextSequence - 1 }
-                return try SpoolStore.acknowledge(db, through: sequence, highestAssigned: highest)
-            }
-        } catch {
-            throw TelemetryError(.spoolWriteFailed, "could not delete acknowledged records", underlying: error)
-        }
-    }
-
-    /// Deletes exactly the records with these sequence numbers (upstream confirmed them individually).
-    @discardableResult
-    public func acknowledge(sequences: [Int64]) async throws(TelemetryError) -> Int {
-        guard !sequences.isEmpty else { return 0 }
-        do {
-            return try await write { db in
-                var deleted = 0
-                for chunk in stride(from: 0, to: sequences.count, by: 500).map({ sequences[$0..<min($0 + 500, sequences.count)] }) {
-                    let list = chunk.map(String.init).joined(separator: ",")
-                    try db.execute(sql: "DELETE FROM reading WHERE seq IN (\(list))")
-                    deleted += db.changes
-                    try db.execute(sql: "DELETE FROM event WHERE seq IN (\(list))")
-                    deleted += db.changes
+                let rows = try db.transaction(.immediate) {
+                    try SpoolStore.acknowledge(db, through: sequence, highestAssigned: highest)
                 }
-                let highest = self.writerCache.withLock { $0.nextSequence - 1 }
-                try SpoolStore.setMeta(db, "sequenceFloor", max(try SpoolStore.metaInt(db, "sequenceFloor"), highest))
-                return deleted
+                return rows + Int(try self.log.discard(through: sequence))
             }
         } catch {
             throw TelemetryError(.spoolWriteFailed, "could not delete acknowledged records", underlying: error)
@@ -598,9 +719,10 @@ public final class Spool: Sendable {
         do {
             var stats = try await read { db -> SpoolStatistics in
                 let readings = Int(try db.fetchInt64(sql: "SELECT count(*) FROM reading") ?? 0)
+                    + Int(self.log.liveReadingCount)
                 let events = Int(try db.fetchInt64(sql: "SELECT count(*) FROM event WHERE class = 1") ?? 0)
                 let alarms = Int(try db.fetchInt64(sql: "SELECT count(*) FROM event WHERE class = 2") ?? 0)
-                let oldest = try SpoolStore.oldestPending(db, limit: 1, afterSequence: 0).first
+                let oldest = try self.pendingRecords(db, limit: 1, after: 0, through: .max).first
                 var dropped: [SpoolRecordClass: Int64] = [:]
                 for c in SpoolRecordClass.allCases { dropped[c] = try SpoolStore.metaInt(db, "dropped.\(c)") }
                 return SpoolStatistics(
@@ -608,14 +730,14 @@ public final class Spool: Sendable {
                     oldestPendingAge: oldest.map { Self.age(of: $0, now: now) }, oldestPendingSequence: oldest?.sequence,
                     // From the same snapshot as the counts, so pending + acknowledged adds up even
                     // while group commits go on.
-                    highestSequence: try SpoolStore.loadNextSequence(db) - 1,
-                    usedBytes: try SpoolStore.usedBytes(db), maxSizeBytes: 0, fileBytes: 0,
+                    highestSequence: max(try SpoolStore.loadNextSequence(db) - 1, self.log.lastSequence),
+                    usedBytes: try SpoolStore.usedBytes(db) + self.log.bytes, maxSizeBytes: 0, fileBytes: 0,
                     droppedRecords: dropped, recordsLostToWriteErrors: 0, bytesWrittenSinceStart: nil)
             }
             stats.bufferedRecords = buffered
             stats.recordsLostToWriteErrors = lost
             stats.maxSizeBytes = configuration.maxSizeBytes
-            stats.fileBytes = ["", "-wal", "-shm"].reduce(0) { sum, suffix in
+            stats.fileBytes = ["", "-wal", "-shm"].reduce(log.bytes) { sum, suffix in
                 var status = stat()
                 return sum + (stat(configuration.path + suffix, &status) == 0 ? Int64(status.st_size) : 0)
             }
@@ -646,6 +768,7 @@ public final class Spool: Sendable {
     public func close() throws(TelemetryError) {
         let marker = SpoolMarker(spoolID: spoolID, highestSequence: highestCommittedSequence, cleanShutdown: true)
         try? marker.save(spoolPath: configuration.path)
+        log.closeSegment()
         do {
             try reader.runHere { try $0.close() }
             try writer.runHere { try $0.close() }

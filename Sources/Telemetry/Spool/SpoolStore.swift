@@ -6,11 +6,14 @@ import Clocks
 /// All methods run on the spool's writer connection (or its reader), never concurrently with each
 /// other on the writer side; `WriterCache` is only touched there.
 enum SpoolStore {
-    static let schemaVersion = 1
+    /// 2: readings go to the packed telemetry log (`TelemetryLog`); the `reading` table only holds
+    /// what a version-1 spool had stored before the upgrade, and drains first (lowest sequences).
+    static let schemaVersion = 2
 
-    /// Creates the tables on a new file. One table per kind so that dropping the oldest telemetry
-    /// frees whole pages (events would otherwise pin half-empty pages), and no secondary indexes:
-    /// every query walks the rowid (= sequence) order, and each index would cost flash writes.
+    /// Creates the tables on a new file. Events and alarms are rows (rare, committed at once);
+    /// periodic readings are in the telemetry log next to the file, and the `reading` table stays for
+    /// spools written before (schema version 1). No secondary indexes: every query walks the rowid
+    /// (= sequence) order, and each index would cost flash writes.
     static func createSchema(_ db: SQLiteConnection) throws(SQLiteError) {
         try db.execute(sql: """
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
@@ -143,13 +146,13 @@ enum SpoolStore {
         return id
     }
 
-    /// Inserts `records` with consecutive sequence numbers from `cache.nextSequence`; returns the first.
+    /// Gives `records` consecutive sequence numbers from `cache.nextSequence`: events are inserted,
+    /// readings (with their channel row, inserted when new) are handed to `packReading` for the
+    /// telemetry log. Must run inside a write transaction.
     static func insert(
-        _ db: SQLiteConnection, _ cache: inout WriterCache, _ records: some Sequence<SpoolRecord>
+        _ db: SQLiteConnection, _ cache: inout WriterCache, _ records: some Sequence<SpoolRecord>,
+        packReading: (TelemetryBlock.Entry) -> Void = { _ in }
     ) throws(SQLiteError) {
-        let readingStatement = try db.cachedStatement(sql: """
-            INSERT INTO reading(seq, channel, flags, utcNs, bootNs, boot, value) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
         let eventStatement = try db.cachedStatement(sql: """
             INSERT INTO event(seq, class, channel, flags, utcNs, bootNs, boot, value, kind, message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -159,12 +162,8 @@ enum SpoolStore {
             switch record {
             case .reading(let r):
                 let channel = try channelID(db, &cache, name: r.channel.rawValue, unit: r.unit.rawValue)
-                let boot = try bootRowID(db, &cache, r.time.bootID)
-                try readingStatement.execute([
-                    .integer(seq), .integer(channel), .integer(flags(quality: r.quality, value: r.value)),
-                    .integer(r.time.utcNanoseconds), .integer(r.time.bootNanoseconds), .integer(boot),
-                    databaseValue(r.value),
-                ])
+                packReading(TelemetryBlock.Entry(sequence: seq, channelID: channel, value: r.value, time: r.time,
+                                                 quality: r.quality))
             case .event(let e):
                 let channel = try e.channel.map { (name) throws(SQLiteError) in
                     try channelID(db, &cache, name: name.rawValue, unit: "")
@@ -247,10 +246,12 @@ enum SpoolStore {
 
     /// Deletes the oldest records, telemetry first, then events, then alarms, until the live data is at
     /// most `targetBytes`. Rows are deleted in chunks sized from the average row size.
-    static func dropOldest(_ db: SQLiteConnection, targetBytes: Int64) throws(SQLiteError) -> [Drop] {
+    static func dropOldest(
+        _ db: SQLiteConnection, targetBytes: Int64, classes: [SpoolRecordClass] = SpoolRecordClass.allCases
+    ) throws(SQLiteError) -> [Drop] {
         var drops: [Drop] = []
         var used = try usedBytes(db)
-        for recordClass in SpoolRecordClass.allCases where used > targetBytes {
+        for recordClass in classes where used > targetBytes {
             let (table, filter) = recordClass == .telemetry
                 ? ("reading", "1")
                 : ("event", "class = \(recordClass.rawValue)")
@@ -279,11 +280,24 @@ enum SpoolStore {
             }
             if let drop { drops.append(drop) }
         }
+        try count(drops, db)
+        return drops
+    }
+
+    /// Adds `drops` to the `dropped.<class>` counters.
+    static func count(_ drops: [Drop], _ db: SQLiteConnection) throws(SQLiteError) {
         for drop in drops {
             let key = "dropped.\(drop.recordClass)"
             try setMeta(db, key, try metaInt(db, key) + drop.count)
         }
-        return drops
+    }
+
+    /// Readings in the telemetry log at or below this sequence were dropped by the drop policy.
+    static let logDroppedThroughKey = "telemetryLogDroppedThrough"
+
+    /// The telemetry log's floor: its readings at or below it were acknowledged or dropped.
+    static func logFloor(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        max(try metaInt(db, "acknowledgedThrough"), try metaInt(db, logDroppedThroughKey))
     }
 
     /// Deletes every record with a sequence ≤ `sequence`; returns how many.
@@ -297,5 +311,30 @@ enum SpoolStore {
         try setMeta(db, "acknowledgedThrough", max(try metaInt(db, "acknowledgedThrough"), sequence))
         try setMeta(db, "sequenceFloor", max(try metaInt(db, "sequenceFloor"), highestAssigned))
         return deleted
+    }
+}
+
+extension SpoolStore {
+    /// Channel rows by id: name and unit, for turning the telemetry log's entries back into readings.
+    static func channelTable(_ db: SQLiteConnection) throws(SQLiteError) -> [Int64: ChannelRow] {
+        let rows = try db.prepare(sql: "SELECT id, name, unit FROM channel").fetchAll([]) { row in
+            (row.int64(0), ChannelRow(name: row.string(1) ?? "", unit: row.string(2) ?? ""))
+        }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// One row of the `channel` table.
+    struct ChannelRow: Sendable {
+        var name: String
+        var unit: String
+    }
+
+    /// A telemetry-log entry as the spooled reading it was enqueued as.
+    static func spooledRecord(_ entry: TelemetryBlock.Entry, channel: ChannelRow?) -> SpooledRecord {
+        SpooledRecord(sequence: entry.sequence, record: .reading(Reading(
+            channel: channel.flatMap { ChannelName(rawValue: $0.name) } ?? ChannelName(rawValue: "unknown")!,
+            value: entry.value,
+            unit: channel.flatMap { SenMLUnit(rawValue: $0.unit) } ?? .none,
+            time: entry.time, quality: entry.quality)))
     }
 }
