@@ -163,6 +163,9 @@ struct Lampd: AsyncParsableCommand {
         services.append(ReadinessService(gate: agent.startup) {
             logger.notice("lampd running", metadata: metadata)
             notifier.ready(status: "running on the \(boardKind) board")
+            // Start-up is over: give back the program pages it touched (docs/performance.md, "Memory").
+            let released = ProgramPages.releaseStartupPages()
+            logger.debug("program pages released after start-up", metadata: ["bytes": "\(released.map(String.init) ?? "unsupported")"])
         })
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
