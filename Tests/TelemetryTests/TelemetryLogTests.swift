@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Telemetry
 import Clocks
@@ -214,6 +215,29 @@ struct TelemetryLogFileTests {
         #expect(sequences.first == 1 && sequences.last == 6000)
         #expect(sequences.count < 6000 && sequences.count > 5800)  // one frame of 100 lost, the rest kept
         #expect(sequences == sequences.sorted())
+    }
+
+    @Test("A frame the card damages while lampd runs is skipped and reported once; the uplink is not stuck on it")
+    func damagedWhileRunning() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource()
+        let spool = try await Spool.open(configuration(folder), timeSource: time)
+        let seen = Mutex<[Event]>([])
+        spool.observeOwnEvents { event in seen.withLock { $0.append(event) } }
+        let (first, again) = try await withRunningSpool(spool) { spool in
+            try await fill(spool, time, count: 300)  // three frames of 100, one segment
+            let segment = folder.path("spool.sqlite-telemetry/" + (try segments(folder)[0]))
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
+            bytes[bytes.count * 1 / 2] ^= 0xFF  // inside the second frame
+            try Data(bytes).write(to: URL(fileURLWithPath: segment))
+            return (try await spool.oldestPending(limit: 1000), try await spool.oldestPending(limit: 1000))
+        }
+        let readings = first.filter { if case .reading = $0.record { true } else { false } }.map(\.sequence)
+        #expect(readings == Array(1...100) + Array(201...300))
+        #expect(again.filter { if case .reading = $0.record { true } else { false } }.count == 200)
+        let reports = seen.withLock { $0 }.filter { $0.kind == "spool.corrupt" }
+        #expect(reports.count == 1 && reports.first?.message.contains("readings 101 to 200") == true)
     }
 
     @Test("Acknowledging deletes whole segment files, never one with unacknowledged readings")

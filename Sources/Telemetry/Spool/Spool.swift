@@ -50,6 +50,8 @@ public final class Spool: Sendable {
     private let log: TelemetryLog
     /// Channel names and units by id, for the reader (refreshed when the log names an unknown id).
     private let channelRows = Mutex<[Int64: SpoolStore.ChannelRow]>([:])
+    /// Damage in the telemetry log already reported (`reportDamage`).
+    private let reportedDamage = Mutex<Set<String>>([])
     private let timeSource: any TimeSource
     private let clock: any MonotonicClock
     private let state = Mutex(BufferState())
@@ -671,7 +673,9 @@ public final class Spool: Sendable {
             ? SpoolStore.oldestPending(db, limit: limit, afterSequence: after)
             : db.transaction(.deferred) { try SpoolStore.oldestPending(db, limit: limit, afterSequence: after) })
             .filter { $0.sequence <= committed }
-        let entries = try log.entries(after: after, through: committed, limit: limit)
+        let entries = try log.entries(after: after, through: committed, limit: limit) { problem in
+            self.reportDamage(problem)
+        }
         var channels = channelRows.withLock { $0 }
         if entries.contains(where: { channels[$0.channelID] == nil }) {
             channels = try SpoolStore.channelTable(db)
@@ -690,6 +694,15 @@ public final class Spool: Sendable {
             }
         }
         return merged
+    }
+
+    /// A part of the telemetry log that stopped reading back: a `spool.corrupt` alarm, once per place
+    /// and run, stored (as an event, in SQLite: it goes upstream) and handed to the observer.
+    private func reportDamage(_ problem: String) {
+        guard reportedDamage.withLock({ $0.insert(problem).inserted }) else { return }
+        let event = Event(kind: "spool.corrupt", severity: .alarm, time: timeSource.now(), message: problem)
+        try? enqueue(event)
+        notifyOwnEvent(event)
     }
 
     /// Deletes every record with sequence ≤ `sequence`: call only once upstream confirmed them.

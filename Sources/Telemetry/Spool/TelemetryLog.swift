@@ -94,8 +94,10 @@ final class TelemetryLog: Sendable {
             let path = directory + "/" + name
             let isNewest = index == names.count - 1
             switch try scan(path: path, firstSequence: first, spoolID: spoolID, floor: floor) {
-            case .empty:
+            case .empty where isNewest:
                 unlink(path)  // created, then the process died before its first frame was durable
+            case .empty:
+                notes.append("\(path) has no readable header; left as it is and not sent")
             case .notAFile:
                 notes.append("\(path) is not a regular file; left as it is and ignored")
             case .foreign(let owner):
@@ -254,8 +256,13 @@ final class TelemetryLog: Sendable {
     // MARK: reading
 
     /// The live entries with a sequence above `afterSequence` and at most `throughSequence`, oldest
-    /// first, at most `limit`.
-    func entries(after afterSequence: Int64, through throughSequence: Int64, limit: Int) throws -> [TelemetryBlock.Entry] {
+    /// first, at most `limit`. A frame that no longer reads back (the card damaged it after it was
+    /// written and checked) is skipped, and the rest of its segment too when its header is gone, so
+    /// one bad spot never stops the uplink; each is reported once through `damaged`.
+    func entries(
+        after afterSequence: Int64, through throughSequence: Int64, limit: Int,
+        damaged: (String) -> Void = { _ in }
+    ) throws -> [TelemetryBlock.Entry] {
         let (segments, floor) = state.withLock { ($0.segments, $0.floor) }
         let lower = max(afterSequence, floor)
         var result: [TelemetryBlock.Entry] = []
@@ -268,13 +275,24 @@ final class TelemetryLog: Sendable {
             defer { Glibc.close(fd) }
             var offset = Int64(Self.fileHeaderBytes)
             while offset < segment.committedBytes, result.count < limit {
-                let header = try Self.readHeader(fd, at: offset)
+                let header: FrameHeader
+                do { header = try Self.readHeader(fd, at: offset) } catch {
+                    damaged("\(segment.path) cannot be read after byte \(offset) (\(error)); the readings after it in that file are not sent")
+                    break
+                }
                 let next = offset + Int64(Self.frameHeaderBytes + header.payloadBytes)
                 defer { offset = next }
                 guard header.lastSequence > lower else { continue }
                 if header.firstSequence > throughSequence { return result }
-                let frame = try Self.readFrame(fd, at: offset, fileSize: segment.committedBytes)
-                let decoded = try TelemetryBlock.decode(frame.payload, firstSequence: frame.header.firstSequence)
+                let decoded: [TelemetryBlock.Entry]
+                do {
+                    let frame = try Self.readFrame(fd, at: offset, fileSize: segment.committedBytes)
+                    decoded = try TelemetryBlock.decode(frame.payload, firstSequence: frame.header.firstSequence)
+                } catch {
+                    damaged("\(segment.path): the frame at byte \(offset) (readings \(header.firstSequence) to "
+                        + "\(header.lastSequence)) cannot be read (\(error)); they are not sent")
+                    continue
+                }
                 for entry in decoded where entry.sequence > lower && entry.sequence <= throughSequence {
                     result.append(entry)
                     if result.count == limit { return result }
