@@ -155,10 +155,33 @@ func count(_ path: String) async throws {
         + "\"readings_clock_unsynchronised\": \(unsynchronised), \"events\": {\(eventText)}}")
 }
 
+/// `spool-bench drain PATH [--batch N]`: the spool's side of an uplink drain — read the oldest
+/// `N` pending records (default 5 000, the uplink's batch), acknowledge them, until the spool is
+/// empty; prints the time and records/s. Signing, HTTP and the receiver are not in it.
+func drain(_ path: String, batch: Int) async throws {
+    let spool = try await Spool.open(SpoolConfiguration(path: path, maxSizeMegabytes: 1_048_576))
+    defer { try? spool.close() }
+    let clock = ContinuousClock()
+    let started = clock.now
+    var records = 0, batches = 0
+    while true {
+        let page = try await spool.oldestPending(limit: batch)
+        guard let last = page.last else { break }
+        try await spool.acknowledge(throughSequence: last.sequence)
+        records += page.count
+        batches += 1
+    }
+    let seconds = (clock.now - started) / .seconds(1)
+    print("drain: \(records) records in \(batches) batches of \(batch) read and acknowledged in \(seconds) s = "
+        + "\(Int(Double(records) / seconds)) records/s")
+}
+
 let arguments = CommandLine.arguments
 let options = Options(arguments.dropFirst(2))
 switch arguments.count > 1 ? arguments[1] : "all" {
 case "count" where arguments.count == 3: try await count(arguments[2])
+case "drain" where arguments.count >= 3:
+    try await drain(arguments[2], batch: Options(arguments.dropFirst(3)).int("batch", 5000))
 case "throughput": try await throughput(options)
 case "wear": try await wear(options)
 case "all":
@@ -176,6 +199,7 @@ default:
                spool-bench wear [--seconds S] [--channels C] [--window-seconds W] [--page-size P] [--checkpoint-pages K] [--ack-every A] [--dir DIR]
                spool-bench all [--readings N] [--seconds S] [--dir DIR]
                spool-bench count SPOOL_PATH      (readings and events in a stopped lampd's spool, as JSON)
+               spool-bench drain SPOOL_PATH [--batch N]   (read and acknowledge everything, N at a time)
         """)
     exit(arguments[1] == "--help" || arguments[1] == "-h" ? 0 : 2)
 }

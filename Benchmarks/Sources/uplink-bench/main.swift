@@ -9,6 +9,7 @@
 import Foundation
 import Telemetry
 import Uplink
+import Clocks  // Timestamp (reached through Telemetry; Clocks is not a product of lampd)
 
 struct Options {
     var values: [String: String] = [:]

@@ -328,9 +328,29 @@ final class TelemetryLog: Sendable {
         return before - liveReadingCount
     }
 
+    /// Readings above `floor` in `segment`: from the frame headers, decoding only the one frame the
+    /// floor cuts through (an acknowledgement per uplink batch must not decode the whole segment).
     private func liveReadings(in segment: Segment, floor: Int64) throws -> Int64 {
-        Int64(try entries(after: floor, through: segment.lastSequence, limit: .max)
-            .lazy.filter { $0.sequence <= segment.lastSequence }.count)
+        let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            if errno == ENOENT { return 0 }
+            throw POSIXFailure(operation: "open \(segment.path)", code: errno)
+        }
+        defer { Glibc.close(fd) }
+        var live: Int64 = 0
+        var offset = Int64(Self.fileHeaderBytes)
+        while offset < segment.committedBytes {
+            guard let header = try? Self.readHeader(fd, at: offset) else { break }
+            if header.firstSequence > floor {
+                live += header.readings
+            } else if header.lastSequence > floor,
+                      let frame = try? Self.readFrame(fd, at: offset, fileSize: segment.committedBytes),
+                      let decoded = try? TelemetryBlock.decode(frame.payload, firstSequence: header.firstSequence) {
+                live += Int64(decoded.lazy.filter { $0.sequence > floor }.count)
+            }
+            offset += Int64(Self.frameHeaderBytes + header.payloadBytes)
+        }
+        return live
     }
 
     /// Deletes every segment at or below the floor (closing the open one if it is among them).
