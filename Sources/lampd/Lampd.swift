@@ -75,6 +75,8 @@ struct Lampd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // One malloc arena, however lampd is started (the systemd unit also sets MALLOC_ARENA_MAX=1).
+        MallocArenas.limitToOne()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)

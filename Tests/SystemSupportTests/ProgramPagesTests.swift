@@ -1,5 +1,6 @@
 import Testing
 @testable import SystemSupport
+import Glibc
 
 @Suite("Program pages released after start-up")
 struct ProgramPagesTests {
@@ -27,5 +28,14 @@ struct ProgramPagesTests {
         // Linux ≥ 5.4 (MADV_PAGEOUT); this machine's kernel is newer. The code just paged out runs again.
         #expect((advised ?? 0) > 0)
         #expect(ProgramPages.readOnlyFileMappings("") .isEmpty)
+    }
+}
+
+@Suite("One malloc arena")
+struct MallocArenasTests {
+    @Test("lampd limits itself to one malloc arena unless the environment chose (MALLOC_ARENA_MAX)")
+    func limitToOne() {
+        // glibc's mallopt is found and accepts the limit; an operator's MALLOC_ARENA_MAX is left alone.
+        #expect(MallocArenas.limitToOne() == (getenv("MALLOC_ARENA_MAX") == nil))
     }
 }
