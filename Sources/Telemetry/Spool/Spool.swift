@@ -569,7 +569,7 @@ public final class Spool: Sendable {
             let needsTransaction = records.contains { record in
                 switch record {
                 case .event: return true
-                case .reading(let r): return working.channels[r.channel.rawValue + "\u{0}" + r.unit.rawValue] == nil
+                case .reading(let r): return working.knownChannelID(r) == nil
                 }
             }
             if needsTransaction {
@@ -578,7 +578,8 @@ public final class Spool: Sendable {
                 }
             } else {
                 for case .reading(let r) in records {
-                    let channel = working.channels[r.channel.rawValue + "\u{0}" + r.unit.rawValue] ?? 0
+                    // Every channel is known here (needsTransaction is false).
+                    let channel = working.knownChannelID(r) ?? 0
                     packed.append(TelemetryBlock.Entry(sequence: working.nextSequence, channelID: channel, value: r.value,
                                                        time: r.time, quality: r.quality))
                     working.nextSequence += 1
@@ -603,7 +604,10 @@ public final class Spool: Sendable {
     private func enforceBound(_ db: SQLiteConnection, _ cache: inout SpoolStore.WriterCache, now: Timestamp) throws -> [Event] {
         let maxBytes = configuration.maxSizeBytes
         guard try SpoolStore.usedBytes(db) + log.bytes > maxBytes else { return [] }
-        let targetBytes = Int64(Double(maxBytes) * configuration.dropTargetFraction)
+        // Checked: a fraction outside 0…1 (or NaN) from a caller must not trap; it means "to the bound".
+        let fraction = configuration.dropTargetFraction
+        let targetBytes = fraction > 0 && fraction <= 1
+            ? Int64(exactly: (Double(maxBytes) * fraction).rounded(.down)) ?? maxBytes : maxBytes
         var working = cache
         let log = self.log
         let (dropEvents, logDrop) = try db.transaction(.immediate) { () throws -> ([Event], SpoolStore.Drop?) in

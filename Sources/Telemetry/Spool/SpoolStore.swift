@@ -97,6 +97,14 @@ enum SpoolStore {
         var nextSequence: Int64 = 1
         var channels: [String: Int64] = [:]
         var boots: [UUID: Int64] = [:]
+
+        /// The key of `channels`: a channel is its name and unit together.
+        static func channelKey(name: String, unit: String) -> String { name + "\u{0}" + unit }
+
+        /// The id of a channel row this writer has already seen, nil for one seen the first time.
+        func knownChannelID(_ reading: Reading) -> Int64? {
+            channels[Self.channelKey(name: reading.channel.rawValue, unit: reading.unit.rawValue)]
+        }
     }
 
     static func loadNextSequence(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
@@ -117,7 +125,7 @@ enum SpoolStore {
     static func channelID(
         _ db: SQLiteConnection, _ cache: inout WriterCache, name: String, unit: String
     ) throws(SQLiteError) -> Int64 {
-        let key = name + "\u{0}" + unit
+        let key = WriterCache.channelKey(name: name, unit: unit)
         if let id = cache.channels[key] { return id }
         let id = try insertOrFind(
             db, insert: "INSERT OR IGNORE INTO channel(name, unit) VALUES (?, ?)",

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 import Synchronization
 import Clocks
+import SystemSupport
 
 /// The spool's periodic readings on flash: append-only segment files in `<spool>-telemetry/`, one
 /// checksummed frame (a `TelemetryBlock`) per group commit (docs/spool.md "How readings are stored").
@@ -78,7 +79,7 @@ final class TelemetryLog: Sendable {
     static func open(spoolPath: String, spoolID: String, maxSizeBytes: Int64, floor: Int64) throws -> (TelemetryLog, [String]) {
         let directory = spoolPath + "-telemetry"
         if mkdir(directory, 0o750) == 0 {
-            try syncDirectory(parent(of: directory))
+            try syncDirectory(FilePaths.directory(of: directory))
         } else if errno != EEXIST {
             throw POSIXFailure(operation: "create the folder \(directory)", code: errno)
         }
@@ -91,7 +92,7 @@ final class TelemetryLog: Sendable {
             }
             .sorted { $0.0 < $1.0 }
         for (index, (first, name)) in names.enumerated() {
-            let path = directory + "/" + name
+            let path = FilePaths.join(directory, name)
             let isNewest = index == names.count - 1
             switch try scan(path: path, firstSequence: first, spoolID: spoolID, floor: floor) {
             case .empty where isNewest:
@@ -227,7 +228,7 @@ final class TelemetryLog: Sendable {
     }
 
     private func startSegment(_ s: inout State, firstSequence: Int64, frame: [UInt8]) throws {
-        let path = directory + "/" + Self.fileName(firstSequence)
+        let path = FilePaths.join(directory, Self.fileName(firstSequence))
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw POSIXFailure(operation: "create \(path)", code: errno) }
         var fileHeader = Self.fileMagic
@@ -507,15 +508,10 @@ final class TelemetryLog: Sendable {
     }
 
     static func syncDirectory(_ path: String) throws {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = Glibc.open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw POSIXFailure(operation: "open the folder \(path)", code: errno) }
         defer { Glibc.close(fd) }
         guard fsync(fd) == 0 else { throw POSIXFailure(operation: "fsync the folder \(path)", code: errno) }
-    }
-
-    private static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// A failed system call on the log's files.
