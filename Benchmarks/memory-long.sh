@@ -11,7 +11,7 @@
 # and at the end prints a table every 10 minutes and, per run, the anonymous memory's range after
 # the first 10 minutes (what "flat" means: within 1 MB).
 # Usage: Benchmarks/memory-long.sh [DURATION_SECONDS] [OUT_DIR]   (defaults: 21600 = 6 h, a new temp dir)
-#        MEMORY_NO_BUILD=1 uses the binaries already built (.build/release/lampd, .build/debug/lampctl and lamp-ingest).
+#        MEMORY_NO_BUILD=1 uses the binaries already built (lampd by scripts/build-release, .build/debug/lampctl and lamp-ingest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-21600}
@@ -19,7 +19,7 @@ out=${2:-$(mktemp -d)}
 sample=${SAMPLE_SECONDS:-60}
 mkdir -p "$out"
 if [ -z "${MEMORY_NO_BUILD:-}" ]; then
-    swift build -c release --static-swift-stdlib --product lampd >/dev/null
+    scripts/build-release >/dev/null
     swift build --product lampctl >/dev/null
     swift build --product lamp-ingest >/dev/null
 fi
@@ -53,7 +53,14 @@ uplink online "http://127.0.0.1:$port/v1/batches"
 
 declare -A pid_of
 for run in offline online; do
-    MALLOC_ARENA_MAX=1 "$lampd" --config "$out/$run/lampd.toml" --log-level warning > "$out/$run/lampd.log" 2>&1 &
+    # Each process runs its own copy of the program, as on a board where lampd runs once: pages of
+    # one file mapped by two processes count in both and cannot be paged out by either
+    # (lampd pages out its start-up code once it is ready, SystemSupport/ProgramPages.swift).
+    # Written back before it starts, as an installed program is (dpkg syncs what it unpacks): the
+    # page cache keeps dirty pages of a fresh copy, which lampd cannot give back.
+    cp "$lampd" "$out/$run/lampd"
+    sync "$out/$run/lampd"
+    MALLOC_ARENA_MAX=1 "$out/$run/lampd" --config "$out/$run/lampd.toml" --log-level warning > "$out/$run/lampd.log" 2>&1 &
     pid_of[$run]=$!
     pids+=($!)
 done
