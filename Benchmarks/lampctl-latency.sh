@@ -7,9 +7,7 @@ set -euo pipefail
 command -v hyperfine >/dev/null || { echo "needs hyperfine: apt-get install hyperfine" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 runs=${1:-30}
-swift build -c release --static-swift-stdlib --product lampd >/dev/null
-swift build -c release --static-swift-stdlib --product lampctl >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bin=$(scripts/build-release lampd lampctl)
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 sed "s|\"\.lampd-state\"|\"$work/state\"|" deploy/examples/simulated.toml > "$work/lampd.toml"

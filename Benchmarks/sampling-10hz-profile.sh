@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-$(mktemp -d)}
 mkdir -p "$out/state"
-swift build -c release --static-swift-stdlib --product lampd >/dev/null
+scripts/build-release >/dev/null
 swift build --product lampctl >/dev/null
 lampd=.build/release/lampd
 lampctl=.build/debug/lampctl

@@ -10,9 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-300}
 configuration=${2:-release}
-# Measure the binary as it ships: Swift runtime linked statically (deploy/build-deb.sh).
-swift build -c "$configuration" --static-swift-stdlib --product lampd >/dev/null
-lampd=".build/$configuration/lampd"
+# Measure the binary as it ships (scripts/build-release); a debug build when asked.
+if [[ $configuration == release ]]; then
+    lampd="$(scripts/build-release)/lampd"
+else
+    swift build -c "$configuration" --static-swift-stdlib --product lampd >/dev/null
+    lampd=".build/$configuration/lampd"
+fi
 (cd Benchmarks && swift build -c release --product spool-bench >/dev/null)
 spool_bench="$PWD/Benchmarks/.build/release/spool-bench"
 work=$(mktemp -d)

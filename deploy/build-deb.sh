@@ -13,15 +13,13 @@ version=$(sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/Agent/Daemon/L
 arch=$(dpkg --print-architecture)
 
 # Manual pages, generated from the command-line parsers (swift-argument-parser's
-# generate-manual plugin, offline). It builds every product in release mode
-# without the static runtime, so it runs before the static builds below, which
-# then only relink lampd and lampctl.
-swift package plugin generate-manual --configuration release --authors "lampd developers<maintainers@lampd.invalid>" >/dev/null
+# generate-manual plugin, offline). It runs the debug build of every product (the
+# help text is the same; the test suite has built it already), so the release build
+# below keeps its own flags (scripts/build-release).
+swift package plugin generate-manual --configuration debug \
+    --authors "lampd developers<maintainers@lampd.invalid>" >/dev/null
 manuals=.build/plugins/GenerateManual/outputs
-swift build -c release --static-swift-stdlib --product lampd
-swift build -c release --static-swift-stdlib --product lampctl
-swift build -c release --static-swift-stdlib --product lamp-ingest
-bin=$(swift build -c release --show-bin-path)
+bin=$(scripts/build-release lampd lampctl lamp-ingest)
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
