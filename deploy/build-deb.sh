@@ -14,8 +14,8 @@ arch=$(dpkg --print-architecture)
 
 # Manual pages, generated from the command-line parsers (swift-argument-parser's
 # generate-manual plugin, offline). It runs the debug build of every product (the
-# help text is the same; the test suite has built it already), so the release build
-# below keeps its own flags (scripts/build-release).
+# help text is the same, and the test suite uses that build too), so the release
+# build below keeps its own flags (scripts/build-release).
 swift package plugin generate-manual --configuration debug \
     --authors "lampd developers<maintainers@lampd.invalid>" >/dev/null
 manuals=.build/plugins/GenerateManual/outputs
