@@ -14,6 +14,7 @@
 #        MEMORY_NO_BUILD=1 uses the binaries already built (lampd by scripts/build-release, .build/debug/lampctl and lamp-ingest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 duration=${1:-21600}
 out=${2:-$(mktemp -d)}
 sample=${SAMPLE_SECONDS:-60}
@@ -42,14 +43,8 @@ board online
 uplink offline "http://127.0.0.1:9/v1/batches"
 
 # The receiver of the online board.
-key=$("$lampctl" identity show --json --state-dir "$out/online/state" | sed -n 's/.*"publicKey" *: *"\([^"]*\)".*/\1/p')
-"$ingest" enroll --keys "$out/enrolled-keys" --device memory-online --public-key "$key" >/dev/null
-"$ingest" serve --db "$out/ingest.sqlite" --keys "$out/enrolled-keys" --port 0 > "$out/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 240); do grep -q "listening on" "$out/ingest.log" && break; sleep 0.25; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$out/ingest.log" | head -1 | sed 's/.*://') ||
-    { echo "lamp-ingest did not start:"; cat "$out/ingest.log"; exit 1; }
-uplink online "http://127.0.0.1:$port/v1/batches"
+start_ingest "$out" "$out/online/state" memory-online
+uplink online "$ingest_url"
 
 declare -A pid_of
 for run in offline online; do

@@ -24,6 +24,7 @@
 # Usage: deploy/program-order.sh [OUT_DIR]     (needs valgrind; about 10 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 out=${1:-$(mktemp -d)}
 steady=${STEADY_SECONDS:-150}
 mkdir -p "$out"
@@ -41,14 +42,6 @@ ingest=$bin/lamp-ingest
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-# waits until FILE has a line matching PATTERN, or fails when PID has died
-wait_for() { # file pattern pid what
-    until grep -q "$2" "$1" 2>/dev/null; do
-        kill -0 "$3" 2>/dev/null || { echo "$4 died:" >&2; tail -20 "$1" >&2; exit 1; }
-        sleep 1
-    done
-}
-
 # The Modbus peer (it serves until its stdin closes: a sleeping writer keeps it open).
 sleep 100000 | python3 Tests/Peers/modbus_server.py --tcp 0 > "$out/peer.log" 2>&1 &
 pids+=($!)
@@ -62,13 +55,8 @@ mkdir -p "$out/modbus/state" "$out/refused/state"
 sed -e 's/^poll = "1s"/poll = "100ms"/' -e "s|^directory = .*|directory = \"$out/modbus/state\"|" \
     -e "s|127.0.0.1:5020|127.0.0.1:$modbus_port|" -e 's/^id = .*/id = "order-modbus"/' \
     ../shared/peers/thingsboard-gateway/lampd-40ch.toml > "$out/modbus/lampd.toml"
-key=$("$lampctl" identity show --json --state-dir "$out/modbus/state" | sed -n 's/.*"publicKey" *: *"\([^"]*\)".*/\1/p')
-"$ingest" enroll --keys "$out/enrolled-keys" --device order-modbus --public-key "$key" >/dev/null
-"$ingest" serve --db "$out/ingest.sqlite" --keys "$out/enrolled-keys" --port 0 > "$out/ingest.log" 2>&1 &
-pids+=($!)
-wait_for "$out/ingest.log" "listening on" "$!" "lamp-ingest"
-ingest_port=$(grep -o "listening on [0-9.]*:[0-9]*" "$out/ingest.log" | head -1 | sed 's/.*://')
-printf '\n[uplink]\nurl = "http://127.0.0.1:%s/v1/batches"\n' "$ingest_port" >> "$out/modbus/lampd.toml"
+start_ingest "$out" "$out/modbus/state" order-modbus
+printf '\n[uplink]\nurl = "%s"\n' "$ingest_url" >> "$out/modbus/lampd.toml"
 sed -e "s|STATE_DIR|$out/refused/state|" -e 's/^id = .*/id = "order-refused"/' \
     Benchmarks/configs/sampling-40ch.toml > "$out/refused/lampd.toml"
 printf '\n[uplink]\nurl = "http://127.0.0.1:9/v1/batches"\n' >> "$out/refused/lampd.toml"
