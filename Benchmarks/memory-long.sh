@@ -24,9 +24,12 @@ if [ -z "${MEMORY_NO_BUILD:-}" ]; then
     swift build --product lampctl >/dev/null
     swift build --product lamp-ingest >/dev/null
 fi
-lampd=.build/release/lampd
-lampctl=.build/debug/lampctl
-ingest=.build/debug/lamp-ingest
+# Copies of the programs, so that building again while the run lasts hours changes nothing in it.
+mkdir -p "$out/bin"
+cp .build/release/lampd .build/debug/lampctl .build/debug/lamp-ingest "$out/bin/"
+lampd=$out/bin/lampd
+lampctl=$out/bin/lampctl
+ingest=$out/bin/lamp-ingest
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 

@@ -59,8 +59,10 @@ struct FullDiskTests {
     }
 
     /// Writes `file` until the filesystem has no byte left (ENOSPC at every chunk size down to 1).
+    /// Close-on-exec: a child spawned by another test meanwhile must not inherit the descriptor, or
+    /// removing the file would not give the space back until that child ends (seen in CI).
     static func fill(_ file: URL) throws {
-        let fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         try #require(fd >= 0, "cannot create \(file.path)")
         defer { close(fd) }
         for size in [65536, 4096, 512, 1] {

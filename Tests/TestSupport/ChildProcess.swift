@@ -120,6 +120,9 @@ public final class ChildProcess: Sendable {
         }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // Nothing else of the test process reaches the child: a descriptor some test opened without
+        // close-on-exec (a file filling a disk, a socket) would otherwise live as long as the child.
+        if let addClosefrom = Self.addClosefrom { _ = addClosefrom(&actions, 3) }
         if let workingDirectory {
             guard let addChdir = Self.addChdir else {
                 throw SpawnFailure(executable: executable, reason: "this C library cannot set a child's working directory")
@@ -179,6 +182,12 @@ public final class ChildProcess: Sendable {
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     private static let addChdir: AddChdir? = {
         dlsym(nil, "posix_spawn_file_actions_addchdir_np").map { unsafeBitCast($0, to: AddChdir.self) }
+    }()
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Glibc's module does not offer.
+    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addClosefrom: AddClosefrom? = {
+        dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: AddClosefrom.self) }
     }()
 
     /// Reads stdout and stderr until both end (a thread of its own; poll(2) blocks it, nothing else).
