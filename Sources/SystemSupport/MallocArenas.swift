@@ -9,13 +9,18 @@ public enum MallocArenas {
     /// threads start. Returns whether the limit was set here.
     @discardableResult
     public static func limitToOne() -> Bool {
-        guard getenv("MALLOC_ARENA_MAX") == nil,
-              // mallopt is declared in <malloc.h>, which Swift's Glibc module does not import.
-              let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt")  // RTLD_DEFAULT
-        else { return false }
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return false }
         let arenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h> (glibc ABI)
-        return mallopt(arenaMax, 1) == 1
+        return Mallopt.set(arenaMax, 1)
     }
+}
+
+/// glibc's `mallopt`, declared in <malloc.h>, which Swift's Glibc module does not import.
+enum Mallopt {
+    private typealias Function = @convention(c) (Int32, Int32) -> Int32
+    private static let function: Function? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt")  // RTLD_DEFAULT
+        .map { unsafeBitCast($0, to: Function.self) }
+
+    /// Sets one parameter; false when glibc refused it or this C library has no `mallopt`.
+    static func set(_ parameter: Int32, _ value: Int32) -> Bool { function?(parameter, value) == 1 }
 }

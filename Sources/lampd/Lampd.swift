@@ -75,8 +75,10 @@ struct Lampd: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // One malloc arena, however lampd is started (the systemd unit also sets MALLOC_ARENA_MAX=1).
+        // One malloc arena, however lampd is started (the systemd unit also sets MALLOC_ARENA_MAX=1),
+        // and thresholds that give large freed buffers back instead of keeping them.
         MallocArenas.limitToOne()
+        MallocThresholds.fix()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)

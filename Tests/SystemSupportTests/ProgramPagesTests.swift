@@ -75,3 +75,15 @@ struct MallocArenasTests {
         #expect(MallocArenas.limitToOne() == (getenv("MALLOC_ARENA_MAX") == nil))
     }
 }
+
+@Suite("Fixed malloc thresholds")
+struct MallocThresholdsTests {
+    // What the fixed thresholds do to lampd's private memory is measured, not tested: whether a
+    // block is mapped on its own also depends on the free memory of the arena it comes from, which
+    // in a test process full of other tests is anyone's guess (docs/performance.md).
+    @Test("lampd fixes malloc's mmap and trim thresholds unless the environment chose them")
+    func fix() {
+        let chosen = getenv("MALLOC_MMAP_THRESHOLD_") != nil || getenv("MALLOC_TRIM_THRESHOLD_") != nil
+        #expect(MallocThresholds.fix() == !chosen)
+    }
+}
