@@ -168,6 +168,129 @@ struct TelemetryLogFileTests {
         await spool.flush()
     }
 
+    /// The frames of a segment file, as (offset, bytes), walking over the zeros a page gap leaves.
+    func frames(in path: String) throws -> [(offset: Int, bytes: Int)] {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var result: [(offset: Int, bytes: Int)] = []
+        var offset = TelemetryLog.fileHeaderBytes
+        while offset < bytes.count {
+            if bytes[offset] == 0 { offset = (offset / 4096 + 1) * 4096; continue }
+            let header = try TelemetryLog.parseHeader(bytes[offset...])
+            let length = TelemetryLog.frameHeaderBytes + header.payloadBytes
+            result.append((offset, length))
+            offset += length
+        }
+        return result
+    }
+
+    @Test("Zeros after a frame: the rest of its page when another frame of its size would not fit there",
+          arguments: [(1064, 1000, 0), (3500, 1000, 596), (4096, 1000, 0), (8000, 5000, 192), (5000, 100, 0),
+                      (4095, 2, 1), (4095, 1, 0), (12_300, 4000, 0), (12_300, 4100, 4084)])
+    func tailPadding(frameEnd: Int, frame: Int, zeros: Int) {
+        #expect(TelemetryLog.tailPadding(frameEnd: Int64(frameEnd), frameBytes: frame) == zeros)
+    }
+
+    /// Appends `groups` frames of `perCommit` readings of one value (frames of one size).
+    func fillEvenly(_ spool: Spool, _ time: FakeTimeSource, groups: Int, perCommit: Int) async throws {
+        for _ in 0..<groups {
+            for _ in 0..<perCommit { try spool.enqueue(try reading(230.5, time: time.now())) }
+            await spool.flush()
+        }
+    }
+
+    @Test("Frames of one size never straddle a page: each commit starts a fresh page or fits in the one before; zeros are skipped after a restart")
+    func framesStayInTheirPage() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource()
+        // A window longer than the test: each flush() makes exactly one frame.
+        var configuration = configuration(folder)
+        configuration.commitWindow = .seconds(600)
+        let spool = try await Spool.open(configuration, timeSource: time)
+        try await withRunningSpool(spool) { try await fillEvenly($0, time, groups: 30, perCommit: 250) }
+        var padded = 0, frameCount = 0
+        for name in try segments(folder) {
+            let path = folder.path("spool.sqlite-telemetry/" + name)
+            let found = try frames(in: path)
+            frameCount += found.count
+            for (index, frame) in found.enumerated() {
+                #expect(frame.offset / 4096 == (frame.offset + frame.bytes - 1) / 4096, "\(name): frame at \(frame.offset), \(frame.bytes) bytes")
+                if index > 0, found[index - 1].offset + found[index - 1].bytes != frame.offset { padded += 1 }
+            }
+        }
+        #expect(frameCount == 30)
+        #expect(padded > 0, "no frame was followed by zeros: the case this test is for did not arise")
+
+        let reopened = try await Spool.open(configuration, timeSource: time)
+        #expect(reopened.startupEvents.isEmpty)
+        let (pending, next) = try await withRunningSpool(reopened) { spool in
+            (try await spool.oldestPending(limit: 10_000), try await spool.append(try reading(1, time: time.now())))
+        }
+        #expect(pending.map(\.sequence) == Array(1...7500))
+        #expect(next == 7501)
+    }
+
+    @Test("A frame torn after zeros is cut off where the zeros start; the next frame is stored and read back")
+    func tornAfterGap() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource()
+        let spool = try await Spool.open(configuration(folder), timeSource: time)
+        // Two frames that do not fit in one page together: the first is followed by zeros.
+        try await withRunningSpool(spool) { try await fill($0, time, count: 1000, perCommit: 500) }
+        let newest = folder.path("spool.sqlite-telemetry/" + (try segments(folder).last!))
+        let found = try frames(in: newest)
+        try #require(found.count == 2 && found[1].offset == 4096 && found[0].offset + found[0].bytes < 4096, "\(found)")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: newest))
+        try handle.truncate(atOffset: UInt64(found[1].offset + 100))  // the crash cut the second frame short
+        try handle.close()
+        try FileManager.default.removeItem(atPath: folder.path("spool.sqlite.marker"))
+
+        let reopened = try await Spool.open(configuration(folder), timeSource: time)
+        #expect(reopened.startupEvents.isEmpty)
+        #expect(try FileManager.default.attributesOfItem(atPath: newest)[.size] as? Int == found[0].offset + found[0].bytes)
+        let pending = try await withRunningSpool(reopened) { spool in
+            try await fill(spool, time, count: 50)
+            return try await spool.oldestPending(limit: 1000)
+        }
+        #expect(pending.map(\.sequence) == Array(1...550))
+    }
+
+    @Test("A segment written before page gaps (format 1, frames back to back across pages) opens and drains")
+    func formatOneSegment() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let time = FakeTimeSource()
+        let spool = try await Spool.open(configuration(folder), timeSource: time)
+        try await withRunningSpool(spool) { try await fill($0, time, count: 1200, perCommit: 150) }
+        // Rewrite each segment as the previous lampd wrote it: version 1, no gaps.
+        var straddling = 0
+        for name in try segments(folder) {
+            let path = folder.path("spool.sqlite-telemetry/" + name)
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            var packed = Array(bytes[0..<TelemetryLog.fileHeaderBytes])
+            #expect(packed[8] == TelemetryLog.formatVersion)
+            packed[8] = 1
+            for frame in try frames(in: path) {
+                if packed.count / 4096 != (packed.count + frame.bytes - 1) / 4096 { straddling += 1 }
+                packed += bytes[frame.offset..<(frame.offset + frame.bytes)]
+            }
+            try Data(packed).write(to: URL(fileURLWithPath: path))
+        }
+        #expect(straddling > 0)
+
+        let reopened = try await Spool.open(configuration(folder), timeSource: time)
+        #expect(reopened.startupEvents.isEmpty)
+        let sequences = try await withRunningSpool(reopened) { spool in
+            try await fill(spool, time, count: 150, perCommit: 150)  // appended after the old frames
+            let sequences = try await spool.oldestPending(limit: 10_000).map(\.sequence)
+            try await spool.acknowledge(throughSequence: 1350)
+            return sequences
+        }
+        #expect(sequences == Array(1...1350))
+        #expect(try segments(folder).isEmpty)
+    }
+
     @Test("A frame cut short at the end of the newest segment (a crash mid-write) is cut off; the frames before it stay")
     func tornTail() async throws {
         let folder = try TemporaryFolder()
@@ -204,7 +327,8 @@ struct TelemetryLogFileTests {
         try #require(files.count >= 3)
         let oldest = folder.path("spool.sqlite-telemetry/" + files[0])
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: oldest)))
-        bytes[bytes.count - 5] ^= 0xFF  // in the payload of its last frame
+        let last = try #require(try frames(in: oldest).last)
+        bytes[last.offset + last.bytes - 5] ^= 0xFF  // in the payload of its last frame
         try Data(bytes).write(to: URL(fileURLWithPath: oldest))
 
         let reopened = try await Spool.open(configuration(folder), timeSource: time)

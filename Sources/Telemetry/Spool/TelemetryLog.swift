@@ -8,8 +8,15 @@ import SystemSupport
 /// checksummed frame (a `TelemetryBlock`) per group commit (docs/spool.md "How readings are stored").
 ///
 /// Why not SQLite rows: a commit of a few hundred readings rewrote several 4 KiB pages twice (WAL,
-/// then checkpoint). Appending one frame dirties only the bytes appended plus the page they start in.
-/// Acknowledged or dropped readings go by deleting whole segment files.
+/// then checkpoint). Appending one frame dirties only the pages it lies in. Acknowledged or dropped
+/// readings go by deleting whole segment files.
+///
+/// **Pages**: when the rest of the 4 KiB page a frame ends in could not hold another frame of its
+/// size, the frame is written with zeros up to the page boundary (`tailPadding`), and readers skip
+/// them. The next commit then starts a fresh page instead of rewriting the one this commit flushed:
+/// a frame of 1.5–2.5 kB (a 5 s window of 40 channels) cost 4 096 + its own bytes per commit,
+/// and costs 4 096 (as UBIFS pads to its write unit at each sync). The zeros are written with the
+/// frame: leaving a hole and writing after it made the kernel dirty the old page again.
 ///
 /// **Durability**: `append` returns after `fdatasync` of the segment (and of the folder when it
 /// created the file). A frame cut short by a crash fails its checksum and is cut off when the log
@@ -33,6 +40,11 @@ final class TelemetryLog: Sendable {
 
     static let fileHeaderBytes = 64
     static let frameHeaderBytes = 48
+    /// The unit the kernel writes back and the card programs: a frame avoids straddling two of them.
+    static let pageBytes: Int64 = 4096
+    /// Segment format written: 1 = frames back to back; 2 = a frame may be followed by zeros up to
+    /// a page boundary. Readers accept both (a version 1 segment never has such zeros).
+    static let formatVersion: UInt8 = 2
     static let fileMagic = Array("LAMPDTLG".utf8)
     static let frameMagic: UInt32 = 0x4B4C_5054
     /// Largest frame payload accepted when reading (a group commit is far smaller).
@@ -164,12 +176,17 @@ final class TelemetryLog: Sendable {
         var offset = Int64(fileHeaderBytes)
         var previousLast = firstSequence - 1
         while offset < size {
-            guard let frame = try? readFrame(fd, at: offset, fileSize: size),
+            let start = frameStart(fd, at: offset, end: size)
+            if start == size {  // zeros after the last frame, to the page boundary
+                segment.committedBytes = size
+                break
+            }
+            guard let frame = try? readFrame(fd, at: start, fileSize: size),
                   frame.header.firstSequence > previousLast, frame.header.lastSequence >= frame.header.firstSequence
             else { return .segment(segment, damagedAt: offset) }
             add(frame.header, to: &segment, floor: floor)
             previousLast = frame.header.lastSequence
-            offset += Int64(frameHeaderBytes + frame.header.payloadBytes)
+            offset = start + Int64(frameHeaderBytes + frame.header.payloadBytes)
             segment.committedBytes = offset
         }
         return .segment(segment, damagedAt: nil)
@@ -210,8 +227,10 @@ final class TelemetryLog: Sendable {
             } else {
                 let index = s.segments.count - 1
                 let offset = s.segments[index].committedBytes
+                let padding = Self.tailPadding(frameEnd: offset + Int64(frame.count), frameBytes: frame.count)
+                let written = padding == 0 ? frame : frame + [UInt8](repeating: 0, count: padding)
                 do {
-                    try Self.writeAll(s.appendDescriptor, frame, at: offset)
+                    try Self.writeAll(s.appendDescriptor, written, at: offset)
                     guard fdatasync(s.appendDescriptor) == 0 else {
                         throw POSIXFailure(operation: "fdatasync \(s.segments[index].path)", code: errno)
                     }
@@ -221,7 +240,7 @@ final class TelemetryLog: Sendable {
                     s.appendDescriptor = -1
                     throw error
                 }
-                s.segments[index].committedBytes = offset + Int64(frame.count)
+                s.segments[index].committedBytes = offset + Int64(written.count)
             }
             Self.add(header, to: &s.segments[s.segments.count - 1], floor: s.floor)
         }
@@ -232,11 +251,13 @@ final class TelemetryLog: Sendable {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw POSIXFailure(operation: "create \(path)", code: errno) }
         var fileHeader = Self.fileMagic
-        fileHeader += [1, 0, 0, 0, 0, 0, 0, 0]  // version 1, reserved
+        fileHeader += [Self.formatVersion, 0, 0, 0, 0, 0, 0, 0]  // format version, reserved
         fileHeader += Array(spoolID.utf8.prefix(36))
         fileHeader += [UInt8](repeating: 0, count: Self.fileHeaderBytes - fileHeader.count)
+        let end = Self.fileHeaderBytes + frame.count
+        let written = fileHeader + frame + [UInt8](repeating: 0, count: Self.tailPadding(frameEnd: Int64(end), frameBytes: frame.count))
         do {
-            try Self.writeAll(fd, fileHeader + frame, at: 0)
+            try Self.writeAll(fd, written, at: 0)
             guard fdatasync(fd) == 0 else { throw POSIXFailure(operation: "fdatasync \(path)", code: errno) }
             try Self.syncDirectory(directory)
         } catch {
@@ -245,8 +266,7 @@ final class TelemetryLog: Sendable {
             throw error
         }
         s.appendDescriptor = fd
-        s.segments.append(Segment(firstSequence: firstSequence, path: path,
-                                  committedBytes: Int64(Self.fileHeaderBytes + frame.count)))
+        s.segments.append(Segment(firstSequence: firstSequence, path: path, committedBytes: Int64(written.count)))
     }
 
     static func fileName(_ firstSequence: Int64) -> String {
@@ -276,6 +296,8 @@ final class TelemetryLog: Sendable {
             defer { Glibc.close(fd) }
             var offset = Int64(Self.fileHeaderBytes)
             while offset < segment.committedBytes, result.count < limit {
+                offset = Self.frameStart(fd, at: offset, end: segment.committedBytes)
+                if offset >= segment.committedBytes { break }
                 let header: FrameHeader
                 do { header = try Self.readHeader(fd, at: offset) } catch {
                     damaged("\(segment.path) cannot be read after byte \(offset) (\(error)); the readings after it in that file are not sent")
@@ -341,6 +363,8 @@ final class TelemetryLog: Sendable {
         var live: Int64 = 0
         var offset = Int64(Self.fileHeaderBytes)
         while offset < segment.committedBytes {
+            offset = Self.frameStart(fd, at: offset, end: segment.committedBytes)
+            if offset >= segment.committedBytes { break }
             guard let header = try? Self.readHeader(fd, at: offset) else { break }
             if header.firstSequence > floor {
                 live += header.readings
@@ -436,6 +460,27 @@ final class TelemetryLog: Sendable {
         put(checksum)
         bytes += payload
         return bytes
+    }
+
+    /// Zeros to write after a frame of `frameBytes` ending at `frameEnd`: the rest of its page when
+    /// that could not hold the next frame, expected to be about as large (then the next commit
+    /// starts a fresh page and never rewrites this one); none when the page has room or is full.
+    /// Costs at most one frame's size of card space per page.
+    static func tailPadding(frameEnd: Int64, frameBytes: Int) -> Int {
+        let rest = Int((pageBytes - frameEnd % pageBytes) % pageBytes)
+        return rest < frameBytes ? rest : 0
+    }
+
+    /// Where the frame after `offset` starts: at `offset`, or at the next page boundary (at most
+    /// `end`) when the rest of the page is zeros, left by `tailPadding`. A frame begins with its
+    /// magic, never with a zero byte, so the two cannot be confused.
+    private static func frameStart(_ fd: Int32, at offset: Int64, end: Int64) -> Int64 {
+        let gap = (pageBytes - offset % pageBytes) % pageBytes
+        guard gap > 0, offset + gap <= end,
+              let first = try? readExactly(fd, count: 1, at: offset), first[0] == 0,
+              let skipped = try? readExactly(fd, count: Int(gap), at: offset), skipped.allSatisfy({ $0 == 0 })
+        else { return offset }
+        return offset + gap
     }
 
     /// Parses a frame header (48 bytes); checks the magic and the payload size, not the checksum.
