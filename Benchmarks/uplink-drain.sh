@@ -6,26 +6,28 @@
 # Usage: Benchmarks/uplink-drain.sh [HOURS] [BUILD_CONFIGURATION]   (defaults: 24, release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 hours=${1:-24}
 configuration=${2:-release}
-swift build -c "$configuration" --product lampd >/dev/null
-swift build -c "$configuration" --product lampctl >/dev/null
-swift build -c "$configuration" --product lamp-ingest >/dev/null
+if [ "$configuration" = release ]; then
+    # As they ship (one release tree: a plain `swift build -c release` would relink it without the
+    # shipped flags, scripts/build-release).
+    bin=$(scripts/build-release lampd lampctl lamp-ingest 2>/dev/null)
+else
+    for product in lampd lampctl lamp-ingest; do swift build -c "$configuration" --product $product >/dev/null; done
+    bin=".build/$configuration"
+fi
 (cd Benchmarks && swift build -c release --product uplink-bench >/dev/null)
-bin=".build/$configuration"
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/state"
 Benchmarks/.build/release/uplink-bench fill --spool "$work/state/spool.sqlite" --hours "$hours" --channels 40
 expected=$((hours * 3600 * 40))
-"$bin/lampctl" identity init --state-dir "$work/state" >/dev/null
-key=$("$bin/lampctl" identity show --state-dir "$work/state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-"$bin/lamp-ingest" enroll --keys "$work/keys" --device bench-drain --public-key "$key" >/dev/null
-"$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --port 0 > "$work/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.1; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://')
+lampctl=$bin/lampctl
+ingest=$bin/lamp-ingest
+"$lampctl" identity init --state-dir "$work/state" >/dev/null
+start_ingest "$work" "$work/state" bench-drain
 cat > "$work/lampd.toml" <<TOML
 [board]
 kind = "simulated"
@@ -34,7 +36,7 @@ id = "bench-drain"
 directory = "$work/state"
 spool_max_mb = 4096
 [uplink]
-url = "http://127.0.0.1:$port/v1/batches"
+url = "$ingest_url"
 TOML
 start=$(date +%s.%N)
 "$bin/lampd" --simulate --config "$work/lampd.toml" --socket "$work/control.sock" --log-level warning > "$work/lampd.log" 2>&1 &
