@@ -27,3 +27,15 @@ start_ingest() { # dir state_dir device [state_dir device]...
     wait_for "$dir/ingest.log" "listening on" "$!" "lamp-ingest"
     ingest_url="http://127.0.0.1:$(grep -o "listening on [0-9.]*:[0-9]*" "$dir/ingest.log" | head -1 | sed 's/.*://')/v1/batches"
 }
+
+# Starts the pymodbus peer (Tests/Peers/modbus_server.py) on loopback PORT (0: a free one), its log
+# in DIR/peer.log, and sets `modbus_port`. The peer serves until its stdin closes; its stdin is a
+# FIFO this shell holds open (fd 3), so it ends with the script and leaves no writer behind.
+start_modbus_peer() { # dir port
+    mkfifo "$1/peer.in"
+    python3 Tests/Peers/modbus_server.py --tcp "$2" < "$1/peer.in" > "$1/peer.log" 2>&1 &
+    pids+=($!)
+    exec 3> "$1/peer.in"
+    wait_for "$1/peer.log" "^ready tcp" "$!" "the Modbus peer"
+    modbus_port=$(sed -n 's/^ready tcp 127.0.0.1:\([0-9]*\)$/\1/p' "$1/peer.log")
+}

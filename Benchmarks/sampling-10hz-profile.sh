@@ -10,6 +10,7 @@
 # Usage: Benchmarks/sampling-10hz-profile.sh [OUT_DIR]      (needs perf: apt-get install linux-perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 out=${1:-$(mktemp -d)}
 mkdir -p "$out/state"
 scripts/build-release >/dev/null
@@ -20,10 +21,8 @@ sed -e 's/^poll = "1s"/poll = "100ms"/' -e 's/^commit_window = .*//' -e "s|^dire
     ../shared/peers/thingsboard-gateway/lampd-40ch.toml > "$out/lampd.toml"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-# The peer reads commands on stdin until EOF: a sleeping writer keeps it open (never /dev/zero: a busy loop).
-sleep 100000 | python3 Tests/Peers/modbus_server.py --tcp 5020 > "$out/peer.log" 2>&1 &
-pids+=($!)
-sleep 2
+# The peer on the port of the harness's configuration.
+start_modbus_peer "$out" 5020
 "$lampd" --config "$out/lampd.toml" --socket "$out/ctl.sock" --log-level warning > "$out/lampd.log" 2>&1 &
 pid=$!
 pids+=($pid)

@@ -42,11 +42,8 @@ ingest=$bin/lamp-ingest
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-# The Modbus peer (it serves until its stdin closes: a sleeping writer keeps it open).
-sleep 100000 | python3 Tests/Peers/modbus_server.py --tcp 0 > "$out/peer.log" 2>&1 &
-pids+=($!)
-wait_for "$out/peer.log" "^ready tcp" "$!" "the Modbus peer"
-modbus_port=$(sed -n 's/^ready tcp 127.0.0.1:\([0-9]*\)$/\1/p' "$out/peer.log")
+# The Modbus peer.
+start_modbus_peer "$out" 0
 
 # The modbus run's board, and the lamp-ingest that takes its batches.
 mkdir -p "$out/modbus/state" "$out/refused/state"
