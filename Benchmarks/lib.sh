@@ -30,8 +30,10 @@ start_ingest() { # dir state_dir device [state_dir device]...
 
 # Starts the pymodbus peer (Tests/Peers/modbus_server.py) on loopback PORT (0: a free one), its log
 # in DIR/peer.log, and sets `modbus_port`. The peer serves until its stdin closes; its stdin is a
-# FIFO this shell holds open (fd 3), so it ends with the script and leaves no writer behind.
+# FIFO this shell holds open (fd 3: one peer per script), so it ends with the script and leaves no
+# writer behind.
 start_modbus_peer() { # dir port
+    rm -f "$1/peer.in"  # left by an earlier run into the same folder
     mkfifo "$1/peer.in"
     python3 Tests/Peers/modbus_server.py --tcp "$2" < "$1/peer.in" > "$1/peer.log" 2>&1 &
     pids+=($!)

@@ -12,7 +12,7 @@ configuration=${2:-release}
 if [ "$configuration" = release ]; then
     # As they ship (one release tree: a plain `swift build -c release` would relink it without the
     # shipped flags, scripts/build-release).
-    bin=$(scripts/build-release lampd lampctl lamp-ingest 2>/dev/null)
+    bin=$(scripts/build-release lampd lampctl lamp-ingest)  # its compiler output stays on stderr
 else
     for product in lampd lampctl lamp-ingest; do swift build -c "$configuration" --product $product >/dev/null; done
     bin=".build/$configuration"

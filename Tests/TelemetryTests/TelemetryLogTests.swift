@@ -168,13 +168,15 @@ struct TelemetryLogFileTests {
         await spool.flush()
     }
 
+    let page = Int(TelemetryLog.pageBytes)
+
     /// The frames of a segment file, as (offset, bytes), walking over the zeros a page gap leaves.
     func frames(in path: String) throws -> [(offset: Int, bytes: Int)] {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         var result: [(offset: Int, bytes: Int)] = []
         var offset = TelemetryLog.fileHeaderBytes
         while offset < bytes.count {
-            if bytes[offset] == 0 { offset = (offset / 4096 + 1) * 4096; continue }
+            if bytes[offset] == 0 { offset = (offset / page + 1) * page; continue }
             let header = try TelemetryLog.parseHeader(bytes[offset...])
             let length = TelemetryLog.frameHeaderBytes + header.payloadBytes
             result.append((offset, length))
@@ -214,7 +216,7 @@ struct TelemetryLogFileTests {
             let found = try frames(in: path)
             frameCount += found.count
             for (index, frame) in found.enumerated() {
-                #expect(frame.offset / 4096 == (frame.offset + frame.bytes - 1) / 4096, "\(name): frame at \(frame.offset), \(frame.bytes) bytes")
+                #expect(frame.offset / page == (frame.offset + frame.bytes - 1) / page, "\(name): frame at \(frame.offset), \(frame.bytes) bytes")
                 if index > 0, found[index - 1].offset + found[index - 1].bytes != frame.offset { padded += 1 }
             }
         }
@@ -240,7 +242,7 @@ struct TelemetryLogFileTests {
         try await withRunningSpool(spool) { try await fill($0, time, count: 1000, perCommit: 500) }
         let newest = folder.path("spool.sqlite-telemetry/" + (try segments(folder).last!))
         let found = try frames(in: newest)
-        try #require(found.count == 2 && found[1].offset == 4096 && found[0].offset + found[0].bytes < 4096, "\(found)")
+        try #require(found.count == 2 && found[1].offset == page && found[0].offset + found[0].bytes < page, "\(found)")
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: newest))
         try handle.truncate(atOffset: UInt64(found[1].offset + 100))  // the crash cut the second frame short
         try handle.close()
@@ -272,7 +274,7 @@ struct TelemetryLogFileTests {
             #expect(packed[8] == TelemetryLog.formatVersion)
             packed[8] = 1
             for frame in try frames(in: path) {
-                if packed.count / 4096 != (packed.count + frame.bytes - 1) / 4096 { straddling += 1 }
+                if packed.count / page != (packed.count + frame.bytes - 1) / page { straddling += 1 }
                 packed += bytes[frame.offset..<(frame.offset + frame.bytes)]
             }
             try Data(packed).write(to: URL(fileURLWithPath: path))

@@ -227,8 +227,7 @@ final class TelemetryLog: Sendable {
             } else {
                 let index = s.segments.count - 1
                 let offset = s.segments[index].committedBytes
-                let padding = Self.tailPadding(frameEnd: offset + Int64(frame.count), frameBytes: frame.count)
-                let written = padding == 0 ? frame : frame + [UInt8](repeating: 0, count: padding)
+                let written = Self.padded(frame, frameBytes: frame.count, writtenAt: offset)
                 do {
                     try Self.writeAll(s.appendDescriptor, written, at: offset)
                     guard fdatasync(s.appendDescriptor) == 0 else {
@@ -254,8 +253,7 @@ final class TelemetryLog: Sendable {
         fileHeader += [Self.formatVersion, 0, 0, 0, 0, 0, 0, 0]  // format version, reserved
         fileHeader += Array(spoolID.utf8.prefix(36))
         fileHeader += [UInt8](repeating: 0, count: Self.fileHeaderBytes - fileHeader.count)
-        let end = Self.fileHeaderBytes + frame.count
-        let written = fileHeader + frame + [UInt8](repeating: 0, count: Self.tailPadding(frameEnd: Int64(end), frameBytes: frame.count))
+        let written = Self.padded(fileHeader + frame, frameBytes: frame.count, writtenAt: 0)
         do {
             try Self.writeAll(fd, written, at: 0)
             guard fdatasync(fd) == 0 else { throw POSIXFailure(operation: "fdatasync \(path)", code: errno) }
@@ -469,6 +467,12 @@ final class TelemetryLog: Sendable {
     static func tailPadding(frameEnd: Int64, frameBytes: Int) -> Int {
         let rest = Int((pageBytes - frameEnd % pageBytes) % pageBytes)
         return rest < frameBytes ? rest : 0
+    }
+
+    /// `bytes` (ending with a frame of `frameBytes`) as written at `offset`: with `tailPadding`'s zeros.
+    static func padded(_ bytes: [UInt8], frameBytes: Int, writtenAt offset: Int64) -> [UInt8] {
+        let zeros = tailPadding(frameEnd: offset + Int64(bytes.count), frameBytes: frameBytes)
+        return zeros == 0 ? bytes : bytes + [UInt8](repeating: 0, count: zeros)
     }
 
     /// Where the frame after `offset` starts: at `offset`, or at the next page boundary (at most
