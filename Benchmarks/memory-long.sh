@@ -12,12 +12,23 @@
 # the first 10 minutes (what "flat" means: within 1 MB).
 # Usage: Benchmarks/memory-long.sh [DURATION_SECONDS] [OUT_DIR]   (defaults: 21600 = 6 h, a new temp dir)
 #        MEMORY_NO_BUILD=1 uses the binaries already built (lampd by scripts/build-release, .build/debug/lampctl and lamp-ingest).
+#        MEMORY_SPEEDUP=10 runs ten times faster what passes through lampd: the 40 channels polled
+#        at 10 Hz, batches every 6 s instead of 60 s, retries of the refused uplink backing off to
+#        at most 30 s instead of 5 min (initial 200 ms instead of 2 s). Two hours of it carry the
+#        readings, frames, batches and failed attempts of twenty hours at the defaults; what follows
+#        the wall clock (commit windows, the clock itself) is not sped up. N: 1 to 50, dividing 1000.
+#        Benchmarks/memory-table.sh OUT_DIR prints the table of a run still going.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
 duration=${1:-21600}
 out=${2:-$(mktemp -d)}
 sample=${SAMPLE_SECONDS:-60}
+speedup=${MEMORY_SPEEDUP:-1}
+if ! [[ $speedup =~ ^[1-9][0-9]?$ ]] || ((speedup > 50 || 1000 % speedup != 0)); then
+    echo "MEMORY_SPEEDUP must be a whole number from 1 to 50 that divides 1000, not '$speedup'" >&2; exit 2
+fi
+poll=$( ((speedup == 1)) && echo 1s || echo $((1000 / speedup))ms )
 mkdir -p "$out"
 if [ -z "${MEMORY_NO_BUILD:-}" ]; then
     scripts/build-release >/dev/null
@@ -38,9 +49,14 @@ board() { # name
     local dir="$out/$1"
     mkdir -p "$dir/state"
     "$lampctl" identity init --state-dir "$dir/state" >/dev/null
-    sed -e "s|STATE_DIR|$dir/state|" -e "s|^id = .*|id = \"memory-$1\"|" Benchmarks/configs/sampling-40ch.toml > "$dir/lampd.toml"
+    sed -e "s|STATE_DIR|$dir/state|" -e "s|^id = .*|id = \"memory-$1\"|" -e "s|^poll = \"1s\"|poll = \"$poll\"|" \
+        Benchmarks/configs/sampling-40ch.toml > "$dir/lampd.toml"
 }
-uplink() { printf '\n[uplink]\nurl = "%s"\n' "$2" >> "$out/$1/lampd.toml"; }
+uplink() { # name url
+    printf '\n[uplink]\nurl = "%s"\n' "$2" >> "$out/$1/lampd.toml"
+    ((speedup == 1)) || printf 'batch_interval = "%dms"\ninitial_backoff = "%dms"\nmax_backoff = "%dms"\n' \
+        $((60000 / speedup)) $((2000 / speedup)) $((300000 / speedup)) >> "$out/$1/lampd.toml"
+}
 board offline
 board online
 uplink offline "http://127.0.0.1:9/v1/batches"
@@ -82,13 +98,5 @@ for run in offline online; do kill -TERM "${pid_of[$run]}"; done
 wait "${pid_of[offline]}" "${pid_of[online]}" || true
 
 echo "memory.tsv in $out"
-echo "every 10 minutes (kB): t_s run VmRSS RssAnon VmHWM"
-awk -F'\t' 'NR > 1 && $1 % 600 < '"$sample"' { print }' "$out/memory.tsv"
-for run in offline online; do
-    awk -F'\t' -v run=$run 'NR > 1 && $2 == run && $1 >= 600 {
-            if (min == "" || $4 < min) min = $4; if ($4 > max) max = $4
-            if (rmin == "" || $3 < rmin) rmin = $3; if ($3 > rmax) rmax = $3 }
-        END { printf "%s after 10 min: RssAnon %d..%d kB (range %d kB), VmRSS %d..%d kB (range %d kB)\n",
-              run, min, max, max - min, rmin, rmax, rmax - rmin }' "$out/memory.tsv"
-done
+Benchmarks/memory-table.sh "$out"
 echo "online receiver: $("$ingest" status --db "$out/ingest.sqlite" 2>/dev/null | tail -1)"
