@@ -2,6 +2,7 @@ import ControlProtocol
 import Downlink
 import Foundation
 import Glibc
+import Telemetry
 import Testing
 import TestSupport
 @testable import Agent

@@ -13,7 +13,7 @@ import TestSupport
 struct FakeWatchdogFile {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID().uuidString.prefix(8))").path
 
-    init() { FileManager.default.createFile(atPath: path, contents: nil) }
+    init() throws { try Data().write(to: URL(fileURLWithPath: path)) }
 
     var bytes: [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
     var feeds: Int { bytes.count { $0 == 0 } }
@@ -24,7 +24,7 @@ struct FakeWatchdogFile {
 @Suite("Hardware watchdog", .serialized)
 struct HardwareWatchdogTests {
     @Test func aFileWithoutIoctlIsFedByWritesAndDisarmedWithV() throws {
-        let file = FakeWatchdogFile()
+        let file = try FakeWatchdogFile()
         defer { file.remove() }
         let device = try WatchdogDevice.open(path: file.path, timeoutSeconds: 30)
         #expect(device.timeoutSeconds == nil, "WDIOC_SETTIMEOUT is not supported by a plain file")
@@ -59,7 +59,7 @@ struct HardwareWatchdogTests {
     }
 
     @Test func feedingStopsWhenALoopStallsAndAStopDisarms() async throws {
-        let file = FakeWatchdogFile()
+        let file = try FakeWatchdogFile()
         defer { file.remove() }
         let heartbeats = LoopHeartbeats()
         heartbeats.register("sampling", maximumSilenceSeconds: 0.3, atSeconds: heartbeats.nowSeconds)

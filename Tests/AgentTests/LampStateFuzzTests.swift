@@ -28,7 +28,7 @@ struct LampStateFuzzTests {
 
     /// `json` with each number replaced, with probability 1/2, by an extreme one.
     static func hostileNumbers(in json: [UInt8], using random: inout SeededRandom) throws -> [UInt8] {
-        let extremes: [Any] = [1e308, -1e308, Int64.max, Int64.min, -1, 0, 1e-320, 4e18, -4e18, 101, 1e15]
+        let extremes: [Any] = [1e308, -1e308, Int64.max, Int64.min, -1, 0, Double.leastNonzeroMagnitude * 2_000, 4e18, -4e18, 101, 1e15]
         func walk(_ value: Any) -> Any {
             switch value {
             case let dictionary as [String: Any]: return dictionary.mapValues(walk)

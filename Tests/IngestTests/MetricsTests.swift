@@ -96,7 +96,7 @@ struct MetricsTests {
             let key = String(parts[0])
             let name = String(key.prefix { $0 != "{" })
             #expect(typed.contains(name) || typed.contains { name.hasPrefix($0 + "_") }, "\(name) has no # TYPE before it")
-            samples[key] = try #require(Double(parts[1]), "not a number: \(line)")
+            samples[key] = try #require(Double(String(parts[1])) as Double?, "not a number: \(line)")
         }
         return samples
     }

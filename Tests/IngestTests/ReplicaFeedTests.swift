@@ -135,7 +135,7 @@ struct ReplicaFeedTests {
         let leaflet = directory.appendingPathComponent("leaflet")
         try FileManager.default.createDirectory(at: leaflet, withIntermediateDirectories: true)
         for name in ["leaflet.js", "leaflet.css", "leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"] {
-            FileManager.default.createFile(atPath: leaflet.appendingPathComponent(name).path, contents: Data())
+            try Data().write(to: leaflet.appendingPathComponent(name))
         }
         try await TestPostgres.withDatabase { location in
             let serve = [

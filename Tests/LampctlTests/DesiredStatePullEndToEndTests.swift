@@ -50,7 +50,8 @@ struct DesiredStatePullEndToEndTests {
             try await rig.startLampd(uplink: rig.uplinkThroughProxy, extraConfiguration: "[downlink]\nkeys_dir = \"\(keys)\"\n",
                                  extraArguments: synchronisedClock ? ["--simulate-synchronised-clock"] : [])
             let daemon = try #require(rig.lampd)
-            let synchronised = try #require(try await daemon.control.result("status")?["clockSynchronised"] as? Bool)
+            let reported: Bool? = try await daemon.control.result("status")?["clockSynchronised"] as? Bool
+            let synchronised = try #require(reported as Bool?, "status has no clockSynchronised")
             print("desired-state pull end to end: clock synchronised = \(synchronised)")
             if synchronisedClock { #expect(synchronised) }
             // The pull at start: its outcome is an event, which goes upstream in a batch.

@@ -55,7 +55,8 @@ struct DownlinkEndToEndTests {
 
         try await withSimulatedDaemon(configuration: "[downlink]\nkeys_dir = \"\(keys)\"\n") { daemon in
             try await daemon.waitUntilAnswering()
-            let synchronised = try #require(try await daemon.control.result("status")?["clockSynchronised"] as? Bool)
+            let reported: Bool? = try await daemon.control.result("status")?["clockSynchronised"] as? Bool
+            let synchronised = try #require(reported as Bool?, "status has no clockSynchronised")
             print("downlink end to end: clock synchronised = \(synchronised)")
             let apply = try await ChildProcess.run(product: "lampctl", ["downlink", "apply", document, "--socket", daemon.socket])
             let explain = try #require(try await ChildProcess.run(product: "lampctl", ["lamp", "explain", "--json", "--socket", daemon.socket]).jsonObject())

@@ -84,7 +84,7 @@ struct LiveViewPublishEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try CityKeyFile.write(seed: CityKeyFile.seed(hex: DownlinkEndToEndTests.operatorSeed), to: directory + "/keys/operator.key", mode: 0o644)
         try "device,label,latitude,longitude,rated_power_w\npole-1,P1,50.85,4.36,60\n".write(toFile: directory + "/poles.csv", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory + "/enrolled-keys", contents: nil)
+        try Data().write(to: URL(fileURLWithPath: directory + "/enrolled-keys"))
         let ingest = Products.path("lamp-ingest")
         let add = try await ChildProcess.run(ingest, ["user", "add", "carol", "--role", "scheduler", "--accounts", directory + "/accounts"], input: "carol-password\n")
         #expect(add.exitCode == 0, "\(add.stderr)")

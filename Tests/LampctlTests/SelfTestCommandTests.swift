@@ -143,7 +143,7 @@ struct SelfTestCommandTests {
 
     @Test func aFedHardwareWatchdogPassesAndIsDisarmedAtStop() async throws {
         let device = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID().uuidString.prefix(8))").path
-        FileManager.default.createFile(atPath: device, contents: nil)  // a plain file: no ioctl, fed by writes
+        try Data().write(to: URL(fileURLWithPath: device))  // a plain file: no ioctl, fed by writes
         defer { unlink(device) }
         try await withSimulatedDaemon(configuration: "[watchdog]\ndevice = \"\(device)\"\ntimeout = \"3s\"") { daemon in
             // Fed once: the self-test says so (lampd logs only the arming).

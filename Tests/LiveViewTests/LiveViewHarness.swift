@@ -35,7 +35,7 @@ struct LiveViewHarness {
         try accounts.add(name: "bob", role: .viewer, password: viewerPassword)
         try accounts.add(name: "carol", role: .scheduler, password: schedulerPassword)
         let keysPath = directory.appendingPathComponent("enrolled-keys").path
-        FileManager.default.createFile(atPath: keysPath, contents: nil)
+        try Data().write(to: URL(fileURLWithPath: keysPath))
         for board in boards { try EnrolledKeys.enroll(device: board.identity.deviceID, key: board.publicKey, comment: nil, path: keysPath) }
         let logger = Logger(label: "live-view-test")
         let store = try IngestStore(path: directory.appendingPathComponent("ingest.sqlite").path)

@@ -101,7 +101,7 @@ public struct ModbusDevicePoller: Sendable {
         }
         guard state.availability.shouldPoll(atSeconds: now) else { return }
         guard let read = await readBlocks(&state) else { return }  // lampd is stopping
-        var answered = read.answered
+        let answered = read.answered
         var failure = read.failure
         registers: for (index, channel) in channels.enumerated() {
             guard let outcome = read.outcomes[index] else { continue }  // not reached: the unit stopped answering
