@@ -13,6 +13,7 @@
 #        (defaults: 10000, 1, release, 60000). FLEET_NO_BUILD=1: use the binaries already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 boards=${1:-10000}
 pull=${2:-1}
 configuration=${3:-release}
@@ -37,12 +38,9 @@ openssl pkey -in "$work/operator.key" -pubout -out "$work/city-keys/operator/cit
 options=(--boards "$boards" --minutes "$minutes" --seed 1 --offline-percent 0 --start-time "$(date +%s)")
 "$bin/lamp-fleet" keys "${options[@]}" --out "$work/keys" >/dev/null
 for ((i = 0; i < boards; i++)); do echo "fleet-$i"; done > "$work/devices.txt"
-"$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --desired-state "$work/published.sqlite" \
-    --port 0 > "$work/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1200); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.25; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://') ||
-    { echo "lamp-ingest did not start:"; cat "$work/ingest.log"; exit 1; }
+ingest=$bin/lamp-ingest
+serve_ingest "$work" --db "$work/ingest.sqlite" --keys "$work/keys" --desired-state "$work/published.sqlite"
+port=$ingest_port
 echo "plan (without the pulls' events): $("$bin/lamp-fleet" plan "${options[@]}")"
 "$bin/lamp-fleet" run "${options[@]}" --url "http://127.0.0.1:$port/v1/batches" --minute-ms "$minute_ms" \
     --concurrency "${FLEET_CONCURRENCY:-64}" --pull-every-minutes "$pull" --city-keys "$work/city-keys" --json \

@@ -8,6 +8,7 @@
 #        (defaults: 2000, 2, release, 60000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 boards=${1:-2000}
 minutes=${2:-2}
 configuration=${3:-release}
@@ -22,14 +23,11 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 options=(--boards "$boards" --minutes "$minutes" --seed 1)
 "$bin/lamp-fleet" keys "${options[@]}" --out "$work/keys" >/dev/null
-"$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --port 0 > "$work/ingest.log" 2>&1 &
-ingest=$!
-pids+=($ingest)
+ingest=$bin/lamp-ingest
 # lamp-ingest reads the enrolled keys before it listens (90 000 keys: 37 s before the key index of 2026-12-06, now under 1 s).
 started=$(date +%s.%N)
-for _ in $(seq 1200); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.25; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://') ||
-    { echo "lamp-ingest did not start:"; cat "$work/ingest.log"; exit 1; }
+serve_ingest "$work" --db "$work/ingest.sqlite" --keys "$work/keys"
+port=$ingest_port
 echo "lamp-ingest listening after $(echo "$(date +%s.%N) - $started" | bc) s ($boards enrolled keys)"
 echo "plan: $("$bin/lamp-fleet" plan "${options[@]}")"
 cpu() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
@@ -39,6 +37,6 @@ pids+=($fleet)
 fleet_cpu=0
 while kill -0 "$fleet" 2>/dev/null; do fleet_cpu=$(cpu "$fleet" 2>/dev/null || echo "$fleet_cpu"); sleep 1; done
 wait "$fleet" || echo "lamp-fleet exited with $?"
-echo "CPU seconds: lamp-ingest $(cpu "$ingest"), lamp-fleet ${fleet_cpu} (sampled to its last second)"
+echo "CPU seconds: lamp-ingest $(cpu "$ingest_pid"), lamp-fleet ${fleet_cpu} (sampled to its last second)"
 "$bin/lamp-ingest" status --db "$work/ingest.sqlite" --json |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print("store: devices %d, batches %d, records %d, gaps %d" % (len(d), sum(x["batches"] for x in d), sum(x["records"] for x in d), sum(x["gaps"] for x in d)))'

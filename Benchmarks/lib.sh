@@ -11,21 +11,52 @@ wait_for() { # file pattern pid what
     done
 }
 
-# Starts lamp-ingest on a free loopback port with its database in DIR/ingest.sqlite, and enrolls
-# each board whose state directory and device name follow (its key made by `lampctl identity
-# init`). Sets `ingest_url` to the batches URL to put in the boards' [uplink].
-start_ingest() { # dir state_dir device [state_dir device]...
-    local dir=$1 key
+# The port of the first "listening on HOST:PORT" line in FILE (lamp-ingest and
+# Tests/Peers/fault_proxy.py say where they listen that way).
+listening_port() { # file
+    sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$1" | sed -n 1p
+}
+
+# Enrolls in KEYS each board whose state directory and device name follow (its key made by
+# `lampctl identity init`).
+enroll_boards() { # keys state_dir device [state_dir device]...
+    local keys=$1 key
     shift
     while (($#)); do
         key=$("$lampctl" identity show --json --state-dir "$1" | sed -n 's/.*"publicKey" *: *"\([^"]*\)".*/\1/p')
-        "$ingest" enroll --keys "$dir/enrolled-keys" --device "$2" --public-key "$key" >/dev/null
+        "$ingest" enroll --keys "$keys" --device "$2" --public-key "$key" >/dev/null
         shift 2
     done
-    "$ingest" serve --db "$dir/ingest.sqlite" --keys "$dir/enrolled-keys" --port 0 > "$dir/ingest.log" 2>&1 &
-    pids+=($!)
-    wait_for "$dir/ingest.log" "listening on" "$!" "lamp-ingest"
-    ingest_url="http://127.0.0.1:$(grep -o "listening on [0-9.]*:[0-9]*" "$dir/ingest.log" | head -1 | sed 's/.*://')/v1/batches"
+}
+
+# Starts `lamp-ingest serve` on a free loopback port with the serve options that follow, its log in
+# DIR/ingest.log, and waits until it listens (however long reading its keys takes; it failing ends
+# the script with its log). Sets `ingest_pid`, `ingest_port` and `ingest_url` (the batches URL).
+serve_ingest() { # dir [serve options]...
+    local dir=$1
+    shift
+    "$ingest" serve --port 0 "$@" > "$dir/ingest.log" 2>&1 &
+    ingest_pid=$!
+    pids+=($ingest_pid)
+    wait_for "$dir/ingest.log" "listening on" "$ingest_pid" "lamp-ingest"
+    ingest_port=$(listening_port "$dir/ingest.log")
+    ingest_url="http://127.0.0.1:$ingest_port/v1/batches"
+}
+
+# Starts lamp-ingest on a free loopback port with its database in DIR/ingest.sqlite, and enrolls
+# each board whose state directory and device name follow. Sets `ingest_url` to the batches URL to
+# put in the boards' [uplink] (and ingest_pid, ingest_port).
+start_ingest() { # dir state_dir device [state_dir device]...
+    local dir=$1
+    shift
+    enroll_boards "$dir/enrolled-keys" "$@"
+    serve_ingest "$dir" --db "$dir/ingest.sqlite" --keys "$dir/enrolled-keys"
+}
+
+# Builds lampd as it ships for a release measurement (scripts/build-release: the code laid out as
+# on a board), or plainly for another configuration.
+build_lampd() { # configuration
+    if [[ $1 == release ]]; then scripts/build-release >/dev/null; else swift build -c "$1" --product lampd >/dev/null; fi
 }
 
 # Starts the pymodbus peer (Tests/Peers/modbus_server.py) on loopback PORT (0: a free one), its log

@@ -13,6 +13,7 @@
 # absorbs: Benchmarks/live-view-updates.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 poles=${1:-10000}
 minutes=${2:-1}
 configuration=${3:-release}
@@ -35,13 +36,11 @@ if [ ! -f "$leaflet/leaflet.markercluster.js" ]; then   # the page's HTML is mea
     mkdir -p "$leaflet"
     for f in leaflet.js leaflet.css leaflet.markercluster.js MarkerCluster.css MarkerCluster.Default.css; do : > "$leaflet/$f"; done
 fi
+ingest=$bin/lamp-ingest
 serve() {
-    "$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --port 0 --live-view --poles "$work/poles.csv" \
-        --accounts "$work/accounts" --leaflet-directory "$leaflet" > "$work/ingest.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 2400); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.25; done
-    port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://') ||
-        { echo "lamp-ingest did not start:"; cat "$work/ingest.log"; exit 1; }
+    serve_ingest "$work" --db "$work/ingest.sqlite" --keys "$work/keys" --live-view --poles "$work/poles.csv" \
+        --accounts "$work/accounts" --leaflet-directory "$leaflet"
+    port=$ingest_port
 }
 serve
 "$bin/lamp-fleet" run "${options[@]}" --url "http://127.0.0.1:$port/v1/batches" --minute-ms 1 --concurrency 256 > "$work/fleet.log"

@@ -10,10 +10,11 @@
 #        PUBLISH_PAUSE=S waits S seconds between publishes (a pull held longer than the request timeout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 count=${1:-1000}
 configuration=${2:-release}
 if [ -z "${PUBLISH_NO_BUILD:-}" ]; then
-    swift build -c "$configuration" --product lampd >/dev/null
+    build_lampd "$configuration"
     swift build -c "$configuration" --product lampctl >/dev/null
     swift build -c "$configuration" --product lamp-ingest >/dev/null
 fi
@@ -26,14 +27,12 @@ mkdir -p "$work/state" "$work/city-keys/operator"
 openssl genpkey -algorithm ed25519 -out "$work/operator.key" 2>/dev/null
 chmod 600 "$work/operator.key"
 openssl pkey -in "$work/operator.key" -pubout -out "$work/city-keys/operator/city.pem" 2>/dev/null
-"$bin/lampctl" identity init --state-dir "$work/state" >/dev/null
-key=$("$bin/lampctl" identity show --state-dir "$work/state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-"$bin/lamp-ingest" enroll --keys "$work/keys" --device bench-pull --public-key "$key" >/dev/null
-"$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --desired-state "$work/published.sqlite" \
-    --port 0 > "$work/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.1; done
-port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://')
+lampctl=$bin/lampctl
+ingest=$bin/lamp-ingest
+"$lampctl" identity init --state-dir "$work/state" >/dev/null
+enroll_boards "$work/keys" "$work/state" bench-pull
+serve_ingest "$work" --db "$work/ingest.sqlite" --keys "$work/keys" --desired-state "$work/published.sqlite"
+port=$ingest_port
 cat > "$work/lampd.toml" <<TOML
 [board]
 kind = "simulated"

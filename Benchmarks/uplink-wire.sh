@@ -8,25 +8,24 @@
 # Usage: Benchmarks/uplink-wire.sh [DURATION_SECONDS] [BUILD_CONFIGURATION]   (defaults: 300, release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
 duration=${1:-300}
 configuration=${2:-release}
-for product in lampd lampctl lamp-ingest; do swift build -c "$configuration" --product $product >/dev/null; done
+build_lampd "$configuration"
+for product in lampctl lamp-ingest; do swift build -c "$configuration" --product $product >/dev/null; done
 bin=".build/$configuration"
+lampctl=$bin/lampctl
+ingest=$bin/lamp-ingest
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/state"
-"$bin/lampctl" identity init --state-dir "$work/state" >/dev/null
-key=$("$bin/lampctl" identity show --state-dir "$work/state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-"$bin/lamp-ingest" enroll --keys "$work/keys" --device bench-40ch --public-key "$key" >/dev/null
-"$bin/lamp-ingest" serve --db "$work/ingest.sqlite" --keys "$work/keys" --port 0 > "$work/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/ingest.log" && break; sleep 0.1; done
-ingest_port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/ingest.log" | head -1 | sed 's/.*://')
+"$lampctl" identity init --state-dir "$work/state" >/dev/null
+start_ingest "$work" "$work/state" bench-40ch
 python3 Tests/Peers/fault_proxy.py --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$ingest_port" > "$work/proxy.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/proxy.log" && break; sleep 0.1; done
-proxy_port=$(grep -o "listening on [0-9.]*:[0-9]*" "$work/proxy.log" | head -1 | sed 's/.*://')
+wait_for "$work/proxy.log" "listening on" "$!" "the counting proxy"
+proxy_port=$(listening_port "$work/proxy.log")
 sed "s|STATE_DIR|$work/state|" Benchmarks/configs/sampling-40ch.toml > "$work/lampd.toml"
 printf '\n[uplink]\nurl = "http://127.0.0.1:%s/v1/batches"\n' "$proxy_port" >> "$work/lampd.toml"
 "$bin/lampd" --config "$work/lampd.toml" --socket "$work/control.sock" --log-level warning > "$work/lampd.log" 2>&1 &
