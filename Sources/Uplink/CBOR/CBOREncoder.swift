@@ -22,9 +22,8 @@ public struct CBOREncoder: Sendable {
             writeHead(major: 2, argument: UInt64(b.count))
             bytes.append(contentsOf: b)
         case .text(let s):
-            let utf8 = Array(s.utf8)
-            writeHead(major: 3, argument: UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            writeHead(major: 3, argument: UInt64(s.utf8.count))
+            bytes.append(contentsOf: s.utf8)
         case .array(let items):
             writeHead(major: 4, argument: UInt64(items.count))
             for item in items { encode(item) }
@@ -54,6 +53,23 @@ public struct CBOREncoder: Sendable {
         case .float(let d):
             writeFloat(d)
         }
+    }
+
+    /// Appends the head of an array of `count` items; the caller encodes the items next.
+    public mutating func beginArray(count: Int) {
+        writeHead(major: 4, argument: UInt64(count))
+    }
+
+    /// Appends the head of a map of `count` entries; the caller then appends each key and value,
+    /// **in the deterministic order** (bytewise order of the encoded keys): `encode(.map(…))`
+    /// sorts them itself, this is for a caller that knows the order already.
+    public mutating func beginMap(count: Int) {
+        writeHead(major: 5, argument: UInt64(count))
+    }
+
+    /// Makes room for `count` more bytes (one allocation for a large item instead of several).
+    public mutating func reserveCapacity(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
     }
 
     private mutating func writeHead(major: UInt8, argument: UInt64) {
