@@ -57,9 +57,9 @@ public struct BatchBuilder: Sendable {
             let offsetNanoseconds = time.utcNanoseconds &- baseSeconds &* 1_000_000_000
             fields.time = Self.number(Self.quantisedSeconds(offsetNanoseconds))
             if !time.isClockSynchronised {
-                fields.unsynchronisedBoot = [.bytes(Self.bytes(of: time.bootID)), .int(time.bootNanoseconds)]
+                fields.unsynchronisedBoot = Self.boot(of: time)
             } else if anchoredBoots.insert(time.bootID).inserted {
-                fields.bootAnchor = [.bytes(Self.bytes(of: time.bootID)), .int(time.bootNanoseconds)]
+                fields.bootAnchor = Self.boot(of: time)
             }
             let senML = SenMLRecordFields(spooled.record)
             fields.name = .text(senML.name)
@@ -100,7 +100,8 @@ public struct BatchBuilder: Sendable {
         /// (bytewise order of the encoded keys: the small positive integers 0…6, then -2 and -3,
         /// then the text labels, shorter first). A test holds it against that sort for every
         /// combination of fields. Written out field by field: a loop over a table of key paths
-        /// made a batch slower to build than the maps it replaces (5.9 ms against 3.4 ms).
+        /// made a batch slower to build than the maps it replaces (5.9 ms against 3.4 ms), and a
+        /// table of the 13 (label, field) pairs built per record cost about half of the gain.
         func encode(into encoder: inout CBOREncoder) {
             let standard = Self.count(name) + Self.count(unit) + Self.count(value) + Self.count(stringValue)
                 + Self.count(booleanValue) + Self.count(time) + Self.count(baseName) + Self.count(baseTime)
@@ -148,6 +149,11 @@ public struct BatchBuilder: Sendable {
             return .int(Int64(n))
         }
         return .float(n)
+    }
+
+    /// `[boot id (16 bytes), boot time in ns]`, the value of `boot` and `boot_`.
+    static func boot(of time: Timestamp) -> CBORValue {
+        [.bytes(bytes(of: time.bootID)), .int(time.bootNanoseconds)]
     }
 
     static func bytes(of uuid: UUID) -> [UInt8] {
